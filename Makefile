@@ -1,0 +1,56 @@
+# auditflow - the README's two commands, and a few for developers.
+#   make demo   install missing packages (as root), build, run the demo
+#   make test   install missing packages (as root), build, run every test
+# The real build is CMake; this file only drives it.
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test test-plain test-asan fuzz bench format clean install
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./scripts/demo $(BUILD)/auditflow
+
+test: deps test-plain test-asan fuzz
+
+test-plain:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAF_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+# A short libFuzzer run of the record parser; skipped without clang.
+fuzz:
+	@if command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1; then \
+		CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug \
+			-DAF_FUZZ=ON -DAF_TESTS=OFF >/dev/null && \
+		cmake --build build-fuzz -j $(JOBS) --target fuzz_parse && \
+		./scripts/fuzz-run build-fuzz/tests/fuzz/fuzz_parse tests/fuzz/corpus $${FUZZ_SECONDS:-30}; \
+	else echo "fuzz: clang not found, skipped"; fi
+
+bench: build
+	./bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp')
+
+install: build
+	cmake --install $(BUILD) --prefix $${PREFIX:-/usr/local}
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
