@@ -107,6 +107,9 @@ struct af_event {
 	uint64_t name_hash;      /* xxh3 of the actor's display name; 0 none */
 	uint64_t rcpt_name_hash; /* xxh3 of the recipients' one shared display
 	                            name, when they all share one; 0 otherwise */
+	uint64_t dedup_key;      /* identity of the record for duplicate
+	                            suppression (record id, and recipient for
+	                            message trace rows); 0 = none */
 	struct af_pos pos;
 	struct af_ip src;
 	uint8_t kind;            /* enum af_kind */

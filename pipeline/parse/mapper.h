@@ -1,0 +1,92 @@
+/* mapper.h - what the schema mappers share: the extracted slots and the
+ * helpers that turn slot values into event fields. Internal to
+ * pipeline/parse/.
+ *
+ * Thread: the parser's owner.
+ * A mapper is a function (slots in, event out) that returns AF_REASON_NONE
+ * or the reason the record is unusable, with m->detail naming the field.
+ */
+#ifndef AF_MAPPER_H
+#define AF_MAPPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/event.h"
+#include "pipeline/parse/fields.h"
+#include "pipeline/parse/json.h"
+
+struct af_map {
+	struct af_jparser *jp;
+	const struct af_jspec *nv_spec;   /* Name/Value arrays */
+	const struct af_jspec *rcpt_spec; /* recipientList */
+	const struct af_jspec *item_spec; /* AffectedItems */
+	const struct af_jspec *locd_spec; /* LocationDetails */
+	struct af_jval slots[AF_F_COUNT];
+	struct af_jval elem[8];           /* element slots for af_jparser_each */
+	const char *detail;               /* why the record failed */
+};
+
+typedef enum af_reason af_mapper_fn(struct af_map *m, struct af_event *ev);
+
+af_mapper_fn af_map_m365;
+af_mapper_fn af_map_entra;
+af_mapper_fn af_map_msgtrace;
+af_mapper_fn af_map_okta;
+af_mapper_fn af_map_cloudtrail;
+
+static inline const struct af_jval *af_map_slot(const struct af_map *m, enum af_field f)
+{
+	return &m->slots[f];
+}
+
+static inline bool af_map_has(const struct af_map *m, enum af_field f)
+{
+	return m->slots[f].type != AF_J_ABSENT && m->slots[f].type != AF_J_NULL;
+}
+
+/* The first of fields that is present, or NULL. */
+const struct af_jval *af_map_first(const struct af_map *m, const enum af_field *fields,
+                                   size_t n);
+
+/* Event time from v (a string). Sets m->detail to name on failure:
+ * MISSING_FIELD when v is NULL/absent, WRONG_TYPE when not a string,
+ * BAD_TIMESTAMP when unparseable. */
+enum af_reason af_map_time(struct af_map *m, struct af_event *ev, const struct af_jval *v,
+                           const char *name);
+
+/* Account from v: a non-empty string, lower-cased into ev->account and
+ * hashed (xxh3 of the whole lower-cased text). Same failure rules. */
+enum af_reason af_map_account(struct af_map *m, struct af_event *ev, const struct af_jval *v,
+                              const char *name);
+
+/* Source address from the first present string of v; garbage = none. */
+void af_map_ip(struct af_event *ev, const struct af_jval *v);
+
+/* Copy a string value into dst (capacity cap, NUL-terminated), cut at a
+ * UTF-8 boundary; sets AF_EV_TRUNCATED in ev->flags when cut. Non-strings
+ * copy nothing. */
+void af_map_copy(struct af_event *ev, char *dst, size_t cap, const struct af_jval *v);
+
+/* Same, from a plain view, lower-casing ASCII when lower is true. */
+void af_map_copy_text(struct af_event *ev, char *dst, size_t cap, const char *s, size_t len,
+                      bool lower);
+
+/* xxh3 of s lower-cased (ASCII); 0 for an empty string. */
+uint64_t af_map_hash_lower(const char *s, size_t len);
+
+/* A number from a JSON number or a string holding one (Log Analytics
+ * writes coordinates as strings). False for anything else, NaN included. */
+bool af_map_number(const struct af_jval *v, double *out);
+
+/* True if s[0..len) equals lit without regard to ASCII case. */
+bool af_map_ieq(const char *s, size_t len, const char *lit);
+
+/* True if s ends with lit, without regard to ASCII case. */
+bool af_map_iends(const char *s, size_t len, const char *lit);
+
+/* The domain part of an address ("a@B.com" -> "B.com"), or len 0. */
+const char *af_map_domain(const char *s, size_t len, size_t *dlen);
+
+#endif
