@@ -86,6 +86,8 @@ struct af_geo {
 /* Where the record was read: enough to find it again. */
 struct af_pos {
 	uint32_t input;   /* index of the input (file argument, partition) */
+	uint32_t file;    /* index of the file in the run's file table (a
+	                     directory input holds several files) */
 	uint64_t line;    /* 1-based line of the record's first byte; 0 unknown */
 	uint64_t offset;  /* byte offset of the record's first byte in the
 	                     (decompressed) input */

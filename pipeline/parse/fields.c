@@ -80,6 +80,7 @@ const struct af_jpath af_fields_record[] = {
 	{"initiatedBy.user.userPrincipalName", AF_F_INITIATOR_UPN},
 	{"properties.initiatedBy.app.displayName", AF_F_INITIATOR_APP},
 	{"initiatedBy.app.displayName", AF_F_INITIATOR_APP},
+	{"InitiatedBy", AF_F_INITIATED_BY},
 
 	{"Received", AF_F_RECEIVED},
 	{"receivedDateTime", AF_F_RECEIVED},
@@ -137,3 +138,9 @@ const struct af_jpath af_fields_locd[] = {
 	{"geoCoordinates.longitude", AF_LOCD_LON},
 };
 const size_t af_fields_locd_count = N(af_fields_locd);
+
+const struct af_jpath af_fields_init[] = {
+	{"user.userPrincipalName", AF_INIT_UPN},
+	{"app.displayName", AF_INIT_APP},
+};
+const size_t af_fields_init_count = N(af_fields_init);

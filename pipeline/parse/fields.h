@@ -64,6 +64,7 @@ enum af_field {
 	AF_F_LOCATION_DETAILS, /* Log Analytics: object or JSON in a string */
 	AF_F_INITIATOR_UPN,    /* directory audit: initiatedBy.user */
 	AF_F_INITIATOR_APP,
+	AF_F_INITIATED_BY,     /* Log Analytics AuditLogs: JSON in a string */
 	/* Exchange message trace */
 	AF_F_RECEIVED,
 	AF_F_SENDER,
@@ -107,6 +108,11 @@ enum af_item_field { AF_ITEM_FOLDER, AF_ITEM_COUNT };
 /* Fields of a Log Analytics LocationDetails object. */
 enum af_locd_field { AF_LOCD_CITY, AF_LOCD_COUNTRY, AF_LOCD_LAT, AF_LOCD_LON, AF_LOCD_COUNT };
 
+/* Fields of an initiatedBy object held as text. */
+enum af_init_field { AF_INIT_UPN, AF_INIT_APP, AF_INIT_COUNT };
+
+extern const struct af_jpath af_fields_init[];
+extern const size_t af_fields_init_count;
 extern const struct af_jpath af_fields_record[];
 extern const size_t af_fields_record_count;
 extern const struct af_jpath af_fields_nv[];

@@ -81,6 +81,15 @@ enum af_reason af_map_entra(struct af_map *m, struct af_event *ev)
 	static const enum af_field account_fields[] = {AF_F_UPN, AF_F_SP_NAME, AF_F_INITIATOR_UPN,
 	                                               AF_F_INITIATOR_APP};
 	const struct af_jval *acct = af_map_first(m, account_fields, 4);
+	const struct af_jval *init = af_map_slot(m, AF_F_INITIATED_BY);
+	if (!acct && init->type == AF_J_STRING &&
+	    af_jparser_sub(m->jp, m->init_spec, init->s, init->len, m->elem) == AF_REASON_NONE) {
+		/* Log Analytics writes initiatedBy as JSON text. */
+		if (af_jval_has_str(&m->elem[AF_INIT_UPN]))
+			acct = &m->elem[AF_INIT_UPN];
+		else if (af_jval_has_str(&m->elem[AF_INIT_APP]))
+			acct = &m->elem[AF_INIT_APP];
+	}
 	r = af_map_account(m, ev, acct ? acct : af_map_slot(m, AF_F_UPN), "userPrincipalName");
 	if (r != AF_REASON_NONE)
 		return r;
@@ -100,15 +109,23 @@ enum af_reason af_map_entra(struct af_map *m, struct af_event *ev)
 	}
 
 	int64_t code;
-	if (!af_jval_int(af_map_slot(m, AF_F_STATUS_ERROR), &code) &&
-	    !af_jval_int(af_map_slot(m, AF_F_RESULT_TYPE), &code)) {
+	bool failed;
+	const struct af_jval *rt = af_map_slot(m, AF_F_RESULT_TYPE);
+	if (af_jval_int(af_map_slot(m, AF_F_STATUS_ERROR), &code) || af_jval_int(rt, &code)) {
+		failed = code != 0;
+	} else if (af_jval_ieq(rt, "Success") || af_jval_ieq(rt, "Failure") ||
+	           af_jval_ieq(rt, "Failed")) {
+		/* Some pipelines rewrite resultType as a word. */
+		code = 0;
+		failed = !af_jval_ieq(rt, "Success");
+	} else {
 		m->detail = af_map_has(m, AF_F_STATUS_ERROR) ? "status.errorCode" : "status";
 		return af_map_has(m, AF_F_STATUS_ERROR) ? AF_REASON_WRONG_TYPE
 		                                        : AF_REASON_MISSING_FIELD;
 	}
 	ev->error_code = (int32_t)code;
-	ev->kind = code == 0 ? AF_KIND_SIGNIN_OK : AF_KIND_SIGNIN_FAILED;
-	ev->outcome = code == 0 ? AF_OUTCOME_SUCCESS : AF_OUTCOME_FAILURE;
+	ev->kind = failed ? AF_KIND_SIGNIN_FAILED : AF_KIND_SIGNIN_OK;
+	ev->outcome = failed ? AF_OUTCOME_FAILURE : AF_OUTCOME_SUCCESS;
 
 	static const enum af_field app_fields[] = {AF_F_CLIENT_APP, AF_F_APP_DISPLAY_NAME};
 	af_map_copy(ev, ev->app, sizeof(ev->app), af_map_first(m, app_fields, 2));

@@ -23,6 +23,7 @@ struct af_map {
 	const struct af_jspec *rcpt_spec; /* recipientList */
 	const struct af_jspec *item_spec; /* AffectedItems */
 	const struct af_jspec *locd_spec; /* LocationDetails */
+	const struct af_jspec *init_spec; /* initiatedBy as text */
 	struct af_jval slots[AF_F_COUNT];
 	struct af_jval elem[8];           /* element slots for af_jparser_each */
 	const char *detail;               /* why the record failed */

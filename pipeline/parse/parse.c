@@ -27,6 +27,7 @@ struct af_parser {
 	struct af_jspec *rcpt_spec;
 	struct af_jspec *item_spec;
 	struct af_jspec *locd_spec;
+	struct af_jspec *init_spec;
 };
 
 struct af_parser *af_parser_new(size_t max_record, char *errstr, size_t errstr_size)
@@ -46,9 +47,11 @@ struct af_parser *af_parser_new(size_t max_record, char *errstr, size_t errstr_s
 	                             errstr_size);
 	ps->locd_spec = af_jspec_new(af_fields_locd, af_fields_locd_count, AF_LOCD_COUNT, errstr,
 	                             errstr_size);
+	ps->init_spec = af_jspec_new(af_fields_init, af_fields_init_count, AF_INIT_COUNT, errstr,
+	                             errstr_size);
 	ps->map.jp = af_jparser_new(max_record);
 	if (!ps->record_spec || !ps->nv_spec || !ps->rcpt_spec || !ps->item_spec ||
-	    !ps->locd_spec || !ps->map.jp) {
+	    !ps->locd_spec || !ps->init_spec || !ps->map.jp) {
 		if (ps->map.jp == NULL)
 			snprintf(errstr, errstr_size, "out of memory");
 		af_parser_free(ps);
@@ -58,6 +61,7 @@ struct af_parser *af_parser_new(size_t max_record, char *errstr, size_t errstr_s
 	ps->map.rcpt_spec = ps->rcpt_spec;
 	ps->map.item_spec = ps->item_spec;
 	ps->map.locd_spec = ps->locd_spec;
+	ps->map.init_spec = ps->init_spec;
 	return ps;
 }
 
@@ -71,6 +75,7 @@ void af_parser_free(struct af_parser *ps)
 	af_jspec_free(ps->rcpt_spec);
 	af_jspec_free(ps->item_spec);
 	af_jspec_free(ps->locd_spec);
+	af_jspec_free(ps->init_spec);
 	free(ps);
 }
 
@@ -103,7 +108,8 @@ static af_mapper_fn *pick_mapper(const struct af_map *m)
 	     af_map_has(m, AF_F_WORKLOAD)))
 		return af_map_m365;
 	/* Entra directory audit in the diagnostic form: kind "other". */
-	if (af_map_has(m, AF_F_CATEGORY) && af_map_has(m, AF_F_TIME) &&
+	if (af_map_has(m, AF_F_CATEGORY) &&
+	    (af_map_has(m, AF_F_TIME) || af_map_has(m, AF_F_CREATION_TIME)) &&
 	    af_map_has(m, AF_F_OPERATION_NAME))
 		return af_map_entra;
 	if (af_map_has(m, AF_F_EVENT_TYPE) && af_map_has(m, AF_F_PUBLISHED))
