@@ -1,5 +1,6 @@
 /* test_validate.c - `auditflow validate -c FILE` end to end. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,229 @@
+/* config.h - auditflow's configuration: one YAML file plus command-line options.
+ *
+ * Thread: built on the main thread at start-up (af_config_init, then
+ * af_config_parse_args or af_config_load/af_config_set); read-only afterwards,
+ * when any thread may read it without locks.
+ * In: a YAML file (-c FILE), the command line, environment variables named
+ * as ${NAME} in the file's values.
+ * Out: struct af_config, one nested struct per section; modules take the
+ * section they need (const struct af_config_input *, ...).
+ *
+ * DESIGN: every key is one row of a declarative table (pipeline/config_table.c):
+ * its dotted name, type, default, field offset, range or choices, command-line
+ * option, the subcommands that accept it, and help. The engine (config.c) has
+ * no knowledge of any particular key: YAML parsing, validation, command-line
+ * overrides, --help and the YAML dump are all driven by the rows. Adding a key
+ * is adding a struct member and a row; adding a section is adding a struct, a
+ * row array and one line in the section list. The row macros (AF_CONFIG_SIZE,
+ * ...) take the member path, derive the key's name from it and fail to
+ * compile when the member's C type does not match the row's type.
+ *
+ * Value syntax (the same in the file and on the command line):
+ *   duration  "90s", "10m", "24h", "7d", "500ms", "250us", "10ns", or a plain
+ *             number of seconds ("1.5"); stored as int64_t nanoseconds.
+ *   size      "4096", "4KiB", "1MiB", "1GiB", "1TiB" (powers of 1024), "1KB",
+ *             "1MB", ... (powers of 1000), "512B"; units ignore case; stored
+ *             as uint64_t bytes.
+ *   uint      decimal digits; stored as uint32_t or uint64_t (the member's).
+ *   double    a decimal number, optionally with an exponent ("1e6").
+ *   bool      true/false, yes/no, on/off (any case).
+ *   enum      one of the row's named choices; stored as int (the index).
+ *   string    any non-empty text; stored as const char *, owned by the config.
+ *   strlist   a YAML sequence of strings (a single scalar is a one-item list),
+ *             or a repeated command-line option; stored as af_config_strlist.
+ * In the file, a null value (~, null, or nothing after the colon) restores
+ * the key's default.
+ */
+#ifndef AF_CONFIG_H
+#define AF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pipeline/err.h"
+
+/* A list of strings. items[0..count) are owned by the config that holds the
+ * list; readers must not modify or free them. */
+struct af_config_strlist {
+	char **items;
+	size_t count;
+};
+
+/* output.format */
+enum af_output_format {
+	AF_OUTPUT_NATIVE = 0,
+	AF_OUTPUT_OCSF,
+	AF_OUTPUT_ECS,
+};
+
+struct af_config_input {
+	int64_t reorder_window;     /* ns; how long events wait to be put in order */
+	uint64_t max_record_bytes;  /* longer records are dead-lettered */
+	int64_t dedup_retention;    /* ns; how long a record id is remembered */
+	uint64_t dedup_max_entries; /* cap on remembered record ids */
+};
+
+struct af_config_output {
+	const char *alerts;   /* path; "-" = stdout */
+	int format;           /* enum af_output_format */
+	const char *events;   /* path for normalized events, or NULL = none */
+	const char *dlq;      /* path for dead letters, or NULL = none */
+	const char *summary;  /* path for the run summary, or NULL = none */
+	uint64_t dlq_raw_max; /* bytes of a bad record copied into its dead letter */
+};
+
+struct af_config_runtime {
+	uint32_t threads; /* worker threads; 0 = online CPUs */
+};
+
+struct af_config_replay {
+	bool progress; /* progress line on stderr */
+	double speed;  /* event-time speed-up over real time; 0 = as fast as possible */
+};
+
+/* What the command line held besides options; filled by af_config_parse_args. */
+struct af_config_cli {
+	struct af_config_strlist args; /* positional arguments in order ("-" kept) */
+	char *config_path;             /* the -c FILE given, or NULL */
+	bool help;                     /* -h or --help was given */
+};
+
+struct af_config {
+	struct af_config_input input;
+	struct af_config_output output;
+	struct af_config_runtime runtime;
+	struct af_config_replay replay;
+	struct af_config_cli cli; /* not configurable; no rows */
+};
+
+/* Subcommands, as a bitmask: a row's option is accepted by the commands in
+ * its mask. */
+enum af_command {
+	AF_CMD_REPLAY = 1u << 0,
+	AF_CMD_RUN = 1u << 1,
+	AF_CMD_BENCH = 1u << 2,
+	AF_CMD_VALIDATE = 1u << 3,
+};
+
+/* Set every key to its default; cfg->cli empty.
+ * Cost: no allocation (string defaults point at the table's text). */
+void af_config_init(struct af_config *cfg);
+
+/* Free what cfg owns (strings, lists, cli) and leave it zeroed; calling it
+ * twice is harmless. cfg itself is the caller's. */
+void af_config_fini(struct af_config *cfg);
+
+/* Read the YAML file at path over cfg's current values. Nested mappings map
+ * to dotted keys ("input: {reorder_window: 5m}" sets input.reorder_window; a
+ * dotted key "input.reorder_window: 5m" is the same). ${NAME} in a value is
+ * replaced by the environment variable's value; "$${" stays a literal "${".
+ * Returns AF_OK, AF_E_CONFIG with errstr "FILE:LINE:COLUMN: message" naming
+ * the key for an unknown or repeated key, a value of the wrong type or shape,
+ * a value out of range, an undefined variable or a YAML syntax error
+ * ("FILE: message" when the file cannot be read), or AF_E_NOMEM.
+ * On failure cfg holds a mix of old and new values; it still needs
+ * af_config_fini and should not be used otherwise.
+ * @pre cfg initialised (af_config_init). */
+af_err_t af_config_load(struct af_config *cfg, const char *path, char *errstr, size_t errstr_size);
+
+/* Set one key ("output.dlq") from text, validated as in a file. For a
+ * strlist key, text is appended as one more item. No ${VAR} substitution
+ * (on the command line the shell does that). Returns AF_OK, AF_E_CONFIG
+ * (errstr "KEY: message" for an unknown key, a malformed value or one out of
+ * range; cfg unchanged) or AF_E_NOMEM. text is borrowed (copied if kept).
+ * @pre cfg initialised. */
+af_err_t af_config_set(struct af_config *cfg, const char *key, const char *text, char *errstr,
+                       size_t errstr_size);
+
+/* Parse the arguments of one subcommand: argv[0..argc) are the words after
+ * the subcommand's name (no program name). command is one AF_CMD_* bit.
+ * Accepted: "--opt value", "--opt=value", "-o value", "-ovalue", bool flags
+ * as "--flag" / "--no-flag" / "--flag=BOOL", repeated options for strlist
+ * keys (the command line's items replace the file's), "-c FILE" /
+ * "--config FILE", "-h" / "--help" (sets cfg->cli.help and stops parsing),
+ * "--" (everything after it is positional). Every other word, "-" included,
+ * is positional and is appended to cfg->cli.args in order.
+ * The config file, if any, is loaded first and the options applied after it,
+ * whatever their order: the command line wins.
+ * Returns AF_OK, AF_E_CONFIG with errstr naming the option (unknown, not
+ * accepted by this command, missing or bad value, -c given twice) or the
+ * file's error as af_config_load writes it, or AF_E_NOMEM. argv is borrowed.
+ * @pre cfg initialised. */
+af_err_t af_config_parse_args(struct af_config *cfg, unsigned command, int argc, char **argv,
+                              char *errstr, size_t errstr_size);
+
+/* Write the option help for command (one AF_CMD_* bit; 0 = none) and then
+ * every configuration key with its type, default, range and help. */
+void af_config_help(FILE *out, unsigned command);
+
+/* Write cfg's effective values as a YAML document that af_config_load reads
+ * back to the same values. Returns AF_OK or AF_E_IO if writing failed. */
+af_err_t af_config_dump(const struct af_config *cfg, FILE *out);
+
+/* ---- Tables: for pipeline/config_table.c and whoever adds a section. ---- */
+
+enum af_config_type {
+	AF_CONFIG_T_BOOL,
+	AF_CONFIG_T_UINT,
+	AF_CONFIG_T_DOUBLE,
+	AF_CONFIG_T_DURATION,
+	AF_CONFIG_T_SIZE,
+	AF_CONFIG_T_ENUM,
+	AF_CONFIG_T_STRING,
+	AF_CONFIG_T_STRLIST,
+};
+
+/* One configuration key. Defaults and bounds are written as text in the
+ * key's own syntax ("10m", "1KiB") and parsed by the same code as user input,
+ * so --help shows them as written. */
+struct af_config_key {
+	const char *key;            /* dotted name, from the row macro */
+	enum af_config_type type;   /* from the row macro */
+	size_t offset;              /* of the member in struct af_config */
+	size_t size;                /* of the member */
+	const char *def;            /* default; NULL = none (strings, lists only) */
+	const char *min, *max;      /* inclusive bounds, or NULL */
+	const char *const *choices; /* enum names, NULL-terminated; index = value */
+	const char *opt;            /* long option without "--", or NULL */
+	char opt_short;             /* short option letter, or 0 */
+	unsigned commands;          /* AF_CMD_* bits accepting the option */
+	const char *metavar;        /* value's name in --help ("FILE") */
+	const char *help;           /* one line */
+};
+
+struct af_config_section {
+	const char *name; /* the keys' first component */
+	const struct af_config_key *keys;
+	size_t count;
+};
+
+/* The sections, in the order --help and the dump show them; static data.
+ * Defined in pipeline/config_table.c. */
+const struct af_config_section *af_config_sections(size_t *count);
+
+/* Row macros: .key, .type, .offset and .size for the member at path m of
+ * struct af_config (e.g. AF_CONFIG_SIZE(input.max_record_bytes)). The
+ * _Generic term makes a negative array size, a compile error, when the
+ * member's type is not one the row type stores. */
+/* _Generic's associations confuse clang-format. */
+/* clang-format off */
+#define AF_CONFIG_MEMBER_(m) (((struct af_config *)0)->m)
+#define AF_CONFIG_ROW_(t, m, ...)                                                                  \
+	.key = #m, .type = (t),                                                                    \
+	.offset = offsetof(struct af_config, m) +                                                  \
+		  0 * sizeof(char[_Generic(AF_CONFIG_MEMBER_(m), __VA_ARGS__, default: -1)]),      \
+	.size = sizeof(AF_CONFIG_MEMBER_(m))
+
+#define AF_CONFIG_BOOL(m)     AF_CONFIG_ROW_(AF_CONFIG_T_BOOL, m, bool: 1)
+#define AF_CONFIG_UINT(m)     AF_CONFIG_ROW_(AF_CONFIG_T_UINT, m, uint32_t: 1, uint64_t: 1)
+#define AF_CONFIG_DOUBLE(m)   AF_CONFIG_ROW_(AF_CONFIG_T_DOUBLE, m, double: 1)
+#define AF_CONFIG_DURATION(m) AF_CONFIG_ROW_(AF_CONFIG_T_DURATION, m, int64_t: 1)
+#define AF_CONFIG_SIZE(m)     AF_CONFIG_ROW_(AF_CONFIG_T_SIZE, m, uint64_t: 1)
+#define AF_CONFIG_ENUM(m)     AF_CONFIG_ROW_(AF_CONFIG_T_ENUM, m, int: 1)
+#define AF_CONFIG_STRING(m)   AF_CONFIG_ROW_(AF_CONFIG_T_STRING, m, const char *: 1)
+#define AF_CONFIG_STRLIST(m)  AF_CONFIG_ROW_(AF_CONFIG_T_STRLIST, m, struct af_config_strlist: 1)
+/* clang-format on */
+
+#endif
