@@ -28,9 +28,13 @@ struct af_ip {
 #define AF_IP_TEXT_MAX 48
 
 /* Parse an address as audit logs write it: "1.2.3.4", "1.2.3.4:443",
- * "2001:db8::1", "[2001:db8::1]:443", "::ffff:1.2.3.4", surrounding blanks.
- * Returns true and fills ip on success. Empty or garbage text returns false
- * and leaves ip->family = AF_IP_NONE: "no address" is not an error.
+ * "2001:db8::1", "[2001:db8::1]:443", "[2001:db8::1]", "::ffff:1.2.3.4"
+ * (family AF_IP_V4, the same value as "1.2.3.4"), "fe80::1%eth0" (the zone
+ * is dropped), surrounding blanks. One colon means IPv4:port. IPv4 octets
+ * with a leading zero ("01.2.3.4") are rejected as ambiguous (octal to some
+ * tools), as inet_pton does. Returns true and fills ip on success. Empty,
+ * "-", "unknown" or garbage text returns false and leaves ip zeroed with
+ * ip->family = AF_IP_NONE: "no address" is not an error.
  * @pre s is readable for len bytes; it need not be NUL-terminated.
  * Cost: a few ns; no allocation, no locale, no getaddrinfo. */
 bool af_ip_parse(const char *s, size_t len, struct af_ip *ip);

@@ -206,8 +206,8 @@ bool af_ip_parse(const char *s, size_t len, struct af_ip *ip)
 		memset(ip, 0, sizeof *ip);
 		return false;
 	}
-	ip->family = memcmp(ip->bytes, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0 ? AF_IP_V4
-	                                                                               : AF_IP_V6;
+	ip->family =
+	    memcmp(ip->bytes, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0 ? AF_IP_V4 : AF_IP_V6;
 	return true;
 }
 

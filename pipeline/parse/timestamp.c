@@ -21,7 +21,7 @@
 
 #include <assert.h>
 
-#define NS_PER_S 1000000000LL
+#define NS_PER_S  1000000000LL
 #define S_PER_DAY 86400LL
 
 struct cursor {
@@ -135,9 +135,9 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	 * whether the year is a leap year. */
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;                           /* [0, 399] */
+	int64_t yoe = y - era * 400;                                   /* [0, 399] */
 	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;   /* [0, 146096] */
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
 
 	/* 719468 = days from 0000-03-01 to 1970-01-01. */
 	return era * 146097 + doe - 719468;
@@ -148,10 +148,10 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;                                        /* [0, 146096] */
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                 /* [0, 365] */
-	int64_t mp = (5 * doy + 2) / 153;                                      /* [0, 11] */
+	int64_t doe = z - era * 146097;                                      /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+	int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
 
 	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
@@ -178,8 +178,8 @@ static bool civil_to_ns(const struct civil *cv, int64_t *ns)
 		frac = NS_PER_S - 1;
 	}
 	/* At most ~2.5e11 s for year 9999: no overflow before the check. */
-	int64_t s = days_from_civil(cv->year, cv->month, cv->day) * S_PER_DAY +
-	            cv->hour * 3600 + cv->minute * 60 + second - cv->offset_s;
+	int64_t s = days_from_civil(cv->year, cv->month, cv->day) * S_PER_DAY + cv->hour * 3600 +
+	            cv->minute * 60 + second - cv->offset_s;
 	if (s < 0 || s > (INT64_MAX - frac) / NS_PER_S)
 		return false;
 	*ns = s * NS_PER_S + frac;
@@ -239,8 +239,8 @@ static bool parse_us(struct cursor *c, int64_t *ns)
 {
 	struct civil cv = {0};
 
-	if (!take_1or2(c, &cv.month) || !take(c, '/') || !take_1or2(c, &cv.day) ||
-	    !take(c, '/') || !take_digits(c, 4, &cv.year) || !take(c, ' '))
+	if (!take_1or2(c, &cv.month) || !take(c, '/') || !take_1or2(c, &cv.day) || !take(c, '/') ||
+	    !take_digits(c, 4, &cv.year) || !take(c, ' '))
 		return false;
 	if (!take_1or2(c, &cv.hour) || !take(c, ':') || !take_digits(c, 2, &cv.minute) ||
 	    !take(c, ':') || !take_digits(c, 2, &cv.second) || !take_fraction(c, &cv.frac_ns))
@@ -304,8 +304,8 @@ bool af_ts_parse(const char *s, size_t len, int64_t *ns)
 		c.p++;
 	while (c.end > c.p && is_blank(c.end[-1]))
 		c.end--;
-	if (c.end - c.p >= 6 && c.p[0] == '/' && c.p[1] == 'D' && c.p[2] == 'a' &&
-	    c.p[3] == 't' && c.p[4] == 'e' && c.p[5] == '(')
+	if (c.end - c.p >= 6 && c.p[0] == '/' && c.p[1] == 'D' && c.p[2] == 'a' && c.p[3] == 't' &&
+	    c.p[4] == 'e' && c.p[5] == '(')
 		return parse_dotnet(&c, ns);
 	if (c.end - c.p >= 5 && c.p[4] == '-')
 		return parse_iso(&c, ns);
