@@ -95,7 +95,7 @@ Test(replay, writes_each_unusable_record_to_the_dead_letter_file_with_its_reason
 	const char *bad = "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"UserLoggedIn\","
 	                  "\"UserId\":\"a@b.example\",\"Workload\":\"AzureActiveDirectory\"}\n"
 	                  "{\"CreationTime\": \n"
-	                  "[1,2,3]\n"
+	                  "\"just a string\"\n"
 	                  "{\"hello\":\"world\"}\n"
 	                  "{\"CreationTime\":\"yesterday\",\"Operation\":\"Send\",\"UserId\":\"a@b.example\","
 	                  "\"Workload\":\"Exchange\"}\n"
