@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ingest/file.h"
 #include "pipeline/dedup.h"
@@ -59,6 +60,9 @@ struct replay {
 	int64_t pace_first_ts; /* --speed: event time of the first event */
 	struct timespec pace_start;
 	bool io_failed;
+	bool progress;      /* a progress line on stderr (a terminal) */
+	double progress_t0; /* when the run started */
+	double progress_at; /* when the line was last drawn */
 	char errstr[512];
 };
 
@@ -153,6 +157,46 @@ static void dead_letter(struct replay *r, enum af_reason reason, const char *det
 		r->io_failed = true;
 }
 
+/* The progress line: bytes read of the inputs' total (when known), rate,
+ * ETA. Drawn at most twice a second; the clock is read every 4096 records
+ * so the per-record cost is a counter test. */
+static void progress(struct replay *r, bool final)
+{
+	if (!r->progress || (!final && (r->sum.events_in & 4095) != 0))
+		return;
+	double now = now_s();
+	if (!final && now - r->progress_at < 0.5)
+		return;
+	r->progress_at = now;
+	uint64_t done = 0, total = 0;
+	bool known = true; /* the total is unknown if any input's is (a pipe) */
+	for (uint32_t i = 0; i < r->ninputs; i++) {
+		uint64_t d, t;
+		af_file_progress(r->inputs[i].file, &d, &t);
+		done += d;
+		total += t;
+		known = known && t > 0;
+	}
+	if (!known)
+		total = 0;
+	double elapsed = now - r->progress_t0;
+	double rate = elapsed > 0 ? (double)r->sum.events_in / elapsed : 0;
+	char pos[64] = "";
+	if (total > 0 && done <= total) {
+		double frac = (double)done / (double)total;
+		double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+		snprintf(pos, sizeof(pos), " %5.1f%% of %.1f MB, ETA %.0f s", frac * 100,
+		         (double)total / 1e6, eta);
+	} else {
+		snprintf(pos, sizeof(pos), " %.1f MB read", (double)done / 1e6);
+	}
+	fprintf(stderr, "\r\033[K%llu events, %.0f/s, %llu invalid%s",
+	        (unsigned long long)r->sum.events_in, rate,
+	        (unsigned long long)r->sum.events_invalid, pos);
+	if (final)
+		fputc('\n', stderr);
+}
+
 /* Read one record from input i and route it. Returns 0, or 1 on a read
  * error (message printed). */
 static int step(struct replay *r, uint32_t i)
@@ -170,6 +214,7 @@ static int step(struct replay *r, uint32_t i)
 		return 1;
 	}
 	r->sum.events_in++;
+	progress(r, false);
 	if (rec.reason != AF_REASON_NONE) {
 		dead_letter(r, rec.reason, NULL, &rec);
 		return 0;
@@ -274,6 +319,8 @@ int af_replay_main(const struct af_config *cfg)
 	af_summary_init(&r.sum);
 	int status = 0;
 	double t0 = now_s();
+	r.progress = cfg->replay.progress && isatty(STDERR_FILENO);
+	r.progress_t0 = t0;
 
 	if (cfg->cli.args.count == 0) {
 		fprintf(stderr, "auditflow replay: no input files (use - for stdin); "
@@ -304,6 +351,7 @@ int af_replay_main(const struct af_config *cfg)
 		}
 	}
 	drain(&r);
+	progress(&r, true);
 	r.sum.accounts = af_keyset_count(&r.accounts);
 	r.sum.wall_s = now_s() - t0;
 
@@ -316,5 +364,9 @@ int af_replay_main(const struct af_config *cfg)
 		status = status ? status : 1;
 	}
 	af_summary_print(stderr, &r.sum);
+	if (r.sum.events_invalid > 0 && !cfg->output.dlq)
+		fprintf(stderr, "auditflow: %llu records were unusable; --dlq FILE writes each with "
+		                "its reason and position\n",
+		        (unsigned long long)r.sum.events_invalid);
 	return status;
 }
