@@ -1,0 +1,136 @@
+/* config_dump.c - write a configuration's effective values as YAML.
+ *
+ * Thread: main thread at start-up only.
+ * In: a struct af_config. Out: a YAML document on a FILE, one mapping per
+ * section, that af_config_load reads back to the same values.
+ *
+ * DESIGN: each value is written in the largest unit that holds it exactly
+ * (durations, sizes) or the shortest form that reads back the same
+ * (doubles), so the dump stays readable and still round-trips.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/config_impl.h"
+
+/* ---- dump ---- */
+
+static void dump_duration(FILE *out, int64_t ns)
+{
+	static const struct {
+		const char *name;
+		int64_t ns;
+	} units[] = {
+	    {"d", 86400000000000}, {"h", 3600000000000}, {"m", 60000000000},
+	    {"s", 1000000000},     {"ms", 1000000},      {"us", 1000},
+	};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ns % units[i].ns == 0) {
+			fprintf(out, "%lld%s", (long long)(ns / units[i].ns), units[i].name);
+			return;
+		}
+	}
+	fprintf(out, "%lldns", (long long)ns);
+}
+
+static void dump_size(FILE *out, uint64_t bytes)
+{
+	static const char *const units[] = {"TiB", "GiB", "MiB", "KiB"};
+
+	for (size_t i = 0; i < 4 && bytes != 0; i++) {
+		unsigned shift = 10 * (4 - (unsigned)i);
+
+		if (bytes % (1ull << shift) == 0) {
+			fprintf(out, "%llu%s", (unsigned long long)(bytes >> shift), units[i]);
+			return;
+		}
+	}
+	fprintf(out, "%llu", (unsigned long long)bytes);
+}
+
+/* The shortest %g form that reads back as the same double. */
+static void dump_double(FILE *out, double d)
+{
+	char buf[40];
+
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	fputs(buf, out);
+}
+
+/* A YAML double-quoted scalar that af_config_load reads back as s: a '$'
+ * before '{' is doubled so it is not taken for a ${VAR}. */
+static void dump_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else if (c == '$' && s[1] == '{')
+			fputs("$$", out);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void dump_value(FILE *out, const struct af_config *cfg, const struct af_config_key *k)
+{
+	const void *p = af_config_field_c(cfg, k);
+	const struct af_config_strlist *l;
+
+	switch (k->type) {
+	case AF_CONFIG_T_BOOL: fputs(*(const bool *)p ? "true" : "false", out); return;
+	case AF_CONFIG_T_UINT:
+		fprintf(out, "%llu",
+		        k->size == sizeof(uint32_t) ? (unsigned long long)*(const uint32_t *)p
+		                                    : (unsigned long long)*(const uint64_t *)p);
+		return;
+	case AF_CONFIG_T_DOUBLE: dump_double(out, *(const double *)p); return;
+	case AF_CONFIG_T_DURATION: dump_duration(out, *(const int64_t *)p); return;
+	case AF_CONFIG_T_SIZE: dump_size(out, *(const uint64_t *)p); return;
+	case AF_CONFIG_T_ENUM: fputs(k->choices[*(const int *)p], out); return;
+	case AF_CONFIG_T_STRING:
+		if (*(const char *const *)p == NULL)
+			fputs("~", out);
+		else
+			dump_string(out, *(const char *const *)p);
+		return;
+	case AF_CONFIG_T_STRLIST:
+		l = p;
+		fputc('[', out);
+		for (size_t i = 0; i < l->count; i++) {
+			if (i > 0)
+				fputs(", ", out);
+			dump_string(out, l->items[i]);
+		}
+		fputc(']', out);
+		return;
+	}
+}
+
+af_err_t af_config_dump(const struct af_config *cfg, FILE *out)
+{
+	size_t n;
+	const struct af_config_section *sec = af_config_sections(&n);
+
+	for (size_t s = 0; s < n; s++) {
+		size_t skip = strlen(sec[s].name) + 1;
+
+		fprintf(out, "%s:\n", sec[s].name);
+		for (size_t i = 0; i < sec[s].count; i++) {
+			fprintf(out, "  %s: ", sec[s].keys[i].key + skip);
+			dump_value(out, cfg, &sec[s].keys[i]);
+			fputc('\n', out);
+		}
+	}
+	return ferror(out) ? AF_E_IO : AF_OK;
+}
