@@ -1,6 +1,6 @@
 /* csv.h - split rows of an RFC 4180 CSV file (the Purview audit export).
  *
- * Thread: the source thread, through the file reader (ingest/file.c); the
+ * Thread: the source thread, through the file reader (ingest/file_csv.c); the
  * functions keep no state beyond the caller's af_csv_scan.
  * In: bytes of the file. Out: where a row ends, which column holds a header
  * name, and one field of a row, unquoted, copied into the caller's buffer.

@@ -10,7 +10,7 @@
  *
  * DESIGN: every key is one row of a declarative table (pipeline/config_table.c):
  * its dotted name, type, default, field offset, range or choices, command-line
- * option, the subcommands that accept it, and help. The engine (config.c) has
+ * option, the subcommands that accept it, and help. The engine (config*.c) has
  * no knowledge of any particular key: YAML parsing, validation, command-line
  * overrides, --help and the YAML dump are all driven by the rows. Adding a key
  * is adding a struct member and a row; adding a section is adding a struct, a

@@ -1,7 +1,7 @@
 /* config_table.c - every configuration key of auditflow, one row each.
  *
  * Thread: static data, read by the main thread at start-up.
- * In/out: nothing; pipeline/config.c reads these rows to parse the YAML file
+ * In/out: nothing; pipeline/config*.c read these rows to parse the YAML file
  * and the command line, validate, print --help and dump the configuration.
  *
  * To add a key: a member in the section's struct (pipeline/config.h) and a
