@@ -13,6 +13,7 @@ const struct af_jpath af_fields_record[] = {
 	{"CreationTime", AF_F_CREATION_TIME},
 	{"TimeGenerated", AF_F_CREATION_TIME},
 	{"Id", AF_F_ID},
+	{"OfficeId", AF_F_ID}, /* Log Analytics OfficeActivity's name for Id */
 	{"properties.id", AF_F_ID},
 	{"Operation", AF_F_OPERATION},
 	{"RecordType", AF_F_RECORD_TYPE},

@@ -75,9 +75,6 @@ error_code store(ondemand::value &v, ondemand::json_type t, struct af_jval *slot
 		break;
 	case ondemand::json_type::number:
 		sv = v.raw_json_token();
-		while (!sv.empty() && (sv.back() == ' ' || sv.back() == '\t' || sv.back() == '\n' ||
-		                       sv.back() == '\r'))
-			sv.remove_suffix(1);
 		slot->type = AF_J_NUMBER;
 		break;
 	case ondemand::json_type::boolean: {
@@ -116,6 +113,12 @@ error_code store(ondemand::value &v, ondemand::json_type t, struct af_jval *slot
 		slot->type = AF_J_ABSENT;
 		return err;
 	}
+	/* Raw text (numbers, objects, arrays) runs up to the next token,
+	 * blanks included. */
+	if (slot->type == AF_J_NUMBER || slot->type == AF_J_OBJECT || slot->type == AF_J_ARRAY)
+		while (!sv.empty() && (sv.back() == ' ' || sv.back() == '\t' ||
+		                       sv.back() == '\n' || sv.back() == '\r'))
+			sv.remove_suffix(1);
 	slot->s = sv.data();
 	slot->len = (uint32_t)sv.size();
 	return SUCCESS;

@@ -24,12 +24,20 @@ static bool is_signin_category(const struct af_jval *v)
 	       af_jval_ieq(v, "ManagedIdentitySignInLogs");
 }
 
+static bool is_ascii_letter(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
 static void set_location(struct af_event *ev, const struct af_jval *city,
                          const struct af_jval *country, const struct af_jval *lat,
                          const struct af_jval *lon)
 {
 	bool any = false;
-	if (country->type == AF_J_STRING && country->len == 2) {
+	/* Only an ISO 3166 alpha-2 code: "China" or two bytes of one UTF-8
+	 * letter must not land in the two-letter field. */
+	if (country->type == AF_J_STRING && country->len == 2 && is_ascii_letter(country->s[0]) &&
+	    is_ascii_letter(country->s[1])) {
 		ev->geo.country[0] = (char)(country->s[0] & ~0x20);
 		ev->geo.country[1] = (char)(country->s[1] & ~0x20);
 		any = true;

@@ -32,15 +32,32 @@ static bool is_sent_items(const char *s, size_t len)
 	return af_map_iends(s, len, "Sent Items") || af_map_iends(s, len, "SentItems");
 }
 
-/* A folder an attacker's rule hides mail in. */
+/* Folders an attacker's rule hides mail in. */
+static const char *const hiding_folders[] = {
+    "Deleted Items", "DeletedItems", "RSS Feeds", "RSS Subscriptions",   "RSSFeeds",
+    "Archive",       "Junk Email",   "JunkEmail", "Conversation History"};
+#define N_HIDING_FOLDERS (sizeof(hiding_folders) / sizeof(hiding_folders[0]))
+
+/* True if the folder path s ends in a hiding folder. */
 static bool is_hiding_folder(const char *s, size_t len)
 {
-	static const char *const names[] = {"Deleted Items", "DeletedItems", "RSS Feeds",
-	                                    "RSS Subscriptions", "RSSFeeds", "Archive",
-	                                    "Junk Email", "JunkEmail", "Conversation History"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (af_map_iends(s, len, names[i]))
+	for (size_t i = 0; i < N_HIDING_FOLDERS; i++)
+		if (af_map_iends(s, len, hiding_folders[i]))
 			return true;
+	return false;
+}
+
+/* True if a hiding folder is named anywhere in s: UpdateInboxRules writes
+ * the rule's actions as text (JSON), where the folder is not at the end. */
+static bool mentions_hiding_folder(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		for (size_t k = 0; k < N_HIDING_FOLDERS; k++) {
+			size_t n = strlen(hiding_folders[k]);
+			if (n <= len - i && strncasecmp(s + i, hiding_folders[k], n) == 0)
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -125,7 +142,8 @@ static bool on_param(void *vctx, const struct af_jval *nv)
 		if (memmem(value->s, value->len, "Forward", 7) ||
 		    memmem(value->s, value->len, "Redirect", 8))
 			note_forward(ev, value->s, value->len);
-		if (memmem(value->s, value->len, "Move", 4) && is_hiding_folder(value->s, value->len))
+		if (memmem(value->s, value->len, "Move", 4) &&
+		    mentions_hiding_folder(value->s, value->len))
 			ev->flags |= AF_EV_RULE_MOVE;
 	}
 	return true;

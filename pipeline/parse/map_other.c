@@ -41,8 +41,16 @@ enum af_reason af_map_okta(struct af_map *m, struct af_event *ev)
 	else if (af_jval_ieq(result, "FAILURE") || af_jval_ieq(result, "DENY"))
 		ev->outcome = AF_OUTCOME_FAILURE;
 	if (af_jval_ieq(type, "user.session.start")) {
-		ev->kind = ev->outcome == AF_OUTCOME_SUCCESS ? AF_KIND_SIGNIN_OK
-		                                             : AF_KIND_SIGNIN_FAILED;
+		/* No result is not a failure: guessing either way would feed the
+		 * sign-in rules (as map_entra.c, dead-letter it). A result that is
+		 * neither (CHALLENGE, SKIPPED) leaves the kind "other". */
+		if (!af_map_has(m, AF_F_OKTA_RESULT)) {
+			m->detail = "outcome.result";
+			return AF_REASON_MISSING_FIELD;
+		}
+		if (ev->outcome != AF_OUTCOME_UNKNOWN)
+			ev->kind = ev->outcome == AF_OUTCOME_SUCCESS ? AF_KIND_SIGNIN_OK
+			                                             : AF_KIND_SIGNIN_FAILED;
 		ev->flags |= AF_EV_INTERACTIVE;
 	}
 	af_map_copy(ev, ev->geo.city, sizeof(ev->geo.city), af_map_slot(m, AF_F_OKTA_CITY));
@@ -86,6 +94,10 @@ enum af_reason af_map_cloudtrail(struct af_map *m, struct af_event *ev)
 		ev->ua_hash = af_map_hash_lower(ua->s, ua->len);
 	if (af_jval_ieq(name, "ConsoleLogin")) {
 		const struct af_jval *res = af_map_slot(m, AF_F_CONSOLE_LOGIN);
+		if (!af_map_has(m, AF_F_CONSOLE_LOGIN)) {
+			m->detail = "responseElements.ConsoleLogin";
+			return AF_REASON_MISSING_FIELD;
+		}
 		bool ok = af_jval_ieq(res, "Success");
 		ev->kind = ok ? AF_KIND_SIGNIN_OK : AF_KIND_SIGNIN_FAILED;
 		ev->outcome = ok ? AF_OUTCOME_SUCCESS : AF_OUTCOME_FAILURE;

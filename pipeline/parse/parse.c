@@ -241,6 +241,12 @@ enum af_reason af_map_account(struct af_map *m, struct af_event *ev, const struc
 		m->detail = name;
 		return AF_REASON_MISSING_FIELD;
 	}
+	/* "\u0000" decodes to a NUL: the account's text would stop there
+	 * while its hash covers the rest, so two accounts would print alike. */
+	if (memchr(s, '\0', len)) {
+		m->detail = name;
+		return AF_REASON_NUL_BYTES;
+	}
 	af_map_copy_text(ev, ev->account, sizeof(ev->account), s, len, true);
 	ev->account_hash = af_map_hash_lower(s, len);
 	return AF_REASON_NONE;
