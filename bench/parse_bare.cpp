@@ -5,11 +5,9 @@
  * In: one padded record. Out: views of the fields our mappers use and a
  * checksum.
  *
- * Built twice on x86-64, like pipeline/parse/json_shim.cpp and with the
- * same compiler flags (bench/CMakeLists.txt copies them from the shim's
- * haswell source): this file for any CPU, parse_bare_haswell.cpp with AVX2.
- * On-Demand is compiled into its caller, so a loop built without those
- * flags would run a slower kernel than our stage and flatter our ratio.
+ * Built with the same flags as pipeline/parse/json_shim.cpp; both use the
+ * stage 1 kernel simdjson picks at run time, and af_bare_new forces the
+ * one our parser reports, so neither side runs a slower kernel.
  *
  * DESIGN: the natural hand-written loop for known shapes. Each object is
  * iterated once and its keys compared exactly (a switch on the first byte,
@@ -33,26 +31,6 @@
 #include <cstring>
 #include <new>
 #include <string_view>
-
-/* What one CPU variant of the loop offers. */
-struct af_bare_ops {
-	const char *name;
-	const char *builtin;
-	void *(*new_parser)(size_t max_record);
-	void (*free_parser)(void *impl);
-	bool (*record)(void *impl, const char *buf, size_t len, struct af_bare_rec *rec);
-};
-
-#ifndef AF_BARE_VARIANT
-#define AF_BARE_VARIANT      generic
-#define AF_BARE_VARIANT_NAME "generic"
-#define AF_BARE_WITH_API     1
-#endif
-#define AF_BARE_CAT2(a, b) a##b
-#define AF_BARE_CAT(a, b)  AF_BARE_CAT2(a, b)
-#define AF_BARE_OPS        AF_BARE_CAT(af_bare_ops_, AF_BARE_VARIANT)
-#define AF_BARE_STR2(x)    #x
-#define AF_BARE_STR(x)     AF_BARE_STR2(x)
 
 namespace
 {
@@ -347,7 +325,12 @@ error_code read_record(ondemand::object &obj, struct af_bare_rec *r)
 
 void *bare_new(size_t max_record)
 {
-	return new (std::nothrow) bare_parser(max_record + SIMDJSON_PADDING);
+	bare_parser *p = new (std::nothrow) bare_parser(max_record + SIMDJSON_PADDING);
+	if (p && p->parser.allocate(max_record + SIMDJSON_PADDING) != SUCCESS) {
+		delete p;
+		return nullptr;
+	}
+	return p;
 }
 
 void bare_free(void *impl)
@@ -370,55 +353,37 @@ bool bare_record(void *impl, const char *buf, size_t len, struct af_bare_rec *re
 
 } // namespace
 
-extern const struct af_bare_ops AF_BARE_OPS;
-const struct af_bare_ops AF_BARE_OPS = {
-    .name = AF_BARE_VARIANT_NAME,
-    .builtin = AF_BARE_STR(SIMDJSON_BUILTIN_IMPLEMENTATION),
-    .new_parser = bare_new,
-    .free_parser = bare_free,
-    .record = bare_record,
-};
-
-#if AF_BARE_WITH_API
-/* The C face, compiled once (in the portable build). */
-
-#if AF_BARE_HAVE_HASWELL
-extern const struct af_bare_ops af_bare_ops_haswell;
-#endif
-
 struct af_bare {
-	const struct af_bare_ops *ops;
 	void *impl;
+	const char *stage1;
 };
 
 extern "C" {
 
 struct af_bare *af_bare_new(size_t max_record, const char *kernel, char *errstr, size_t errstr_size)
 {
-	static const struct af_bare_ops *const variants[] = {
-		&af_bare_ops_generic,
-#if AF_BARE_HAVE_HASWELL
-		&af_bare_ops_haswell,
-#endif
-	};
-	const struct af_bare_ops *ops = nullptr;
-	for (const struct af_bare_ops *v : variants)
-		if (strcmp(v->name, kernel) == 0)
-			ops = v;
-	if (!ops) {
-		snprintf(errstr, errstr_size, "the bare loop has no '%s' variant in this build",
-		         kernel);
+	/* As af_jparser_new: simdjson binds the stage 1 kernel when the
+	 * parser allocates, so swap the wanted one in around that. */
+	const implementation *saved = get_active_implementation();
+	const implementation *impl = get_available_implementations()[kernel];
+	if (!impl || !impl->supported_by_runtime_system()) {
+		snprintf(errstr, errstr_size, "simdjson has no usable '%s' kernel here", kernel);
 		return nullptr;
 	}
+	get_active_implementation() = impl;
 	af_bare *b = new (std::nothrow) af_bare();
-	if (b)
-		b->impl = ops->new_parser(max_record);
+	if (b) {
+		b->impl = bare_new(max_record);
+		b->stage1 = impl->name().data();
+	}
+	get_active_implementation() = saved;
 	if (!b || !b->impl) {
+		if (b)
+			bare_free(b->impl);
 		delete b;
 		snprintf(errstr, errstr_size, "out of memory");
 		return nullptr;
 	}
-	b->ops = ops;
 	return b;
 }
 
@@ -426,30 +391,18 @@ void af_bare_free(struct af_bare *b)
 {
 	if (!b)
 		return;
-	b->ops->free_parser(b->impl);
+	bare_free(b->impl);
 	delete b;
 }
 
 const char *af_bare_kernel(const struct af_bare *b)
 {
-	return b->ops->name;
-}
-
-const char *af_bare_builtin(const struct af_bare *b)
-{
-	return b->ops->builtin;
-}
-
-const char *af_bare_stage1(const struct af_bare *b)
-{
-	(void)b;
-	return simdjson::get_active_implementation()->name().c_str();
+	return b->stage1;
 }
 
 bool af_bare_record(struct af_bare *b, const char *buf, size_t len, struct af_bare_rec *rec)
 {
-	return b->ops->record(b->impl, buf, len, rec);
+	return bare_record(b->impl, buf, len, rec);
 }
 
 } // extern "C"
-#endif

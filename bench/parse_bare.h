@@ -57,24 +57,16 @@ struct af_bare_rec {
 
 struct af_bare;
 
-/* A bare loop built for the named simdjson kernel ("haswell", "generic"):
- * pass af_parser_kernel() of the parser it is compared with, so both run
- * code compiled for the same CPU. NULL and errstr when this build has no
- * such variant or memory is short. */
+/* A bare loop whose stage 1 runs the named simdjson kernel: pass
+ * af_parser_kernel() of the parser it is compared with, so both run the
+ * same one. NULL and errstr when simdjson has no such kernel usable here or
+ * memory is short. */
 struct af_bare *af_bare_new(size_t max_record, const char *kernel, char *errstr,
                             size_t errstr_size);
 void af_bare_free(struct af_bare *b);
 
-/* The variant's name, as given to af_bare_new. */
+/* The stage 1 kernel's name, as given to af_bare_new. */
 const char *af_bare_kernel(const struct af_bare *b);
-
-/* simdjson's implementation compiled into the variant (the On-Demand
- * walk: "haswell", "fallback"...) and the one simdjson chose at run time
- * for finding the structure (stage 1), which 3.0.1 takes from the
- * library's run-time dispatch whatever the variant.
- * @pre for af_bare_stage1: b has read a record (simdjson decides then). */
-const char *af_bare_builtin(const struct af_bare *b);
-const char *af_bare_stage1(const struct af_bare *b);
 
 /* Read buf[0..len) into *rec. False when simdjson rejects the record.
  * @pre buf readable for len + 64 bytes.

@@ -95,6 +95,16 @@ enum af_field {
 	AF_F_COUNT
 };
 
+/* Arrays walked in the extraction pass (json.h's af_jpath.array). */
+enum af_array {
+	AF_A_NONE = 0,
+	AF_A_EXTENDED_PROPERTIES,   /* Name/Value */
+	AF_A_PARAMETERS,            /* Name/Value */
+	AF_A_OPERATION_PROPERTIES,  /* Name/Value */
+	AF_A_RECIPIENTS,            /* recipientList */
+	AF_A_AFFECTED_ITEMS,        /* AffectedItems */
+};
+
 /* Fields of one element of a Name/Value array (Parameters,
  * ExtendedProperties, OperationProperties). */
 enum af_nv_field { AF_NV_NAME, AF_NV_VALUE, AF_NV_COUNT };

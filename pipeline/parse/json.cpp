@@ -1,26 +1,13 @@
-/* json.cpp - spec compilation and the choice of shim variant.
+/* json.cpp - compiling a spec (json.h) from its paths.
  *
- * Thread: af_jspec_new at start-up; af_jparser_* on the parser's owner.
- * In: paths (json.h). Out: a compiled af_jspec; parsers bound to the
- * fastest shim variant this CPU runs (AF_JSON_KERNEL=generic forces the
- * portable one, for tests that compare the two).
+ * Thread: start-up; the spec is read-only afterwards and shared.
+ * In: paths with their slots. Out: a tree of per-level key tables.
  */
 #include "pipeline/parse/json_spec.hpp"
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <new>
-
-extern const struct af_jshim_ops af_jshim_ops_generic;
-#if AF_HAVE_HASWELL_SHIM
-extern const struct af_jshim_ops af_jshim_ops_haswell;
-#endif
-
-struct af_jparser {
-	const struct af_jshim_ops *ops;
-	void *impl;
-};
 
 static void node_index(af_jnode &n)
 {
@@ -37,49 +24,92 @@ static void node_index(af_jnode &n)
 	}
 }
 
+/* The entry for key in node, created when new. */
+static size_t node_entry(af_jspec *spec, size_t node, const char *key, size_t len)
+{
+	uint8_t folded[AF_JKEY_MAX];
+	af_jkey_fold(key, len, folded);
+	std::vector<af_jentry> &entries = spec->nodes[node].entries;
+	for (size_t i = 0; i < entries.size(); i++)
+		if (entries[i].len == len && memcmp(entries[i].key, folded, len) == 0)
+			return i;
+	af_jentry e;
+	memcpy(e.key, folded, sizeof(folded));
+	e.len = (uint32_t)len;
+	e.hash = af_jkey_hash(folded, len);
+	entries.push_back(e);
+	return entries.size() - 1;
+}
+
+static int new_node(af_jspec *spec)
+{
+	spec->nodes.emplace_back();
+	return (int)spec->nodes.size() - 1;
+}
+
 /* Add one path to spec; false and errstr on a bad path. */
 static bool spec_add(af_jspec *spec, const struct af_jpath *path, char *errstr, size_t errstr_size)
 {
-	if (path->slot >= spec->nslots) {
-		snprintf(errstr, errstr_size, "path '%s': slot %u out of range", path->path,
+	const char *p = path->path;
+	if (path->array == 0 && path->slot >= spec->nslots) {
+		snprintf(errstr, errstr_size, "path '%s': slot %u out of range", p,
 		         (unsigned)path->slot);
 		return false;
 	}
 	size_t node = 0;
-	const char *seg = path->path;
+	bool in_array = false;
+	const char *seg = p;
 	for (;;) {
 		const char *dot = strchr(seg, '.');
 		size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
-		if (len == 0) {
-			snprintf(errstr, errstr_size, "path '%s': empty key", path->path);
+		bool each = len >= 2 && seg[len - 2] == '[' && seg[len - 1] == ']';
+		size_t klen = each ? len - 2 : len;
+		if (klen == 0 || klen > AF_JKEY_MAX || (each && (in_array || !dot))) {
+			snprintf(errstr, errstr_size,
+			         "path '%s': empty or too long key, or misplaced []", p);
 			return false;
 		}
-		std::string key(seg, len);
-		for (auto &c : key)
-			c = (char)af_jlower((unsigned char)c);
-		std::vector<af_jentry> &entries = spec->nodes[node].entries;
-		size_t idx = 0;
-		while (idx < entries.size() && entries[idx].key != key)
-			idx++;
-		if (idx == entries.size()) {
-			af_jentry e;
-			e.key = key;
-			e.hash = af_jhash_key(key.data(), key.size());
-			entries.push_back(e);
-		}
+		size_t idx = node_entry(spec, node, seg, klen);
+		af_jentry *e = &spec->nodes[node].entries[idx];
 		if (!dot) {
-			if (entries[idx].slot >= 0) {
-				snprintf(errstr, errstr_size, "path '%s' given twice", path->path);
+			if (e->slot >= 0) {
+				snprintf(errstr, errstr_size, "path '%s' given twice", p);
 				return false;
 			}
-			entries[idx].slot = path->slot;
+			e->slot = path->slot;
+			if (in_array) {
+				uint32_t &stride = spec->stride[path->array];
+				if (path->slot + 1u > stride)
+					stride = path->slot + 1u;
+			}
 			return true;
 		}
-		if (entries[idx].child < 0) {
-			entries[idx].child = (int)spec->nodes.size();
-			spec->nodes.emplace_back(); /* invalidates entries */
+		if (each) {
+			if (path->array == 0) {
+				snprintf(errstr, errstr_size, "path '%s': [] needs an array id", p);
+				return false;
+			}
+			if (e->elem_node < 0) {
+				int child = new_node(spec); /* invalidates e */
+				e = &spec->nodes[node].entries[idx];
+				e->elem_node = child;
+				e->array = path->array;
+			} else if (e->array != path->array) {
+				snprintf(errstr, errstr_size, "path '%s': array id differs", p);
+				return false;
+			}
+			if (spec->stride.size() <= path->array)
+				spec->stride.resize(path->array + 1u, 0);
+			in_array = true;
+			node = (size_t)e->elem_node;
+		} else {
+			if (e->child < 0) {
+				int child = new_node(spec);
+				e = &spec->nodes[node].entries[idx];
+				e->child = child;
+			}
+			node = (size_t)e->child;
 		}
-		node = (size_t)spec->nodes[node].entries[idx].child;
 		seg = dot + 1;
 	}
 }
@@ -95,6 +125,7 @@ struct af_jspec *af_jspec_new(const struct af_jpath *paths, size_t npaths, size_
 		return nullptr;
 	}
 	spec->nslots = nslots;
+	spec->stride.resize(1, 0);
 	spec->nodes.emplace_back();
 	for (size_t i = 0; i < npaths; i++) {
 		if (!spec_add(spec, &paths[i], errstr, errstr_size)) {
@@ -115,66 +146,6 @@ void af_jspec_free(struct af_jspec *spec)
 size_t af_jspec_nslots(const struct af_jspec *spec)
 {
 	return spec->nslots;
-}
-
-const char *af_jparser_kernel(const struct af_jparser *p)
-{
-	return p->ops->name;
-}
-
-static const struct af_jshim_ops *pick_ops(void)
-{
-	const char *force = getenv("AF_JSON_KERNEL");
-	if (force && strcmp(force, "generic") == 0)
-		return &af_jshim_ops_generic;
-#if AF_HAVE_HASWELL_SHIM
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
-	    __builtin_cpu_supports("pclmul"))
-		return &af_jshim_ops_haswell;
-#endif
-	return &af_jshim_ops_generic;
-}
-
-struct af_jparser *af_jparser_new(size_t max_record)
-{
-	af_jparser *p = new (std::nothrow) af_jparser();
-	if (!p)
-		return nullptr;
-	p->ops = pick_ops();
-	p->impl = p->ops->new_parser(max_record);
-	if (!p->impl) {
-		delete p;
-		return nullptr;
-	}
-	return p;
-}
-
-void af_jparser_free(struct af_jparser *p)
-{
-	if (!p)
-		return;
-	p->ops->free_parser(p->impl);
-	delete p;
-}
-
-enum af_reason af_jparser_extract(struct af_jparser *p, const struct af_jspec *spec,
-                                  const char *buf, size_t len, struct af_jval *slots)
-{
-	return p->ops->extract(p->impl, spec, buf, len, slots);
-}
-
-enum af_reason af_jparser_sub(struct af_jparser *p, const struct af_jspec *spec,
-                              const char *text, size_t len, struct af_jval *slots)
-{
-	return p->ops->sub(p->impl, spec, text, len, slots);
-}
-
-enum af_reason af_jparser_each(struct af_jparser *p, const struct af_jspec *elem_spec,
-                               const char *text, size_t len, struct af_jval *elem_slots,
-                               af_jeach_fn *fn, void *ctx)
-{
-	return p->ops->each(p->impl, elem_spec, text, len, elem_slots, fn, ctx);
 }
 
 } // extern "C"

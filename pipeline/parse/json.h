@@ -54,10 +54,29 @@ struct af_jval {
 };
 
 /* One path a spec extracts: dotted keys from the record's top level,
- * matched without regard to ASCII case ("properties.status.errorCode"). */
+ * matched without regard to ASCII case ("properties.status.errorCode").
+ * A segment ending in "[]" walks each element of an array value in the same
+ * pass ("recipientList[].Address"): then slot is a slot of the element and
+ * array names the array (1, 2, ...; 0 for a path outside any array). The
+ * array's own key may also be given a plain slot ("recipientList"), which
+ * records the array as AF_J_ARRAY with len = its element count, or keeps
+ * the text when the value is a string (Log Analytics writes arrays as
+ * JSON text; af_jparser_each reads those). */
 struct af_jpath {
 	const char *path;
 	uint16_t slot;
+	uint16_t array;
+};
+
+/* Elements of one array kept per record; more are counted, not kept. */
+#define AF_JSON_ARRAY_MAX 256
+
+/* The elements of one array walked in the pass (af_jparser_array). */
+struct af_jarray {
+	const struct af_jval *elems; /* element i's slot k: elems[i * stride + k] */
+	uint32_t n;                  /* elements kept (<= AF_JSON_ARRAY_MAX) */
+	uint32_t total;              /* elements in the record's array */
+	uint32_t stride;             /* slots per element */
 };
 
 struct af_jspec;
@@ -75,7 +94,10 @@ size_t af_jspec_nslots(const struct af_jspec *spec);
 struct af_jparser *af_jparser_new(size_t max_record);
 void af_jparser_free(struct af_jparser *p);
 
-/* Name of the simdjson kernel p runs ("haswell", "generic"). */
+/* Name of the simdjson kernel p's stage 1 runs ("icelake", "haswell",
+ * "fallback", ...). simdjson picks the best the CPU has; the environment
+ * variable AF_JSON_KERNEL=NAME (read by af_jparser_new) forces another,
+ * for tests that compare kernels. */
 const char *af_jparser_kernel(const struct af_jparser *p);
 
 /* Parse the object buf[0..len) and fill slots[0..af_jspec_nslots(spec)):
@@ -86,6 +108,10 @@ const char *af_jparser_kernel(const struct af_jparser *p);
  * Cost: one pass over the record; values not named by spec are skipped. */
 enum af_reason af_jparser_extract(struct af_jparser *p, const struct af_jspec *spec,
                                   const char *buf, size_t len, struct af_jval *slots);
+
+/* The elements of array (>= 1) seen by the last af_jparser_extract; n and
+ * total are 0 when the record had no such array. Views as for slots. */
+void af_jparser_array(const struct af_jparser *p, unsigned array, struct af_jarray *out);
 
 /* Called for each element of an array by af_jparser_each: slots hold what
  * elem_spec extracted from the element when it is an object (all absent
@@ -117,8 +143,23 @@ bool af_jval_int(const struct af_jval *v, int64_t *out);
 /* True if v is a bool, or a string "true"/"false"/"True"/"False". */
 bool af_jval_bool(const struct af_jval *v, bool *out);
 
-/* True if v is a string equal to lit without regard to ASCII case. */
-bool af_jval_ieq(const struct af_jval *v, const char *lit);
+/* True if v is a string equal to lit without regard to ASCII case.
+ * Inline so that strlen of a literal folds away: mappers call it often. */
+static inline bool af_jval_ieq(const struct af_jval *v, const char *lit)
+{
+	size_t n = __builtin_strlen(lit);
+	if (v->type != AF_J_STRING || v->len != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned a = (unsigned char)v->s[i], b = (unsigned char)lit[i];
+		if (a == b)
+			continue;
+		unsigned la = a | 0x20u;
+		if (la != (b | 0x20u) || la - 'a' > 25u)
+			return false;
+	}
+	return true;
+}
 
 /* True if v is a non-empty string. */
 static inline bool af_jval_has_str(const struct af_jval *v)

@@ -1,20 +1,18 @@
-/* json_shim.cpp - the only C++ in auditflow: simdjson On-Demand behind the C
- * API of json.h.
+/* json_shim.cpp - simdjson On-Demand behind the C API of json.h.
  *
  * Thread: whichever thread owns the af_jparser (one per worker).
- * In: a padded JSON record and a compiled spec. Out: slots.
+ * In: a padded JSON record and a compiled spec. Out: slots and arrays.
  *
- * Built twice on x86-64: once for any CPU (simdjson's portable kernel) and
- * once with AVX2 (its haswell kernel), each as an af_jshim_ops table;
- * json.cpp picks one at run time. simdjson's On-Demand API is compiled into
- * the caller, so the choice has to be made here rather than inside simdjson.
- *
- * DESIGN: a spec is a small tree with one open-addressing table per object
- * level, keyed by the lower-cased key. The walk hashes each raw key while
- * looking for its closing quote (keys are short and almost never escaped),
- * so a field the spec does not want costs one hash and one probe; simdjson
- * skips its value when the loop advances. No exceptions: every simdjson
- * call is checked through its error code.
+ * DESIGN: the walk visits each object once. For every key it finds the
+ * closing quote and lower-cases the key 16 bytes at a time (json_spec.hpp),
+ * hashes the folded words and probes that level's table, so a field the
+ * spec does not want costs a few instructions and simdjson skips its value
+ * when the loop advances. Arrays the spec walks ("recipientList[]") are read
+ * in the same pass into per-parser element tables, so mappers never parse
+ * the same bytes twice. Stage 1 (finding the structure) is simdjson's
+ * run-time dispatched kernel; stage 2, compiled here, is scalar code whose
+ * speed does not depend on -m flags, so one build serves every x86-64 CPU.
+ * No exceptions: every simdjson call is checked through its error code.
  */
 #include "pipeline/parse/json_spec.hpp"
 
@@ -22,19 +20,27 @@
 #include <simdjson.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
 
-#ifndef AF_JSHIM_VARIANT
-#define AF_JSHIM_VARIANT generic
-#define AF_JSHIM_NAME "generic"
-#endif
-#define AF_JSHIM_CAT2(a, b) a##b
-#define AF_JSHIM_CAT(a, b) AF_JSHIM_CAT2(a, b)
-#define AF_JSHIM_OPS AF_JSHIM_CAT(af_jshim_ops_, AF_JSHIM_VARIANT)
-
 using namespace simdjson;
+
+struct af_jarray_store {
+	std::vector<struct af_jval> elems; /* AF_JSON_ARRAY_MAX * stride */
+	uint32_t n = 0, total = 0, stride = 0;
+};
+
+struct af_jparser {
+	ondemand::parser main;
+	ondemand::parser sub;
+	std::vector<char> scratch;
+	const af_jspec *arrays_for = nullptr; /* the spec arrays[] is sized for */
+	std::vector<af_jarray_store> arrays;  /* by array id; [0] unused */
+	const char *kernel = "";
+	explicit af_jparser(size_t max) : main(max), sub(max) {}
+};
 
 namespace {
 
@@ -45,13 +51,6 @@ bool at_end(ondemand::document &doc)
 	return doc.current_location().error() == OUT_OF_BOUNDS;
 }
 
-struct shim_parser {
-	ondemand::parser main;
-	ondemand::parser sub;
-	std::vector<char> scratch;
-	explicit shim_parser(size_t max) : main(max), sub(max) {}
-};
-
 enum af_reason classify(error_code err, const char *buf, size_t len)
 {
 	if (memchr(buf, 0, len) != nullptr)
@@ -61,6 +60,14 @@ enum af_reason classify(error_code err, const char *buf, size_t len)
 	case CAPACITY: return AF_REASON_OVERSIZE;
 	default: return AF_REASON_MALFORMED_JSON;
 	}
+}
+
+std::string_view trim_end(std::string_view sv)
+{
+	while (!sv.empty() &&
+	       (sv.back() == ' ' || sv.back() == '\t' || sv.back() == '\n' || sv.back() == '\r'))
+		sv.remove_suffix(1);
+	return sv;
 }
 
 /* Store v into slot. Returns the simdjson error, if any. */
@@ -74,7 +81,8 @@ error_code store(ondemand::value &v, ondemand::json_type t, struct af_jval *slot
 		slot->type = AF_J_STRING;
 		break;
 	case ondemand::json_type::number:
-		sv = v.raw_json_token();
+		/* Raw text runs up to the next token, blanks included. */
+		sv = trim_end(v.raw_json_token());
 		slot->type = AF_J_NUMBER;
 		break;
 	case ondemand::json_type::boolean: {
@@ -97,6 +105,7 @@ error_code store(ondemand::value &v, ondemand::json_type t, struct af_jval *slot
 		err = v.get_object().get(o);
 		if (!err)
 			err = o.raw_json().get(sv);
+		sv = trim_end(sv);
 		slot->type = AF_J_OBJECT;
 		break;
 	}
@@ -105,6 +114,7 @@ error_code store(ondemand::value &v, ondemand::json_type t, struct af_jval *slot
 		err = v.get_array().get(a);
 		if (!err)
 			err = a.raw_json().get(sv);
+		sv = trim_end(sv);
 		slot->type = AF_J_ARRAY;
 		break;
 	}
@@ -113,50 +123,81 @@ error_code store(ondemand::value &v, ondemand::json_type t, struct af_jval *slot
 		slot->type = AF_J_ABSENT;
 		return err;
 	}
-	/* Raw text (numbers, objects, arrays) runs up to the next token,
-	 * blanks included. */
-	if (slot->type == AF_J_NUMBER || slot->type == AF_J_OBJECT || slot->type == AF_J_ARRAY)
-		while (!sv.empty() && (sv.back() == ' ' || sv.back() == '\t' ||
-		                       sv.back() == '\n' || sv.back() == '\r'))
-			sv.remove_suffix(1);
 	slot->s = sv.data();
 	slot->len = (uint32_t)sv.size();
 	return SUCCESS;
 }
 
-error_code walk(ondemand::object &obj, const af_jspec &spec, int node, struct af_jval *slots)
+struct walker {
+	const af_jspec &spec;
+	af_jparser *p; /* element tables; NULL when the spec walks no array */
+};
+
+error_code walk(ondemand::object &obj, const walker &w, int node, struct af_jval *slots);
+
+/* Walk the elements of an array value into its element table. */
+error_code walk_array(ondemand::value &v, const walker &w, const af_jentry &e,
+                      struct af_jval *slots)
 {
-	const af_jnode &n = spec.nodes[(size_t)node];
+	ondemand::array arr;
+	error_code err = v.get_array().get(arr);
+	if (err)
+		return err;
+	af_jarray_store &a = w.p->arrays[(size_t)e.array];
+	for (auto eres : arr) {
+		ondemand::value ev;
+		err = std::move(eres).get(ev);
+		if (err)
+			return err;
+		a.total++;
+		if (a.n >= AF_JSON_ARRAY_MAX)
+			continue; /* counted; the iterator skips the value */
+		ondemand::json_type t;
+		err = ev.type().get(t);
+		if (err)
+			return err;
+		struct af_jval *es = &a.elems[(size_t)a.n * a.stride];
+		memset(es, 0, a.stride * sizeof(*es));
+		a.n++;
+		if (t != ondemand::json_type::object)
+			continue;
+		ondemand::object o;
+		err = ev.get_object().get(o);
+		if (!err)
+			err = walk(o, w, e.elem_node, es);
+		if (err)
+			return err;
+	}
+	if (e.slot >= 0) {
+		slots[e.slot].type = AF_J_ARRAY;
+		slots[e.slot].s = nullptr;
+		slots[e.slot].len = a.total;
+	}
+	return SUCCESS;
+}
+
+error_code walk(ondemand::object &obj, const walker &w, int node, struct af_jval *slots)
+{
+	const af_jnode &n = w.spec.nodes[(size_t)node];
+	alignas(16) uint8_t key[AF_JKEY_MAX];
 	for (auto fres : obj) {
 		ondemand::field field;
 		error_code err = std::move(fres).get(field);
 		if (err)
 			return err;
-		/* Hash the raw key up to its closing quote; fall back to the
-		 * unescaped key in the rare case it has escapes. */
-		const char *raw = field.key().raw();
-		uint64_t h = af_jhash_seed;
-		size_t len = 0;
-		bool escaped = false;
-		while (raw[len] != '"') {
-			if (raw[len] == '\\') {
-				escaped = true;
-				break;
-			}
-			h = af_jhash_step(h, (unsigned char)raw[len]);
-			len++;
-		}
-		const char *key = raw;
-		if (escaped) {
+		int len = af_jkey_scan(field.key().raw(), key);
+		if (len == -2)
+			continue; /* longer than any key a spec names */
+		if (len == -1) {
 			std::string_view uk;
 			err = field.unescaped_key().get(uk);
 			if (err)
 				return err;
-			key = uk.data();
-			len = uk.size();
-			h = af_jhash_key(key, len);
+			if (!af_jkey_fold(uk.data(), uk.size(), key))
+				continue;
+			len = (int)uk.size();
 		}
-		int idx = af_jnode_find(n, key, len, h);
+		int idx = af_jnode_find(n, key, (size_t)len, af_jkey_hash(key, (size_t)len));
 		if (idx < 0)
 			continue;
 		const af_jentry &e = n.entries[(size_t)idx];
@@ -169,26 +210,40 @@ error_code walk(ondemand::object &obj, const af_jspec &spec, int node, struct af
 			ondemand::object sub;
 			err = v.get_object().get(sub);
 			if (!err)
-				err = walk(sub, spec, e.child, slots);
-			if (err)
-				return err;
-			continue;
+				err = walk(sub, w, e.child, slots);
+		} else if (t == ondemand::json_type::array && e.elem_node >= 0 && w.p) {
+			err = walk_array(v, w, e, slots);
+		} else if (e.slot >= 0) {
+			err = store(v, t, &slots[e.slot]);
 		}
-		if (e.slot < 0)
-			continue;
-		err = store(v, t, &slots[e.slot]);
 		if (err)
 			return err;
 	}
 	return SUCCESS;
 }
 
-enum af_reason extract_with(ondemand::parser &parser, const af_jspec &spec, const char *buf,
-                            size_t len, size_t capacity, struct af_jval *slots)
+/* Size the element tables for spec (once per spec) and empty them. */
+bool arrays_reset(af_jparser *p, const af_jspec &spec)
 {
-	memset(slots, 0, spec.nslots * sizeof(*slots));
+	if (p->arrays_for != &spec) {
+		p->arrays.assign(spec.stride.size(), af_jarray_store());
+		for (size_t i = 1; i < spec.stride.size(); i++) {
+			p->arrays[i].stride = spec.stride[i];
+			p->arrays[i].elems.resize((size_t)AF_JSON_ARRAY_MAX * spec.stride[i]);
+		}
+		p->arrays_for = &spec;
+	}
+	for (auto &a : p->arrays)
+		a.n = a.total = 0;
+	return spec.stride.size() > 1;
+}
+
+enum af_reason extract_with(ondemand::parser &parser, const walker &w, const char *buf, size_t len,
+                            struct af_jval *slots)
+{
+	memset(slots, 0, w.spec.nslots * sizeof(*slots));
 	ondemand::document doc;
-	error_code err = parser.iterate(buf, len, capacity).get(doc);
+	error_code err = parser.iterate(buf, len, len + SIMDJSON_PADDING).get(doc);
 	if (err)
 		return classify(err, buf, len);
 	ondemand::json_type t;
@@ -200,18 +255,18 @@ enum af_reason extract_with(ondemand::parser &parser, const af_jspec &spec, cons
 	ondemand::object obj;
 	err = doc.get_object().get(obj);
 	if (!err)
-		err = walk(obj, spec, 0, slots);
+		err = walk(obj, w, 0, slots);
 	if (!err && !at_end(doc))
 		err = TRAILING_CONTENT;
 	if (err) {
-		memset(slots, 0, spec.nslots * sizeof(*slots));
+		memset(slots, 0, w.spec.nslots * sizeof(*slots));
 		return classify(err, buf, len);
 	}
 	return AF_REASON_NONE;
 }
 
 /* Copy text into the padded scratch buffer; returns its start. */
-const char *to_scratch(shim_parser *p, const char *text, size_t len)
+const char *to_scratch(af_jparser *p, const char *text, size_t len)
 {
 	size_t need = len + SIMDJSON_PADDING;
 	if (p->scratch.size() < need)
@@ -221,36 +276,73 @@ const char *to_scratch(shim_parser *p, const char *text, size_t len)
 	return p->scratch.data();
 }
 
+} // namespace
 
-void *shim_new(size_t max_record)
+extern "C" {
+
+struct af_jparser *af_jparser_new(size_t max_record)
 {
-	return new (std::nothrow) shim_parser(max_record + SIMDJSON_PADDING);
+	/* simdjson picks its stage 1 kernel when a parser allocates; a forced
+	 * kernel is swapped in around this parser's allocation only. */
+	const implementation *saved = get_active_implementation();
+	const char *force = getenv("AF_JSON_KERNEL");
+	if (force && *force) {
+		const implementation *impl = get_available_implementations()[force];
+		if (impl && impl->supported_by_runtime_system())
+			get_active_implementation() = impl;
+	}
+	af_jparser *p = new (std::nothrow) af_jparser(max_record + SIMDJSON_PADDING);
+	bool ok = p && p->main.allocate(max_record + SIMDJSON_PADDING) == SUCCESS &&
+	          p->sub.allocate(max_record + SIMDJSON_PADDING) == SUCCESS;
+	if (p)
+		p->kernel = get_active_implementation()->name().data();
+	get_active_implementation() = saved;
+	if (!ok) {
+		delete p;
+		return nullptr;
+	}
+	return p;
 }
 
-void shim_free(void *impl)
+void af_jparser_free(struct af_jparser *p)
 {
-	delete static_cast<shim_parser *>(impl);
+	delete p;
 }
 
-enum af_reason shim_extract(void *impl, const struct af_jspec *spec, const char *buf, size_t len,
-                            struct af_jval *slots)
+const char *af_jparser_kernel(const struct af_jparser *p)
 {
-	shim_parser *p = static_cast<shim_parser *>(impl);
-	return extract_with(p->main, *spec, buf, len, len + SIMDJSON_PADDING, slots);
+	return p->kernel;
 }
 
-enum af_reason shim_sub(void *impl, const struct af_jspec *spec, const char *text, size_t len,
-                        struct af_jval *slots)
+enum af_reason af_jparser_extract(struct af_jparser *p, const struct af_jspec *spec,
+                                  const char *buf, size_t len, struct af_jval *slots)
 {
-	shim_parser *p = static_cast<shim_parser *>(impl);
+	walker w{*spec, arrays_reset(p, *spec) ? p : nullptr};
+	return extract_with(p->main, w, buf, len, slots);
+}
+
+void af_jparser_array(const struct af_jparser *p, unsigned array, struct af_jarray *out)
+{
+	if (array == 0 || array >= p->arrays.size()) {
+		*out = af_jarray{nullptr, 0, 0, 0};
+		return;
+	}
+	const af_jarray_store &a = p->arrays[array];
+	*out = af_jarray{a.elems.data(), a.n, a.total, a.stride};
+}
+
+enum af_reason af_jparser_sub(struct af_jparser *p, const struct af_jspec *spec,
+                              const char *text, size_t len, struct af_jval *slots)
+{
 	const char *buf = to_scratch(p, text, len);
-	return extract_with(p->sub, *spec, buf, len, len + SIMDJSON_PADDING, slots);
+	walker w{*spec, nullptr};
+	return extract_with(p->sub, w, buf, len, slots);
 }
 
-enum af_reason shim_each(void *impl, const struct af_jspec *elem_spec, const char *text,
-                         size_t len, struct af_jval *elem_slots, af_jeach_fn *fn, void *ctx)
+enum af_reason af_jparser_each(struct af_jparser *p, const struct af_jspec *elem_spec,
+                               const char *text, size_t len, struct af_jval *elem_slots,
+                               af_jeach_fn *fn, void *ctx)
 {
-	shim_parser *p = static_cast<shim_parser *>(impl);
 	const char *buf = to_scratch(p, text, len);
 	ondemand::document doc;
 	ondemand::array arr;
@@ -259,6 +351,7 @@ enum af_reason shim_each(void *impl, const struct af_jspec *elem_spec, const cha
 		err = doc.get_array().get(arr);
 	if (err)
 		return AF_REASON_MALFORMED_JSON;
+	walker w{*elem_spec, nullptr};
 	for (auto eres : arr) {
 		ondemand::value v;
 		err = std::move(eres).get(v);
@@ -273,7 +366,7 @@ enum af_reason shim_each(void *impl, const struct af_jspec *elem_spec, const cha
 			ondemand::object o;
 			err = v.get_object().get(o);
 			if (!err)
-				err = walk(o, *elem_spec, 0, elem_slots);
+				err = walk(o, w, 0, elem_slots);
 			if (err)
 				return AF_REASON_MALFORMED_JSON;
 		}
@@ -283,14 +376,4 @@ enum af_reason shim_each(void *impl, const struct af_jspec *elem_spec, const cha
 	return AF_REASON_NONE;
 }
 
-} // namespace
-
-extern const struct af_jshim_ops AF_JSHIM_OPS;
-const struct af_jshim_ops AF_JSHIM_OPS = {
-	.name = AF_JSHIM_NAME,
-	.new_parser = shim_new,
-	.free_parser = shim_free,
-	.extract = shim_extract,
-	.sub = shim_sub,
-	.each = shim_each,
-};
+} // extern "C"

@@ -47,8 +47,3 @@ bool af_jval_bool(const struct af_jval *v, bool *out)
 	return false;
 }
 
-bool af_jval_ieq(const struct af_jval *v, const char *lit)
-{
-	size_t n = strlen(lit);
-	return v->type == AF_J_STRING && v->len == n && strncasecmp(v->s, lit, n) == 0;
-}

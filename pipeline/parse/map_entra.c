@@ -17,13 +17,6 @@
 
 #include "pipeline/parse/mapper.h"
 
-static bool is_signin_category(const struct af_jval *v)
-{
-	return af_jval_ieq(v, "SignInLogs") || af_jval_ieq(v, "NonInteractiveUserSignInLogs") ||
-	       af_jval_ieq(v, "ServicePrincipalSignInLogs") ||
-	       af_jval_ieq(v, "ManagedIdentitySignInLogs");
-}
-
 static bool is_ascii_letter(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -110,7 +103,7 @@ enum af_reason af_map_entra(struct af_map *m, struct af_event *ev)
 	else
 		af_map_copy_text(ev, ev->action, sizeof(ev->action), "Sign-in activity", 16, false);
 
-	bool signin = is_signin_category(cat) || cat->type == AF_J_ABSENT;
+	bool signin = af_map_is_signin_category(cat) || cat->type == AF_J_ABSENT;
 	if (!signin) {
 		ev->kind = AF_KIND_OTHER;
 		return AF_REASON_NONE;
@@ -139,7 +132,7 @@ enum af_reason af_map_entra(struct af_map *m, struct af_event *ev)
 	af_map_copy(ev, ev->app, sizeof(ev->app), af_map_first(m, app_fields, 2));
 	const struct af_jval *ua = af_map_slot(m, AF_F_USER_AGENT);
 	if (ua->type == AF_J_STRING)
-		ev->ua_hash = af_map_hash_lower(ua->s, ua->len);
+		ev->ua_hash = af_map_hash_raw(ua->s, ua->len);
 	const struct af_jval *dn = af_map_slot(m, AF_F_USER_DISPLAY_NAME);
 	if (dn->type == AF_J_STRING)
 		ev->name_hash = af_map_hash_lower(dn->s, dn->len);

@@ -151,11 +151,9 @@ static bool on_param(void *vctx, const struct af_jval *nv)
 
 static void map_params(struct af_map *m, struct af_event *ev, enum af_field f, bool mailbox)
 {
-	const struct af_jval *v = af_map_slot(m, f);
-	if (v->type != AF_J_ARRAY && v->type != AF_J_STRING)
-		return;
 	struct param_ctx ctx = {.ev = ev, .mailbox = mailbox};
-	af_jparser_each(m->jp, m->nv_spec, v->s, v->len, m->elem, on_param, &ctx);
+	af_map_each(m, f, f == AF_F_PARAMETERS ? AF_A_PARAMETERS : AF_A_OPERATION_PROPERTIES,
+	            m->nv_spec, on_param, &ctx);
 }
 
 struct rcpt_ctx {
@@ -202,18 +200,16 @@ static void map_send(struct af_map *m, struct af_event *ev)
 	const struct af_jval *sender = af_map_slot(m, AF_F_LOGON_USER_DISPLAY_NAME);
 	if (sender->type == AF_J_STRING)
 		ev->name_hash = af_map_hash_lower(sender->s, sender->len);
-	const struct af_jval *list = af_map_slot(m, AF_F_RECIPIENT_LIST);
 	struct rcpt_ctx ctx = {.ev = ev, .sender_name = sender};
-	if (list->type == AF_J_ARRAY || list->type == AF_J_STRING)
-		af_jparser_each(m->jp, m->rcpt_spec, list->s, list->len, m->elem, on_recipient,
-		                &ctx);
+	uint32_t total = af_map_each(m, AF_F_RECIPIENT_LIST, AF_A_RECIPIENTS, m->rcpt_spec,
+	                             on_recipient, &ctx);
 	if (ctx.count > 1 && !ctx.names_differ)
 		ev->rcpt_name_hash = ctx.first_name;
 	int64_t n;
 	if (af_jval_int(af_map_slot(m, AF_F_RECIPIENT_COUNT), &n) && n > 0)
 		ev->recipient_count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	else
-		ev->recipient_count = ctx.count;
+		ev->recipient_count = total;
 }
 
 static bool on_affected_item(void *vctx, const struct af_jval *item)
@@ -235,11 +231,9 @@ static void map_delete(struct af_map *m, struct af_event *ev)
 	af_map_copy(ev, ev->app, sizeof(ev->app), af_map_slot(m, AF_F_CLIENT_INFO));
 	if (folder->type == AF_J_STRING && is_sent_items(folder->s, folder->len))
 		ev->flags |= AF_EV_FROM_SENT_ITEMS;
-	const struct af_jval *items = af_map_slot(m, AF_F_AFFECTED_ITEMS);
-	if (!(ev->flags & AF_EV_FROM_SENT_ITEMS) &&
-	    (items->type == AF_J_ARRAY || items->type == AF_J_STRING))
-		af_jparser_each(m->jp, m->item_spec, items->s, items->len, m->elem,
-		                on_affected_item, ev);
+	if (!(ev->flags & AF_EV_FROM_SENT_ITEMS))
+		af_map_each(m, AF_F_AFFECTED_ITEMS, AF_A_AFFECTED_ITEMS, m->item_spec,
+		            on_affected_item, ev);
 }
 
 static void map_signin(struct af_map *m, struct af_event *ev, bool failed_op)
@@ -268,7 +262,7 @@ static bool on_ext_prop(void *vctx, const struct af_jval *nv)
 	const struct af_jval *value = &nv[AF_NV_VALUE];
 	if (name->type == AF_J_STRING && af_map_ieq(name->s, name->len, "UserAgent") &&
 	    value->type == AF_J_STRING)
-		ctx->ev->ua_hash = af_map_hash_lower(value->s, value->len);
+		ctx->ev->ua_hash = af_map_hash_raw(value->s, value->len);
 	return true;
 }
 
@@ -294,17 +288,15 @@ enum af_reason af_map_m365(struct af_map *m, struct af_event *ev)
 	af_map_ip(ev, af_map_first(m, ip_fields, 2));
 	const struct af_jval *ua = af_map_slot(m, AF_F_USER_AGENT);
 	if (ua->type == AF_J_STRING)
-		ev->ua_hash = af_map_hash_lower(ua->s, ua->len);
+		ev->ua_hash = af_map_hash_raw(ua->s, ua->len);
 
 	const char *o = op->s;
 	size_t ol = op->len;
 	if (af_map_ieq(o, ol, "UserLoggedIn") || af_map_ieq(o, ol, "UserLoginFailed")) {
 		map_signin(m, ev, af_map_ieq(o, ol, "UserLoginFailed"));
-		const struct af_jval *ext = af_map_slot(m, AF_F_EXTENDED_PROPERTIES);
 		struct ext_ctx ctx = {ev};
-		if (ext->type == AF_J_ARRAY || ext->type == AF_J_STRING)
-			af_jparser_each(m->jp, m->nv_spec, ext->s, ext->len, m->elem, on_ext_prop,
-			                &ctx);
+		af_map_each(m, AF_F_EXTENDED_PROPERTIES, AF_A_EXTENDED_PROPERTIES, m->nv_spec,
+		            on_ext_prop, &ctx);
 	} else if (af_map_ieq(o, ol, "Send") || af_map_ieq(o, ol, "SendAs") ||
 	           af_map_ieq(o, ol, "SendOnBehalf")) {
 		map_send(m, ev);

@@ -11,6 +11,7 @@
  * would fold every recipient after the first into "duplicates".
  */
 #include <string.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "pipeline/parse/mapper.h"

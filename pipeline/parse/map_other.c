@@ -31,7 +31,7 @@ enum af_reason af_map_okta(struct af_map *m, struct af_event *ev)
 	af_map_ip(ev, af_map_slot(m, AF_F_OKTA_CLIENT_IP));
 	const struct af_jval *ua = af_map_slot(m, AF_F_OKTA_USER_AGENT);
 	if (ua->type == AF_J_STRING)
-		ev->ua_hash = af_map_hash_lower(ua->s, ua->len);
+		ev->ua_hash = af_map_hash_raw(ua->s, ua->len);
 	const struct af_jval *dn = af_map_slot(m, AF_F_ACTOR_DISPLAY_NAME);
 	if (dn->type == AF_J_STRING)
 		ev->name_hash = af_map_hash_lower(dn->s, dn->len);
@@ -91,7 +91,7 @@ enum af_reason af_map_cloudtrail(struct af_map *m, struct af_event *ev)
 	af_map_ip(ev, af_map_slot(m, AF_F_SOURCE_IP));
 	const struct af_jval *ua = af_map_slot(m, AF_F_USER_AGENT);
 	if (ua->type == AF_J_STRING)
-		ev->ua_hash = af_map_hash_lower(ua->s, ua->len);
+		ev->ua_hash = af_map_hash_raw(ua->s, ua->len);
 	if (af_jval_ieq(name, "ConsoleLogin")) {
 		const struct af_jval *res = af_map_slot(m, AF_F_CONSOLE_LOGIN);
 		if (!af_map_has(m, AF_F_CONSOLE_LOGIN)) {

@@ -47,6 +47,14 @@ static inline bool af_map_has(const struct af_map *m, enum af_field f)
 	return m->slots[f].type != AF_J_ABSENT && m->slots[f].type != AF_J_NULL;
 }
 
+/* Call fn for each element of the array in field f: the elements walked
+ * in the extraction pass (array a), or, when the record holds the array as
+ * JSON text (Log Analytics), those af_jparser_each reads with elem_spec.
+ * At most AF_JSON_ARRAY_MAX elements of an in-pass array are visited.
+ * Returns the number of elements in the record's array. */
+uint32_t af_map_each(struct af_map *m, enum af_field f, enum af_array a,
+                     const struct af_jspec *elem_spec, af_jeach_fn *fn, void *ctx);
+
 /* The first of fields that is present, or NULL. */
 const struct af_jval *af_map_first(const struct af_map *m, const enum af_field *fields,
                                    size_t n);
@@ -74,15 +82,31 @@ void af_map_copy(struct af_event *ev, char *dst, size_t cap, const struct af_jva
 void af_map_copy_text(struct af_event *ev, char *dst, size_t cap, const char *s, size_t len,
                       bool lower);
 
-/* xxh3 of s lower-cased (ASCII); 0 for an empty string. */
+/* xxh3 of s lower-cased (ASCII); 0 for an empty string (a hash of 0 is
+ * given as 1, since 0 means "none"). */
 uint64_t af_map_hash_lower(const char *s, size_t len);
+
+/* The same of s as it is (user agents: their case is part of them). */
+uint64_t af_map_hash_raw(const char *s, size_t len);
 
 /* A number from a JSON number or a string holding one (Log Analytics
  * writes coordinates as strings). False for anything else, NaN included. */
 bool af_map_number(const struct af_jval *v, double *out);
 
 /* True if s[0..len) equals lit without regard to ASCII case. */
-bool af_map_ieq(const char *s, size_t len, const char *lit);
+static inline bool af_map_ieq(const char *s, size_t len, const char *lit)
+{
+	struct af_jval v = {.s = s, .len = (uint32_t)len, .type = AF_J_STRING};
+	return len <= UINT32_MAX && af_jval_ieq(&v, lit);
+}
+
+/* True if v names one of Entra's sign-in log categories. */
+static inline bool af_map_is_signin_category(const struct af_jval *v)
+{
+	return af_jval_ieq(v, "SignInLogs") || af_jval_ieq(v, "NonInteractiveUserSignInLogs") ||
+	       af_jval_ieq(v, "ServicePrincipalSignInLogs") ||
+	       af_jval_ieq(v, "ManagedIdentitySignInLogs");
+}
 
 /* True if s ends with lit, without regard to ASCII case. */
 bool af_map_iends(const char *s, size_t len, const char *lit);

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#define XXH_STATIC_LINKING_ONLY
+#define XXH_INLINE_ALL /* xxh3 of short keys inlined: called per record */
 #include <xxhash.h>
 
 #include "pipeline/parse/mapper.h"
@@ -84,18 +84,11 @@ const char *af_parser_kernel(const struct af_parser *ps)
 	return af_jparser_kernel(ps->map.jp);
 }
 
-static bool is_signin_category(const struct af_jval *v)
-{
-	return af_jval_ieq(v, "SignInLogs") || af_jval_ieq(v, "NonInteractiveUserSignInLogs") ||
-	       af_jval_ieq(v, "ServicePrincipalSignInLogs") ||
-	       af_jval_ieq(v, "ManagedIdentitySignInLogs");
-}
-
 /* The mapper for the record in m->slots, or NULL for an unknown schema. */
 static af_mapper_fn *pick_mapper(const struct af_map *m)
 {
 	const struct af_jval *cat = af_map_slot(m, AF_F_CATEGORY);
-	if (is_signin_category(cat))
+	if (af_map_is_signin_category(cat))
 		return af_map_entra;
 	if (af_map_has(m, AF_F_CREATED) && (af_map_has(m, AF_F_UPN) || af_map_has(m, AF_F_SP_NAME)))
 		return af_map_entra;
@@ -171,6 +164,43 @@ const struct af_jval *af_map_first(const struct af_map *m, const enum af_field *
 	return NULL;
 }
 
+/* af_map_each over JSON text: counts every element, calls fn until it
+ * asks to stop. */
+struct each_count {
+	af_jeach_fn *fn;
+	void *ctx;
+	uint32_t n;
+	bool stopped;
+};
+
+static bool count_each(void *vctx, const struct af_jval *slots)
+{
+	struct each_count *c = vctx;
+	c->n++;
+	if (!c->stopped && !c->fn(c->ctx, slots))
+		c->stopped = true;
+	return true;
+}
+
+uint32_t af_map_each(struct af_map *m, enum af_field f, enum af_array a,
+                     const struct af_jspec *elem_spec, af_jeach_fn *fn, void *ctx)
+{
+	const struct af_jval *v = &m->slots[f];
+	if (v->type == AF_J_ARRAY) {
+		struct af_jarray arr;
+		af_jparser_array(m->jp, a, &arr);
+		for (uint32_t i = 0; i < arr.n; i++)
+			if (!fn(ctx, arr.elems + (size_t)i * arr.stride))
+				break;
+		return arr.total;
+	}
+	if (v->type != AF_J_STRING)
+		return 0;
+	struct each_count cc = {fn, ctx, 0, false};
+	af_jparser_each(m->jp, elem_spec, v->s, v->len, m->elem, count_each, &cc);
+	return cc.n;
+}
+
 static enum af_reason need_string(struct af_map *m, const struct af_jval *v, const char *name)
 {
 	m->detail = name;
@@ -197,6 +227,17 @@ enum af_reason af_map_time(struct af_map *m, struct af_event *ev, const struct a
 	return AF_REASON_NONE;
 }
 
+/* 0 means "none" in the event's hash fields. */
+static inline uint64_t nonzero(uint64_t h)
+{
+	return h ? h : 1;
+}
+
+uint64_t af_map_hash_raw(const char *s, size_t len)
+{
+	return len == 0 ? 0 : nonzero(XXH3_64bits(s, len));
+}
+
 uint64_t af_map_hash_lower(const char *s, size_t len)
 {
 	if (len == 0)
@@ -220,7 +261,7 @@ uint64_t af_map_hash_lower(const char *s, size_t len)
 	}
 	if (streaming)
 		h = XXH3_64bits_digest(&st);
-	return h ? h : 1;
+	return nonzero(h);
 }
 
 enum af_reason af_map_account(struct af_map *m, struct af_event *ev, const struct af_jval *v,
@@ -248,7 +289,9 @@ enum af_reason af_map_account(struct af_map *m, struct af_event *ev, const struc
 		return AF_REASON_NUL_BYTES;
 	}
 	af_map_copy_text(ev, ev->account, sizeof(ev->account), s, len, true);
-	ev->account_hash = af_map_hash_lower(s, len);
+	/* Hash the lowered copy when it is whole; else the full text. */
+	ev->account_hash = len < sizeof(ev->account) ? nonzero(XXH3_64bits(ev->account, len))
+	                                             : af_map_hash_lower(s, len);
 	return AF_REASON_NONE;
 }
 
@@ -299,12 +342,6 @@ bool af_map_number(const struct af_jval *v, double *out)
 		return false;
 	*out = d;
 	return true;
-}
-
-bool af_map_ieq(const char *s, size_t len, const char *lit)
-{
-	size_t n = strlen(lit);
-	return len == n && strncasecmp(s, lit, n) == 0;
 }
 
 bool af_map_iends(const char *s, size_t len, const char *lit)

@@ -37,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	setenv("AF_JSON_KERNEL", "generic", 1);
+	setenv("AF_JSON_KERNEL", "fallback", 1);
 	reference = af_parser_new(FUZZ_MAX_RECORD, err, sizeof err);
 	unsetenv("AF_JSON_KERNEL");
 	if (reference)

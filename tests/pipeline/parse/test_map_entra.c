@@ -237,7 +237,7 @@ Test(entra, maps_a_sign_in_in_the_diagnostic_form)
 	cr_assert_str_eq(ev.record_id, "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b");
 	cr_assert_str_eq(ev.action, "Sign-in activity");
 	cr_assert_str_eq(ev.app, "Mobile Apps and Desktop clients");
-	cr_assert_eq(ev.ua_hash, h("mozilla/5.0 (windows nt 10.0; microsoft outlook 16.0)"));
+	cr_assert_eq(ev.ua_hash, h("Mozilla/5.0 (Windows NT 10.0; Microsoft Outlook 16.0)"));
 	cr_assert_str_eq(ev.geo.country, "US");
 	cr_assert(ev.flags & AF_EV_INTERACTIVE);
 }
@@ -396,7 +396,7 @@ Test(entra, maps_a_log_analytics_sign_in_with_its_result_type_as_text)
 	cr_assert_str_eq(ev.account, "nguyen.van.a@contoso.com");
 	cr_assert_str_eq(ev.record_id, "2e3f4a5b-6c7d");
 	cr_assert_str_eq(ev.app, "Browser");
-	cr_assert_eq(ev.ua_hash, h("mozilla/5.0 (x11; linux x86_64)"));
+	cr_assert_eq(ev.ua_hash, h("Mozilla/5.0 (X11; Linux x86_64)"));
 	cr_assert_eq(ev.src.bytes[15], 7);
 	cr_assert(ev.flags & AF_EV_INTERACTIVE);
 }

@@ -119,7 +119,7 @@ Test(m365, maps_a_successful_sign_in)
 Test(m365, hashes_the_user_agent_from_the_extended_properties)
 {
 	parse_ok(LOGON("UserLoggedIn", ""));
-	cr_assert_eq(ev.ua_hash, h("mozilla/5.0 (windows nt 10.0; win64; x64)"));
+	cr_assert_eq(ev.ua_hash, h("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"));
 }
 
 Test(m365, maps_user_login_failed_as_a_failure_although_result_status_says_success)
@@ -534,7 +534,7 @@ Test(m365, maps_a_sharepoint_file_operation_as_file_access)
 	    "'SourceFileName':'payroll.xlsx','SourceRelativeUrl':'Shared Documents'}");
 	cr_assert_eq(ev.kind, AF_KIND_FILE_ACCESS);
 	cr_assert_str_eq(ev.action, "FileAccessed");
-	cr_assert_eq(ev.ua_hash, h("mozilla/5.0 (windows nt 10.0; win64; x64)"));
+	cr_assert_eq(ev.ua_hash, h("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"));
 	cr_assert_eq(ev.outcome, AF_OUTCOME_UNKNOWN);
 }
 

@@ -100,7 +100,7 @@ Test(other, maps_a_successful_okta_session_start)
 	cr_assert_str_eq(ev.action, "user.session.start");
 	cr_assert_str_eq(ev.record_id, "6a1b2c3d-81b5-11ef-9b3e-0d1c2b3a4f5e");
 	cr_assert_eq(ev.src.bytes[15], 7);
-	cr_assert_eq(ev.ua_hash, h("mozilla/5.0 (macintosh; intel mac os x 10_15_7)"));
+	cr_assert_eq(ev.ua_hash, h("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)"));
 	cr_assert_eq(ev.name_hash, h("nguyen van a"));
 	cr_assert(ev.flags & AF_EV_INTERACTIVE);
 }
@@ -201,7 +201,7 @@ Test(other, maps_a_successful_console_login)
 	cr_assert_str_eq(ev.action, "ConsoleLogin");
 	cr_assert_str_eq(ev.record_id, "fed06f42-cb12-4764-8c69-121063dc79b9");
 	cr_assert_eq(ev.src.bytes[15], 7);
-	cr_assert_eq(ev.ua_hash, h("mozilla/5.0 (windows nt 10.0; win64; x64)"));
+	cr_assert_eq(ev.ua_hash, h("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"));
 	cr_assert(ev.flags & AF_EV_INTERACTIVE);
 }
 
