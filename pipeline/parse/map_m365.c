@@ -159,7 +159,7 @@ static void map_params(struct af_map *m, struct af_event *ev, enum af_field f, b
 struct rcpt_ctx {
 	struct af_event *ev;
 	const struct af_jval *sender_name;
-	uint64_t first_name;
+	struct af_jval first_name; /* the first recipient's display name */
 	bool names_differ;
 	uint32_t count;
 };
@@ -173,10 +173,13 @@ static bool on_recipient(void *vctx, const struct af_jval *r)
 		ctx->names_differ = true;
 		return true;
 	}
-	uint64_t h = af_map_hash_lower(name->s, name->len);
+	/* Compare with the first name rather than hash each: one hash at
+	 * the end serves the whole list. */
 	if (ctx->count == 1)
-		ctx->first_name = h;
-	else if (h != ctx->first_name)
+		ctx->first_name = *name;
+	else if (!ctx->names_differ &&
+	         (name->len != ctx->first_name.len ||
+	          strncasecmp(name->s, ctx->first_name.s, name->len) != 0))
 		ctx->names_differ = true;
 	const struct af_jval *sn = ctx->sender_name;
 	if (sn->type == AF_J_STRING && name->len == sn->len &&
@@ -204,7 +207,7 @@ static void map_send(struct af_map *m, struct af_event *ev)
 	uint32_t total = af_map_each(m, AF_F_RECIPIENT_LIST, AF_A_RECIPIENTS, m->rcpt_spec,
 	                             on_recipient, &ctx);
 	if (ctx.count > 1 && !ctx.names_differ)
-		ev->rcpt_name_hash = ctx.first_name;
+		ev->rcpt_name_hash = af_map_hash_lower(ctx.first_name.s, ctx.first_name.len);
 	int64_t n;
 	if (af_jval_int(af_map_slot(m, AF_F_RECIPIENT_COUNT), &n) && n > 0)
 		ev->recipient_count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;

@@ -329,10 +329,45 @@ void af_map_copy(struct af_event *ev, char *dst, size_t cap, const struct af_jva
 		af_map_copy_text(ev, dst, cap, v->s, v->len, false);
 }
 
+/* Plain decimals ("-77.4874", "21.0285") as coordinates are written,
+ * without strtod's locale and multi-precision machinery; exact for up to
+ * 15 significant digits, which is all a coordinate carries. Anything else
+ * (exponents, longer mantissas) is left to strtod. */
+static bool plain_decimal(const char *s, size_t len, double *out)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+	                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	size_t i = 0;
+	bool neg = false;
+	if (i < len && (s[i] == '-' || s[i] == '+'))
+		neg = s[i++] == '-';
+	uint64_t m = 0;
+	int digits = 0, frac = -1;
+	for (; i < len; i++) {
+		char c = s[i];
+		if (c == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (c < '0' || c > '9' || ++digits > 15)
+			return false;
+		m = m * 10 + (uint64_t)(c - '0');
+		if (frac >= 0)
+			frac++;
+	}
+	if (digits == 0 || frac == 0)
+		return false;
+	double d = (double)m / pow10[frac > 0 ? frac : 0];
+	*out = neg ? -d : d;
+	return true;
+}
+
 bool af_map_number(const struct af_jval *v, double *out)
 {
 	if ((v->type != AF_J_NUMBER && v->type != AF_J_STRING) || v->len == 0 || v->len > 40)
 		return false;
+	if (plain_decimal(v->s, v->len, out))
+		return true;
 	char buf[48];
 	memcpy(buf, v->s, v->len);
 	buf[v->len] = '\0';
