@@ -109,6 +109,15 @@ const char *af_jparser_kernel(const struct af_jparser *p);
 enum af_reason af_jparser_extract(struct af_jparser *p, const struct af_jspec *spec,
                                   const char *buf, size_t len, struct af_jval *slots);
 
+/* Validate buf[0..len) fully (every value, not only those a spec reads):
+ * AF_REASON_NONE for a valid JSON object, else the reason, as
+ * af_jparser_extract would give it. On-Demand checks lazily, so a record
+ * that is not valid JSON only in parts no spec reads may be accepted by
+ * af_jparser_extract on one CPU and refused on another; this says which
+ * records are in that case. @pre as for af_jparser_extract.
+ * Cost: a full DOM parse; for tests and the error path. */
+enum af_reason af_jparser_validate(struct af_jparser *p, const char *buf, size_t len);
+
 /* The elements of array (>= 1) seen by the last af_jparser_extract; n and
  * total are 0 when the record had no such array. Views as for slots. */
 void af_jparser_array(const struct af_jparser *p, unsigned array, struct af_jarray *out);
@@ -121,7 +130,8 @@ typedef bool af_jeach_fn(void *ctx, const struct af_jval *slots);
 /* Walk the JSON array in text[0..len) (an AF_J_ARRAY slot's raw text, or an
  * AF_J_STRING slot whose text is itself JSON, as Log Analytics writes it),
  * extracting elem_spec from each element into elem_slots and calling fn.
- * text need not be padded: it is copied to the parser's scratch buffer.
+ * text need not be padded: it is copied to the parser's scratch buffer,
+ * and validated whole first (JSON held in a string was never checked).
  * Returns AF_REASON_NONE or AF_REASON_MALFORMED_JSON. Strings seen by fn
  * stay valid until the next af_jparser_each/af_jparser_sub call.
  * @pre not called from inside another af_jparser_each callback. */

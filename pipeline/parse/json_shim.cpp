@@ -38,7 +38,13 @@ struct af_jparser {
 	std::vector<char> scratch;
 	const af_jspec *arrays_for = nullptr; /* the spec arrays[] is sized for */
 	std::vector<af_jarray_store> arrays;  /* by array id; [0] unused */
+	dom::parser check; /* full validation, on the error path only */
 	const char *kernel = "";
+	/* simdjson's portable kernel checks UTF-8 only inside strings; the
+	 * SIMD kernels check the whole record. With the portable one we check
+	 * the whole record first, so a record is rejected or accepted the
+	 * same on every CPU. */
+	bool check_utf8 = false;
 	explicit af_jparser(size_t max) : main(max), sub(max) {}
 };
 
@@ -51,15 +57,25 @@ bool at_end(ondemand::document &doc)
 	return doc.current_location().error() == OUT_OF_BOUNDS;
 }
 
-enum af_reason classify(error_code err, const char *buf, size_t len)
+/* Why a record is unusable, once On-Demand has refused it or found it is
+ * not an object. Kernels meet problems in different orders (and On-Demand
+ * checks lazily), so the reason is decided here, by a full validation in
+ * a fixed precedence: a NUL byte, then invalid UTF-8, then oversize, then
+ * "not an object" for valid JSON of another type, else malformed JSON.
+ * The same refused record gets the same reason on every CPU. This is the
+ * error path only: the full check costs a second parse of the record. */
+enum af_reason classify(af_jparser *p, error_code err, const char *buf, size_t len)
 {
 	if (memchr(buf, 0, len) != nullptr)
 		return AF_REASON_NUL_BYTES;
-	switch (err) {
-	case UTF8_ERROR: return AF_REASON_INVALID_UTF8;
-	case CAPACITY: return AF_REASON_OVERSIZE;
-	default: return AF_REASON_MALFORMED_JSON;
-	}
+	if (err == UTF8_ERROR || !validate_utf8(buf, len))
+		return AF_REASON_INVALID_UTF8;
+	if (err == CAPACITY)
+		return AF_REASON_OVERSIZE;
+	dom::element root;
+	if (p->check.parse(buf, len, false).get(root) != SUCCESS)
+		return AF_REASON_MALFORMED_JSON;
+	return root.is_object() ? AF_REASON_MALFORMED_JSON : AF_REASON_NOT_OBJECT;
 }
 
 std::string_view trim_end(std::string_view sv)
@@ -238,20 +254,20 @@ bool arrays_reset(af_jparser *p, const af_jspec &spec)
 	return spec.stride.size() > 1;
 }
 
-enum af_reason extract_with(ondemand::parser &parser, const walker &w, const char *buf, size_t len,
-                            struct af_jval *slots)
+enum af_reason extract_with(af_jparser *p, ondemand::parser &parser, const walker &w,
+                            const char *buf, size_t len, struct af_jval *slots)
 {
 	memset(slots, 0, w.spec.nslots * sizeof(*slots));
+	if (p->check_utf8 && !validate_utf8(buf, len))
+		return classify(p, UTF8_ERROR, buf, len);
 	ondemand::document doc;
 	error_code err = parser.iterate(buf, len, len + SIMDJSON_PADDING).get(doc);
 	if (err)
-		return classify(err, buf, len);
+		return classify(p, err, buf, len);
 	ondemand::json_type t;
 	err = doc.type().get(t);
-	if (err)
-		return classify(err, buf, len);
-	if (t != ondemand::json_type::object)
-		return AF_REASON_NOT_OBJECT;
+	if (err || t != ondemand::json_type::object)
+		return classify(p, err, buf, len);
 	ondemand::object obj;
 	err = doc.get_object().get(obj);
 	if (!err)
@@ -260,7 +276,7 @@ enum af_reason extract_with(ondemand::parser &parser, const walker &w, const cha
 		err = TRAILING_CONTENT;
 	if (err) {
 		memset(slots, 0, w.spec.nslots * sizeof(*slots));
-		return classify(err, buf, len);
+		return classify(p, err, buf, len);
 	}
 	return AF_REASON_NONE;
 }
@@ -294,8 +310,10 @@ struct af_jparser *af_jparser_new(size_t max_record)
 	af_jparser *p = new (std::nothrow) af_jparser(max_record + SIMDJSON_PADDING);
 	bool ok = p && p->main.allocate(max_record + SIMDJSON_PADDING) == SUCCESS &&
 	          p->sub.allocate(max_record + SIMDJSON_PADDING) == SUCCESS;
-	if (p)
+	if (p) {
 		p->kernel = get_active_implementation()->name().data();
+		p->check_utf8 = get_active_implementation()->name() == "fallback";
+	}
 	get_active_implementation() = saved;
 	if (!ok) {
 		delete p;
@@ -318,7 +336,16 @@ enum af_reason af_jparser_extract(struct af_jparser *p, const struct af_jspec *s
                                   const char *buf, size_t len, struct af_jval *slots)
 {
 	walker w{*spec, arrays_reset(p, *spec) ? p : nullptr};
-	return extract_with(p->main, w, buf, len, slots);
+	return extract_with(p, p->main, w, buf, len, slots);
+}
+
+enum af_reason af_jparser_validate(struct af_jparser *p, const char *buf, size_t len)
+{
+	dom::element root;
+	if (memchr(buf, 0, len) == nullptr && validate_utf8(buf, len) &&
+	    p->check.parse(buf, len, false).get(root) == SUCCESS && root.is_object())
+		return AF_REASON_NONE;
+	return classify(p, SUCCESS, buf, len);
 }
 
 void af_jparser_array(const struct af_jparser *p, unsigned array, struct af_jarray *out)
@@ -335,8 +362,15 @@ enum af_reason af_jparser_sub(struct af_jparser *p, const struct af_jspec *spec,
                               const char *text, size_t len, struct af_jval *slots)
 {
 	const char *buf = to_scratch(p, text, len);
+	/* JSON inside a string was never seen by stage 1 as JSON: validate
+	 * it whole, so every kernel accepts and refuses the same texts. */
+	dom::element root;
+	if (p->check.parse(buf, len, false).get(root) != SUCCESS) {
+		memset(slots, 0, spec->nslots * sizeof(*slots));
+		return AF_REASON_MALFORMED_JSON;
+	}
 	walker w{*spec, nullptr};
-	return extract_with(p->sub, w, buf, len, slots);
+	return extract_with(p, p->sub, w, buf, len, slots);
 }
 
 enum af_reason af_jparser_each(struct af_jparser *p, const struct af_jspec *elem_spec,
@@ -344,6 +378,9 @@ enum af_reason af_jparser_each(struct af_jparser *p, const struct af_jspec *elem
                                af_jeach_fn *fn, void *ctx)
 {
 	const char *buf = to_scratch(p, text, len);
+	dom::element root; /* as in af_jparser_sub */
+	if (p->check.parse(buf, len, false).get(root) != SUCCESS)
+		return AF_REASON_MALFORMED_JSON;
 	ondemand::document doc;
 	ondemand::array arr;
 	error_code err = p->sub.iterate(buf, len, len + SIMDJSON_PADDING).get(doc);

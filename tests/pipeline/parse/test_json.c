@@ -496,6 +496,20 @@ Test(json, refuses_invalid_utf8)
 	REFUSED("{\"x\":\"\x80\"}", AF_REASON_INVALID_UTF8);
 }
 
+Test(json, refuses_invalid_utf8_outside_strings_with_either_kernel)
+{
+	static const char text[] = "{\"count\":39.\xd1" "4,\"Operation\":\"Send\"}";
+
+	assert_refused(text, sizeof text - 1, AF_REASON_INVALID_UTF8);
+	setenv("AF_JSON_KERNEL", "fallback", 1);
+	struct af_jparser *portable = af_jparser_new(4096);
+	unsetenv("AF_JSON_KERNEL");
+	cr_assert_not_null(portable);
+	enum af_reason r = extract_n(portable, text, sizeof text - 1, slots);
+	cr_assert_eq(r, AF_REASON_INVALID_UTF8, "%s", af_reason_name(r));
+	af_jparser_free(portable);
+}
+
 Test(json, refuses_a_nul_byte_anywhere_in_the_record)
 {
 	REFUSED("{\"Operation\":\"Se\0nd\"}", AF_REASON_NUL_BYTES);
