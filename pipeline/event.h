@@ -71,6 +71,8 @@ enum {
 	AF_GEO_PROXY = 1u << 4,
 	AF_GEO_TOR = 1u << 5,
 	AF_GEO_HAS_LOCATION = 1u << 6, /* lat/lon are set */
+	AF_GEO_CORPORATE = 1u << 7,    /* in a configured corporate egress network */
+	AF_GEO_FOUND = 1u << 8,        /* a database had an answer */
 };
 
 struct af_geo {

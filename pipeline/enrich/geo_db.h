@@ -1,0 +1,103 @@
+/* geo_db.h - one MaxMind-format database, opened, its layout known, looked
+ * up by address and decoded into the normalized event's geo facts.
+ *
+ * Thread: af_geo_db_open/close on the thread that manages databases (start-
+ * up, the reload watcher); af_geo_db_lookup and af_geo_db_decode from any
+ * number of threads at once (libmaxminddb reads a read-only mapping).
+ * In: a .mmdb file (GeoIP2/GeoLite2 City or Country, ASN, Anonymous-IP, or
+ * the flat layouts free redistributions use). Out: struct af_geo fields.
+ *
+ * DESIGN: the tree walk (lookup) and the decoding are separate calls, so a
+ * caller can cache decoded results by the record's data-section offset:
+ * many addresses share one record. The layout (which path holds the
+ * country, the city, the ASN ...) is decided once at open, from the
+ * metadata's database_type and from probing a record, and may be given in
+ * the configuration instead.
+ */
+#ifndef AF_GEO_DB_H
+#define AF_GEO_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/err.h"
+#include "pipeline/event.h"
+#include "pipeline/ip.h"
+
+/* What a database is opened for. */
+enum af_geo_db_role {
+	AF_GEO_DB_LOCATION = 0, /* City or Country: country, city, lat/lon, radius */
+	AF_GEO_DB_ASN,          /* autonomous system number and organization */
+	AF_GEO_DB_ANON,         /* anonymizer / VPN / hosting / proxy / Tor flags */
+};
+
+/* The facts a layout can name, each a path of map keys into a record. */
+enum af_geo_field {
+	AF_GEO_F_COUNTRY = 0, /* ISO 3166-1 alpha-2 */
+	AF_GEO_F_CITY,
+	AF_GEO_F_LAT,
+	AF_GEO_F_LON,
+	AF_GEO_F_RADIUS,      /* accuracy radius, km */
+	AF_GEO_F_ASN,
+	AF_GEO_F_AS_ORG,
+	AF_GEO_F_ANONYMOUS,
+	AF_GEO_F_VPN,
+	AF_GEO_F_HOSTING,
+	AF_GEO_F_PROXY,
+	AF_GEO_F_TOR,
+	AF_GEO_F_COUNT
+};
+
+/* Configured paths, dotted ("country.iso_code", "city.names.en"); NULL
+ * entries are decided by the layout detection. Borrowed. */
+struct af_geo_db_paths {
+	const char *field[AF_GEO_F_COUNT];
+};
+
+struct af_geo_db;
+
+/* Open path for role. paths may be NULL (detect everything).
+ * Returns AF_OK and *out, or AF_E_CONFIG with errstr naming the file and
+ * the cause: missing, unreadable, not a MaxMind DB, corrupt metadata or
+ * search tree, a database that cannot serve role (e.g. an ASN database
+ * given as --geo-city), or no layout found. Takes nothing; *out is the
+ * caller's, freed with af_geo_db_close. */
+af_err_t af_geo_db_open(const char *path, enum af_geo_db_role role,
+                        const struct af_geo_db_paths *paths, struct af_geo_db **out,
+                        char *errstr, size_t errstr_size);
+
+/* Close db; NULL is ignored. @pre no thread is inside a lookup on db. */
+void af_geo_db_close(struct af_geo_db *db);
+
+/* Walk the search tree for ip. Returns true and the record's data-section
+ * offset in *offset when the database has an answer; false when it has
+ * none or the tree is broken (counted by the caller as "unknown", never an
+ * error). @pre ip->family is AF_IP_V4 or AF_IP_V6.
+ * Cost: one tree walk (memory-latency bound); no allocation. */
+bool af_geo_db_lookup(const struct af_geo_db *db, const struct af_ip *ip, uint32_t *offset);
+
+/* Decode the record at offset into the fields of geo this database's role
+ * fills (AF_GEO_DB_LOCATION: country, city, lat, lon, radius_km and
+ * AF_GEO_HAS_LOCATION; ASN: asn, as_org; ANON: the AF_GEO_ANONYMOUS ...
+ * flags), leaving the others as they are. A field missing from the record
+ * or of the wrong type is left unknown. Returns false if the record
+ * cannot be decoded at all (a broken data section).
+ * Cost: a few MMDB_get_value calls; no allocation. */
+bool af_geo_db_decode(const struct af_geo_db *db, uint32_t offset, struct af_geo *geo);
+
+/* Identity of the file opened (device, inode, size, mtime), for the reload
+ * watcher to compare with a fresh stat(). */
+struct af_geo_db_stamp {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+};
+void af_geo_db_stamp(const struct af_geo_db *db, struct af_geo_db_stamp *out);
+
+/* The file's path (borrowed from db), database_type from its metadata, and
+ * its build epoch, for logs and metrics. */
+const char *af_geo_db_path(const struct af_geo_db *db);
+const char *af_geo_db_type(const struct af_geo_db *db);
+uint64_t af_geo_db_build_epoch(const struct af_geo_db *db);
+
+#endif
