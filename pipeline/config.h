@@ -74,6 +74,25 @@ struct af_config_output {
 	uint64_t dlq_raw_max; /* bytes of a bad record copied into its dead letter */
 };
 
+/* Field paths in the geo databases (dotted, "country.iso_code"); NULL =
+ * detected from the database. */
+struct af_config_geo_fields {
+	const char *country, *city, *latitude, *longitude, *accuracy_radius;
+	const char *asn, *as_org;
+	const char *anonymous, *vpn, *hosting, *proxy, *tor;
+};
+
+struct af_config_geo {
+	const char *city;               /* City or Country database, or NULL */
+	const char *asn;                /* ASN database, or NULL */
+	const char *anon;               /* Anonymous-IP database, or NULL */
+	const char *corporate_networks; /* file of egress CIDRs, or NULL */
+	const char *hosting_asns;       /* file of VPN/hosting ASNs, or NULL */
+	int64_t reload_interval;        /* ns between checks for replaced files; 0 = never */
+	uint64_t cache_entries;         /* per thread, per cache */
+	struct af_config_geo_fields fields;
+};
+
 struct af_config_runtime {
 	uint32_t threads; /* worker threads; 0 = online CPUs */
 };
@@ -93,6 +112,7 @@ struct af_config_cli {
 struct af_config {
 	struct af_config_input input;
 	struct af_config_output output;
+	struct af_config_geo geo;
 	struct af_config_runtime runtime;
 	struct af_config_replay replay;
 	struct af_config_cli cli; /* not configurable; no rows */

@@ -96,6 +96,70 @@ static const struct af_config_key output_keys[] = {
     },
 };
 
+#define GEO_FIELD(m, what)                                                                         \
+	{                                                                                          \
+		AF_CONFIG_STRING(geo.fields.m), .metavar = "PATH",                                 \
+		.help = "path of the " what " in the database's records (default: detected)",    \
+	}
+
+static const struct af_config_key geo_keys[] = {
+    {
+        AF_CONFIG_STRING(geo.city),
+        .opt = "geo-city",
+        .commands = STREAM_CMDS | AF_CMD_BENCH,
+        .metavar = "MMDB",
+        .help = "City or Country database (GeoIP2, GeoLite2 or a flat layout)",
+    },
+    {
+        AF_CONFIG_STRING(geo.asn),
+        .opt = "geo-asn",
+        .commands = STREAM_CMDS | AF_CMD_BENCH,
+        .metavar = "MMDB",
+        .help = "ASN database (GeoLite2/GeoIP2 ASN or a flat layout)",
+    },
+    {
+        AF_CONFIG_STRING(geo.anon),
+        .opt = "geo-anon",
+        .commands = STREAM_CMDS | AF_CMD_BENCH,
+        .metavar = "MMDB",
+        .help = "Anonymous-IP database (VPN, hosting, proxy, Tor flags)",
+    },
+    {
+        AF_CONFIG_STRING(geo.corporate_networks),
+        .metavar = "FILE",
+        .help = "file of corporate egress networks (CIDR per line): marked corporate",
+    },
+    {
+        AF_CONFIG_STRING(geo.hosting_asns),
+        .metavar = "FILE",
+        .help = "file of known VPN/hosting ASNs (one per line): marked hosting",
+    },
+    {
+        AF_CONFIG_DURATION(geo.reload_interval),
+        .def = "60s",
+        .help = "how often database files are checked for replacement; 0 = never",
+    },
+    {
+        AF_CONFIG_UINT(geo.cache_entries),
+        .def = "65536",
+        .min = "16",
+        .max = "16777216",
+        .help = "entries of each per-thread geo cache (by address, by record)",
+    },
+    GEO_FIELD(country, "ISO country code"),
+    GEO_FIELD(city, "city name"),
+    GEO_FIELD(latitude, "latitude"),
+    GEO_FIELD(longitude, "longitude"),
+    GEO_FIELD(accuracy_radius, "accuracy radius (km)"),
+    GEO_FIELD(asn, "autonomous system number"),
+    GEO_FIELD(as_org, "autonomous system organization"),
+    GEO_FIELD(anonymous, "anonymizer flag"),
+    GEO_FIELD(vpn, "VPN flag"),
+    GEO_FIELD(hosting, "hosting-provider flag"),
+    GEO_FIELD(proxy, "public-proxy flag"),
+    GEO_FIELD(tor, "Tor exit flag"),
+};
+
 static const struct af_config_key runtime_keys[] = {
     {
         AF_CONFIG_UINT(runtime.threads),
@@ -138,6 +202,7 @@ static const struct af_config_key replay_keys[] = {
 static const struct af_config_section sections[] = {
     SECTION("input", input_keys),
     SECTION("output", output_keys),
+    SECTION("geo", geo_keys),
     SECTION("runtime", runtime_keys),
     SECTION("replay", replay_keys),
 };
