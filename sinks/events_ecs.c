@@ -38,6 +38,7 @@ static const struct {
     {AF_GEO_INTERNAL, "auditflow.geo.internal"}, {AF_GEO_ANONYMOUS, "auditflow.geo.anonymous"},
     {AF_GEO_VPN, "auditflow.geo.vpn"},           {AF_GEO_HOSTING, "auditflow.geo.hosting"},
     {AF_GEO_PROXY, "auditflow.geo.proxy"},       {AF_GEO_TOR, "auditflow.geo.tor"},
+    {AF_GEO_CORPORATE, "auditflow.geo.corporate"},
 };
 
 #define AF_ECS_NFLAGS (sizeof af_ecs_flag_names / sizeof af_ecs_flag_names[0])

@@ -30,7 +30,7 @@
  *   source.geo.location     when AF_GEO_HAS_LOCATION; 6 decimals (0.1 m)
  *   source.as.number, source.as.organization.name
  *   auditflow.geo.radius_km accuracy radius of the location
- *   auditflow.geo.internal, .anonymous, .vpn, .hosting, .proxy, .tor: true
+ *   auditflow.geo.internal, .anonymous, .vpn, .hosting, .proxy, .tor, .corporate: true
  *   email.to.address        array of the one recipient (ECS: an array)
  *   auditflow.kind          af_kind_name
  *   auditflow.app, auditflow.folder
