@@ -77,9 +77,11 @@ error_code read_sum(ondemand::value &v, struct af_bare_rec *r)
 	return err;
 }
 
-/* ExtendedProperties: [{"Name": ..., "Value": ...}, ...]; the user agent
- * is the value named UserAgent. */
-error_code read_ext_props(ondemand::value &v, struct af_bare_rec *r)
+/* An array of objects, each holding the strings first and second (looked
+ * up in that order); both are summed and handed to on_pair. */
+template <typename F>
+error_code read_pairs(ondemand::value &v, std::string_view first, std::string_view second,
+                      struct af_bare_rec *r, F on_pair)
 {
 	ondemand::array arr;
 	error_code err = v.get_array().get(arr);
@@ -87,36 +89,33 @@ error_code read_ext_props(ondemand::value &v, struct af_bare_rec *r)
 		return err;
 	for (auto elem : arr) {
 		ondemand::object o;
-		std::string_view name, value;
+		std::string_view a, b;
 		if ((err = elem.get_object().get(o)) ||
-		    (err = o.find_field_unordered("Name").get_string().get(name)) ||
-		    (err = o.find_field_unordered("Value").get_string().get(value)))
+		    (err = o.find_field_unordered(first).get_string().get(a)) ||
+		    (err = o.find_field_unordered(second).get_string().get(b)))
 			return err;
-		r->sum += name.size() + value.size();
-		if (name == "UserAgent")
-			keep(r, AF_BARE_UA, value);
+		r->sum += a.size() + b.size();
+		on_pair(a, b);
 	}
 	return SUCCESS;
+}
+
+/* ExtendedProperties: [{"Name": ..., "Value": ...}, ...]; the user agent
+ * is the value named UserAgent. */
+error_code read_ext_props(ondemand::value &v, struct af_bare_rec *r)
+{
+	auto user_agent = [r](std::string_view name, std::string_view value) {
+		if (name == "UserAgent")
+			keep(r, AF_BARE_UA, value);
+	};
+	return read_pairs(v, "Name", "Value", r, user_agent);
 }
 
 /* recipientList: [{"Address": ..., "Name": ...}, ...] */
 error_code read_recipients(ondemand::value &v, struct af_bare_rec *r)
 {
-	ondemand::array arr;
-	error_code err = v.get_array().get(arr);
-	if (err)
-		return err;
-	for (auto elem : arr) {
-		ondemand::object o;
-		std::string_view address, name;
-		if ((err = elem.get_object().get(o)) ||
-		    (err = o.find_field_unordered("Address").get_string().get(address)) ||
-		    (err = o.find_field_unordered("Name").get_string().get(name)))
-			return err;
-		r->sum += address.size() + name.size();
-		r->recipients++;
-	}
-	return SUCCESS;
+	return read_pairs(v, "Address", "Name", r,
+	                  [r](std::string_view, std::string_view) { r->recipients++; });
 }
 
 /* Item.ParentFolder.Path */

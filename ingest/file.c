@@ -90,14 +90,8 @@ static enum af_file_step step_detect(struct af_file *f, struct af_record *rec)
 			break;
 		f->pos++;
 	}
-	if (f->pos == f->end) {
-		if (!f->eof)
-			return STEP_MORE;
-		if (f->truncated)
-			return af_file_emit_truncated(f, rec);
-		f->state = ST_DONE;
-		return STEP_AGAIN;
-	}
+	if (f->pos == f->end)
+		return af_file_end_of_data(f, rec);
 	if (b[f->pos] == '{' || b[f->pos] == '[') {
 		f->state = ST_TOP;
 		return STEP_AGAIN;

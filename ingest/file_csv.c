@@ -51,14 +51,8 @@ enum af_file_step af_file_step_csv_row(struct af_file *f, struct af_record *rec)
 				break;
 			}
 		}
-		if (f->pos == f->end || (f->pos + 1 == f->end && b[f->pos] == '\r' && !f->eof)) {
-			if (!f->eof)
-				return STEP_MORE;
-			if (f->truncated)
-				return af_file_emit_truncated(f, rec);
-			f->state = ST_DONE;
-			return STEP_AGAIN;
-		}
+		if (f->pos == f->end || (f->pos + 1 == f->end && b[f->pos] == '\r' && !f->eof))
+			return af_file_end_of_data(f, rec);
 		f->in_rec = true;
 		f->rec = f->pos;
 		f->rec_line = f->line;
@@ -101,10 +95,5 @@ enum af_file_step af_file_step_skip_row(struct af_file *f, struct af_record *rec
 		return STEP_AGAIN;
 	}
 	f->pos = f->end;
-	if (!f->eof)
-		return STEP_MORE;
-	if (f->truncated)
-		return af_file_emit_truncated(f, rec);
-	f->state = ST_DONE;
-	return STEP_AGAIN;
+	return af_file_end_of_data(f, rec);
 }

@@ -138,6 +138,21 @@ enum af_file_step af_file_emit_truncated(struct af_file *f, struct af_record *re
 enum af_file_step af_file_emit_oversize(struct af_file *f, struct af_record *rec,
                                         enum af_file_state skip);
 
+/* ---- the end of the data (every step) ---- */
+
+/* Every byte in the buffer is used and no record is open: read more, or
+ * else the file is done, after a TRUNCATED_STREAM record of its end when
+ * its stream ended early. */
+static inline enum af_file_step af_file_end_of_data(struct af_file *f, struct af_record *rec)
+{
+	if (!f->eof)
+		return STEP_MORE;
+	if (f->truncated)
+		return af_file_emit_truncated(f, rec);
+	f->state = ST_DONE;
+	return STEP_AGAIN;
+}
+
 /* ---- steps: JSON (file_json.c) ---- */
 
 enum af_file_step af_file_step_top(struct af_file *f, struct af_record *rec);

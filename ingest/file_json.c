@@ -60,14 +60,8 @@ enum af_file_step af_file_step_top(struct af_file *f, struct af_record *rec)
 		}
 		f->pos++;
 	}
-	if (f->pos == f->end) {
-		if (!f->eof)
-			return STEP_MORE;
-		if (f->truncated)
-			return af_file_emit_truncated(f, rec);
-		f->state = ST_DONE;
-		return STEP_AGAIN;
-	}
+	if (f->pos == f->end)
+		return af_file_end_of_data(f, rec);
 	if (f->probe) {
 		/* Another value on the first value's line: not JSON Lines. */
 		f->probe = false;
@@ -196,32 +190,42 @@ enum af_file_step af_file_step_value(struct af_file *f, struct af_record *rec)
 	return af_file_emit_oversize(f, rec, ST_SKIP_VALUE);
 }
 
-enum af_file_step af_file_step_array(struct af_file *f, struct af_record *rec)
+/* Go over the blanks inside an array or envelope, and the commas between
+ * its elements when commas is set. False when there is nothing to look at
+ * after them, with *r what the step returns: the line ended in LINES mode,
+ * and the container with it; or the data in the buffer ended. */
+static bool skip_blanks_inside(struct af_file *f, struct af_record *rec, bool commas,
+                               enum af_file_step *r)
 {
 	char *b = f->buf;
 	while (f->pos < f->end) {
 		char c = b[f->pos];
 		if (c == '\n') {
 			if (f->mode == MODE_LINES) {
-				/* The line ended inside the container. */
 				f->state = ST_TOP;
-				return STEP_AGAIN;
+				*r = STEP_AGAIN;
+				return false;
 			}
 			f->mode = MODE_BRACKETS;
 			f->line++;
-		} else if (c != ' ' && c != '\t' && c != '\r' && c != ',') {
+		} else if (c != ' ' && c != '\t' && c != '\r' && (c != ',' || !commas)) {
 			break;
 		}
 		f->pos++;
 	}
 	if (f->pos == f->end) {
-		if (!f->eof)
-			return STEP_MORE;
-		if (f->truncated)
-			return af_file_emit_truncated(f, rec);
-		f->state = ST_DONE;
-		return STEP_AGAIN;
+		*r = af_file_end_of_data(f, rec);
+		return false;
 	}
+	return true;
+}
+
+enum af_file_step af_file_step_array(struct af_file *f, struct af_record *rec)
+{
+	char *b = f->buf;
+	enum af_file_step r;
+	if (!skip_blanks_inside(f, rec, true, &r))
+		return r;
 	char c = b[f->pos];
 	if (c == ']') {
 		f->pos++;
@@ -252,28 +256,9 @@ enum af_file_step af_file_step_array(struct af_file *f, struct af_record *rec)
 enum af_file_step af_file_step_env_tail(struct af_file *f, struct af_record *rec)
 {
 	char *b = f->buf;
-	while (f->pos < f->end) {
-		char c = b[f->pos];
-		if (c == '\n') {
-			if (f->mode == MODE_LINES) {
-				f->state = ST_TOP;
-				return STEP_AGAIN;
-			}
-			f->mode = MODE_BRACKETS;
-			f->line++;
-		} else if (c != ' ' && c != '\t' && c != '\r') {
-			break;
-		}
-		f->pos++;
-	}
-	if (f->pos == f->end) {
-		if (!f->eof)
-			return STEP_MORE;
-		if (f->truncated)
-			return af_file_emit_truncated(f, rec);
-		f->state = ST_DONE;
-		return STEP_AGAIN;
-	}
+	enum af_file_step r;
+	if (!skip_blanks_inside(f, rec, false, &r))
+		return r;
 	f->top_value = true;
 	if (b[f->pos] == '}') {
 		f->pos++;
@@ -323,10 +308,5 @@ enum af_file_step af_file_step_skip_line(struct af_file *f, struct af_record *re
 		return STEP_AGAIN;
 	}
 	f->pos = f->end;
-	if (!f->eof)
-		return STEP_MORE;
-	if (f->truncated)
-		return af_file_emit_truncated(f, rec);
-	f->state = ST_DONE;
-	return STEP_AGAIN;
+	return af_file_end_of_data(f, rec);
 }

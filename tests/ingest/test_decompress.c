@@ -112,6 +112,19 @@ static struct result decode(const void *p, size_t len, size_t chunk, enum af_cod
 	return r;
 }
 
+/* Decode b (and free it): it must be read with codec want_codec and end
+ * cleanly, decoded to want. */
+static void expect_decoded(struct blob b, enum af_codec want_codec, const char *want)
+{
+	enum af_codec codec;
+	struct result r = decode(b.p, b.len, 4096, &codec, NULL);
+	cr_assert_eq(codec, want_codec);
+	cr_assert_eq(r.end, AF_EOF, "%s", r.err);
+	cr_assert_str_eq(r.text, want);
+	free(r.text);
+	free(b.p);
+}
+
 Test(decompress, passes_plain_bytes_through)
 {
 	const char *s = "{\"a\":1}\n";
@@ -133,14 +146,7 @@ Test(decompress, ends_an_empty_file_at_once)
 
 Test(decompress, inflates_a_gzip_file)
 {
-	struct blob b = gzip_blob("hello, gzip\n");
-	enum af_codec codec;
-	struct result r = decode(b.p, b.len, 4096, &codec, NULL);
-	cr_assert_eq(codec, AF_CODEC_GZIP);
-	cr_assert_eq(r.end, AF_EOF, "%s", r.err);
-	cr_assert_str_eq(r.text, "hello, gzip\n");
-	free(r.text);
-	free(b.p);
+	expect_decoded(gzip_blob("hello, gzip\n"), AF_CODEC_GZIP, "hello, gzip\n");
 }
 
 Test(decompress, reads_through_concatenated_gzip_members)
@@ -155,14 +161,7 @@ Test(decompress, reads_through_concatenated_gzip_members)
 
 Test(decompress, decodes_several_zstd_frames)
 {
-	struct blob b = concat(zstd_blob("one "), zstd_blob("two"));
-	enum af_codec codec;
-	struct result r = decode(b.p, b.len, 4096, &codec, NULL);
-	cr_assert_eq(codec, AF_CODEC_ZSTD);
-	cr_assert_eq(r.end, AF_EOF, "%s", r.err);
-	cr_assert_str_eq(r.text, "one two");
-	free(r.text);
-	free(b.p);
+	expect_decoded(concat(zstd_blob("one "), zstd_blob("two")), AF_CODEC_ZSTD, "one two");
 }
 
 Test(decompress, delivers_output_in_reads_smaller_than_the_codec_yields)

@@ -506,48 +506,48 @@ Test(file, reads_gzip_compressed_json_lines)
 	free(path);
 }
 
+/* Write a and b compressed apart (two gzip members, two zstd frames), one
+ * after the other, as the file name; returns its path, which the caller
+ * frees. */
+static char *write_two_parts(const char *name,
+                             unsigned char *(*compress)(const void *, size_t, size_t *),
+                             const char *a, const char *b)
+{
+	size_t na, nb;
+	unsigned char *za = compress(a, strlen(a), &na);
+	unsigned char *zb = compress(b, strlen(b), &nb);
+	unsigned char *both = malloc(na + nb);
+	memcpy(both, za, na);
+	memcpy(both + na, zb, nb);
+	char *path = write_file(name, both, na + nb);
+	free(za);
+	free(zb);
+	free(both);
+	return path;
+}
+
 Test(file, reads_through_concatenated_gzip_members)
 {
 	/* The member boundary falls inside the second record. */
-	const char *a = "{\"a\":1}\n{\"b\":", *b = "2}\n{\"c\":3}\n";
-	size_t na, nb;
-	unsigned char *ga = gzip_bytes(a, strlen(a), &na);
-	unsigned char *gb = gzip_bytes(b, strlen(b), &nb);
-	unsigned char *both = malloc(na + nb);
-	memcpy(both, ga, na);
-	memcpy(both + na, gb, nb);
-	char *path = write_file("two.gz", both, na + nb);
+	char *path = write_two_parts("two.gz", gzip_bytes, "{\"a\":1}\n{\"b\":", "2}\n{\"c\":3}\n");
 	struct recs got = {0};
 	read_all(path, 0, &got);
 	cr_assert_eq(got.n, 3);
 	cr_assert_str_eq(got.r[1].data, "{\"b\":2}");
 	cr_assert_str_eq(got.r[2].data, "{\"c\":3}");
 	free_recs(&got);
-	free(ga);
-	free(gb);
-	free(both);
 	free(path);
 }
 
 Test(file, reads_several_zstd_frames)
 {
-	const char *a = "[{\"a\":1},", *b = "{\"b\":2}]\n";
-	size_t na, nb;
-	unsigned char *za = zstd_bytes(a, strlen(a), &na);
-	unsigned char *zb = zstd_bytes(b, strlen(b), &nb);
-	unsigned char *both = malloc(na + nb);
-	memcpy(both, za, na);
-	memcpy(both + na, zb, nb);
-	char *path = write_file("two.zst", both, na + nb);
+	char *path = write_two_parts("two.zst", zstd_bytes, "[{\"a\":1},", "{\"b\":2}]\n");
 	struct recs got = {0};
 	read_all(path, 0, &got);
 	cr_assert_eq(got.n, 2);
 	cr_assert_str_eq(got.r[0].data, "{\"a\":1}");
 	cr_assert_str_eq(got.r[1].data, "{\"b\":2}");
 	free_recs(&got);
-	free(za);
-	free(zb);
-	free(both);
 	free(path);
 }
 

@@ -396,11 +396,18 @@ Test(config, load_takes_a_null_value_as_the_default)
 	cr_assert_eq(cfg.runtime.threads, 0u);
 }
 
-Test(config, load_substitutes_environment_variables_in_values)
+/* The variables tests/data/config/env.yaml refers to; threads is the text of
+ * the one it reads as runtime.threads. */
+static void set_env_yaml_vars(const char *threads)
 {
 	setenv("AF_TEST_DIR", "/srv/af", 1);
 	setenv("AF_TEST_NAME", "night", 1);
-	setenv("AF_TEST_THREADS", "12", 1);
+	setenv("AF_TEST_THREADS", threads, 1);
+}
+
+Test(config, load_substitutes_environment_variables_in_values)
+{
+	set_env_yaml_vars("12");
 	cr_assert_eq(load(DATA("env.yaml")), AF_OK, "%s", err);
 	cr_assert_str_eq(cfg.output.dlq, "/srv/af/dlq-night.jsonl");
 	cr_assert_eq(cfg.runtime.threads, 12u);
@@ -408,9 +415,7 @@ Test(config, load_substitutes_environment_variables_in_values)
 
 Test(config, load_keeps_a_doubled_dollar_brace_as_a_literal)
 {
-	setenv("AF_TEST_DIR", "/srv/af", 1);
-	setenv("AF_TEST_NAME", "night", 1);
-	setenv("AF_TEST_THREADS", "12", 1);
+	set_env_yaml_vars("12");
 	cr_assert_eq(load(DATA("env.yaml")), AF_OK, "%s", err);
 	cr_assert_str_eq(cfg.output.alerts, "${HOME} costs $5");
 }
@@ -426,9 +431,7 @@ Test(config, load_reports_an_undefined_variable_by_name)
 
 Test(config, load_checks_a_substituted_value_like_any_other)
 {
-	setenv("AF_TEST_DIR", "/srv/af", 1);
-	setenv("AF_TEST_NAME", "night", 1);
-	setenv("AF_TEST_THREADS", "many", 1);
+	set_env_yaml_vars("many");
 	cr_assert_eq(load(DATA("env.yaml")), AF_E_CONFIG);
 	cr_assert_str_eq(err, DATA("env.yaml") ":5:12: runtime.threads: expected a whole number, "
 	                                       "got \"many\"");

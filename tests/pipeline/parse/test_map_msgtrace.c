@@ -9,60 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline/parse/json.h"
-#include "pipeline/parse/parse.h"
+#include "parse_test.h"
 
-#define T0 1756101480000000000LL /* 2025-08-25T05:58:00Z */
+TestSuite(msgtrace, .init = af_parse_test_setup, .fini = af_parse_test_teardown);
 
-static struct af_parser *ps;
-static struct af_event ev;
-static const char *detail;
-static char buf[1 << 16];
-
-static void setup(void)
-{
-	char err[128];
-
-	ps = af_parser_new(sizeof buf - AF_JSON_PADDING, err, sizeof err);
-	cr_assert_not_null(ps, "%s", err);
-}
-
-static void teardown(void)
-{
-	af_parser_free(ps);
-}
-
-TestSuite(msgtrace, .init = setup, .fini = teardown);
-
-/* Parse text with every ' turned into ". */
-static enum af_reason parse(const char *text)
-{
-	size_t len = strlen(text);
-
-	cr_assert_lt(len + AF_JSON_PADDING, sizeof buf);
-	for (size_t i = 0; i < len; i++)
-		buf[i] = text[i] == '\'' ? '"' : text[i];
-	memset(buf + len, ' ', AF_JSON_PADDING);
-	detail = NULL;
-	return af_parse_record(ps, buf, len, &ev, &detail);
-}
-
+/* Every record here is a message trace row, which is a send. */
 static void parse_ok(const char *text)
 {
-	enum af_reason r = parse(text);
-
-	cr_assert_eq(r, AF_REASON_NONE, "%s (%s): %s", af_reason_name(r), detail, text);
-	cr_assert_eq(ev.schema, AF_SCHEMA_MSGTRACE, "%s", af_schema_name(ev.schema));
+	parse_as(text, AF_SCHEMA_MSGTRACE);
 	cr_assert_eq(ev.kind, AF_KIND_MAIL_SEND);
-}
-
-static void parse_fails(const char *text, enum af_reason want, const char *want_detail)
-{
-	enum af_reason r = parse(text);
-
-	cr_assert_eq(r, want, "%s (%s), want %s: %s", af_reason_name(r), detail,
-	             af_reason_name(want), text);
-	cr_assert_str_eq(detail, want_detail);
 }
 
 /* A Get-MessageTrace row for one recipient with one delivery status. */

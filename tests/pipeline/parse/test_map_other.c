@@ -7,67 +7,10 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-#include <xxhash.h>
 
-#include "pipeline/parse/json.h"
-#include "pipeline/parse/parse.h"
+#include "parse_test.h"
 
-#define T0 1756101480000000000LL /* 2025-08-25T05:58:00Z */
-
-static struct af_parser *ps;
-static struct af_event ev;
-static const char *detail;
-static char buf[1 << 16];
-
-static void setup(void)
-{
-	char err[128];
-
-	ps = af_parser_new(sizeof buf - AF_JSON_PADDING, err, sizeof err);
-	cr_assert_not_null(ps, "%s", err);
-}
-
-static void teardown(void)
-{
-	af_parser_free(ps);
-}
-
-TestSuite(other, .init = setup, .fini = teardown);
-
-/* Parse text with every ' turned into ". */
-static enum af_reason parse(const char *text)
-{
-	size_t len = strlen(text);
-
-	cr_assert_lt(len + AF_JSON_PADDING, sizeof buf);
-	for (size_t i = 0; i < len; i++)
-		buf[i] = text[i] == '\'' ? '"' : text[i];
-	memset(buf + len, ' ', AF_JSON_PADDING);
-	detail = NULL;
-	return af_parse_record(ps, buf, len, &ev, &detail);
-}
-
-static void parse_ok(const char *text, enum af_schema schema)
-{
-	enum af_reason r = parse(text);
-
-	cr_assert_eq(r, AF_REASON_NONE, "%s (%s): %s", af_reason_name(r), detail, text);
-	cr_assert_eq(ev.schema, schema, "%s", af_schema_name(ev.schema));
-}
-
-static void parse_fails(const char *text, enum af_reason want, const char *want_detail)
-{
-	enum af_reason r = parse(text);
-
-	cr_assert_eq(r, want, "%s (%s), want %s: %s", af_reason_name(r), detail,
-	             af_reason_name(want), text);
-	cr_assert_str_eq(detail, want_detail);
-}
-
-static uint64_t h(const char *lower)
-{
-	return XXH3_64bits(lower, strlen(lower));
-}
+TestSuite(other, .init = af_parse_test_setup, .fini = af_parse_test_teardown);
 
 /* --- Okta --- */
 
@@ -91,7 +34,7 @@ static uint64_t h(const char *lower)
 
 Test(other, maps_a_successful_okta_session_start)
 {
-	parse_ok(OKTA("user.session.start", "'outcome':{'result':'SUCCESS','reason':null},"),
+	parse_as(OKTA("user.session.start", "'outcome':{'result':'SUCCESS','reason':null},"),
 	         AF_SCHEMA_OKTA);
 	cr_assert_eq(ev.kind, AF_KIND_SIGNIN_OK);
 	cr_assert_eq(ev.outcome, AF_OUTCOME_SUCCESS);
@@ -107,7 +50,7 @@ Test(other, maps_a_successful_okta_session_start)
 
 Test(other, reads_the_okta_location_but_not_a_country_name_as_a_code)
 {
-	parse_ok(OKTA("user.session.start", "'outcome':{'result':'SUCCESS'},"), AF_SCHEMA_OKTA);
+	parse_as(OKTA("user.session.start", "'outcome':{'result':'SUCCESS'},"), AF_SCHEMA_OKTA);
 	cr_assert_str_eq(ev.geo.city, "Ashburn");
 	cr_assert_float_eq(ev.geo.lat, 39.0469, 1e-9);
 	cr_assert_float_eq(ev.geo.lon, -77.4903, 1e-9);
@@ -118,7 +61,7 @@ Test(other, reads_the_okta_location_but_not_a_country_name_as_a_code)
 
 Test(other, maps_a_failed_okta_session_start)
 {
-	parse_ok(OKTA("user.session.start",
+	parse_as(OKTA("user.session.start",
 	              "'outcome':{'result':'FAILURE','reason':'INVALID_CREDENTIALS'},"),
 	         AF_SCHEMA_OKTA);
 	cr_assert_eq(ev.kind, AF_KIND_SIGNIN_FAILED);
@@ -135,19 +78,19 @@ Test(other, dead_letters_an_okta_session_start_without_a_result)
 
 Test(other, maps_an_okta_session_start_neither_won_nor_lost_as_other)
 {
-	parse_ok(OKTA("user.session.start", "'outcome':{'result':'CHALLENGE'},"), AF_SCHEMA_OKTA);
+	parse_as(OKTA("user.session.start", "'outcome':{'result':'CHALLENGE'},"), AF_SCHEMA_OKTA);
 	cr_assert_eq(ev.kind, AF_KIND_OTHER);
 	cr_assert_eq(ev.outcome, AF_OUTCOME_UNKNOWN);
 }
 
 Test(other, maps_other_okta_events_as_other_with_their_outcome)
 {
-	parse_ok(OKTA("user.account.lock", "'outcome':{'result':'FAILURE'},"), AF_SCHEMA_OKTA);
+	parse_as(OKTA("user.account.lock", "'outcome':{'result':'FAILURE'},"), AF_SCHEMA_OKTA);
 	cr_assert_eq(ev.kind, AF_KIND_OTHER);
 	cr_assert_eq(ev.outcome, AF_OUTCOME_FAILURE);
 	cr_assert_str_eq(ev.action, "user.account.lock");
 	cr_assert_eq(ev.flags & AF_EV_INTERACTIVE, 0);
-	parse_ok(OKTA("policy.evaluate_sign_on", "'outcome':{'result':'ALLOW'},"), AF_SCHEMA_OKTA);
+	parse_as(OKTA("policy.evaluate_sign_on", "'outcome':{'result':'ALLOW'},"), AF_SCHEMA_OKTA);
 	cr_assert_eq(ev.outcome, AF_OUTCOME_SUCCESS);
 }
 
@@ -192,7 +135,7 @@ Test(other, dead_letters_an_okta_event_with_a_bad_time_or_type)
 
 Test(other, maps_a_successful_console_login)
 {
-	parse_ok(TRAIL(IAM_USER, SOURCE_IP ",'responseElements':{'ConsoleLogin':'Success'}"),
+	parse_as(TRAIL(IAM_USER, SOURCE_IP ",'responseElements':{'ConsoleLogin':'Success'}"),
 	         AF_SCHEMA_CLOUDTRAIL);
 	cr_assert_eq(ev.kind, AF_KIND_SIGNIN_OK);
 	cr_assert_eq(ev.outcome, AF_OUTCOME_SUCCESS);
@@ -209,7 +152,7 @@ Test(other, maps_a_failed_console_login_to_the_user_name_it_carries)
 {
 	/* A failed IAM user login has no arn: the account is the user name,
 	 * not the arn a successful login of the same user carries. */
-	parse_ok(TRAIL(IAM_USER_FAILED, SOURCE_IP ",'errorMessage':'Failed authentication',"
+	parse_as(TRAIL(IAM_USER_FAILED, SOURCE_IP ",'errorMessage':'Failed authentication',"
 	                                          "'responseElements':{'ConsoleLogin':'Failure'}"),
 	         AF_SCHEMA_CLOUDTRAIL);
 	cr_assert_eq(ev.kind, AF_KIND_SIGNIN_FAILED);
@@ -219,7 +162,7 @@ Test(other, maps_a_failed_console_login_to_the_user_name_it_carries)
 
 Test(other, maps_a_root_console_login)
 {
-	parse_ok(TRAIL("{'type':'Root','principalId':'111122223333','arn':"
+	parse_as(TRAIL("{'type':'Root','principalId':'111122223333','arn':"
 	               "'arn:aws:iam::111122223333:root','accountId':'111122223333',"
 	               "'accessKeyId':''}",
 	               SOURCE_IP ",'responseElements':{'ConsoleLogin':'Success'}"),
@@ -230,12 +173,12 @@ Test(other, maps_a_root_console_login)
 
 Test(other, keeps_a_console_login_whose_source_is_not_an_address)
 {
-	parse_ok(TRAIL(IAM_USER, ",'sourceIPAddress':'signin.amazonaws.com',"
+	parse_as(TRAIL(IAM_USER, ",'sourceIPAddress':'signin.amazonaws.com',"
 	                         "'responseElements':{'ConsoleLogin':'Success'}"),
 	         AF_SCHEMA_CLOUDTRAIL);
 	cr_assert_eq(ev.src.family, AF_IP_NONE);
 	cr_assert_eq(ev.kind, AF_KIND_SIGNIN_OK);
-	parse_ok(TRAIL(IAM_USER, ",'sourceIPAddress':'AWS Internal',"
+	parse_as(TRAIL(IAM_USER, ",'sourceIPAddress':'AWS Internal',"
 	                         "'responseElements':{'ConsoleLogin':'Success'}"),
 	         AF_SCHEMA_CLOUDTRAIL);
 	cr_assert_eq(ev.src.family, AF_IP_NONE);
@@ -251,7 +194,7 @@ Test(other, dead_letters_a_console_login_without_a_result)
 
 Test(other, maps_other_cloudtrail_events_as_other)
 {
-	parse_ok("{'eventTime':'2025-08-25T05:58:00Z','eventSource':'signin.amazonaws.com',"
+	parse_as("{'eventTime':'2025-08-25T05:58:00Z','eventSource':'signin.amazonaws.com',"
 	         "'eventName':'GetSigninToken','sourceIPAddress':'203.0.113.50','userIdentity':"
 	         "{'type':'AssumedRole','arn':'arn:aws:sts::123456789012:assumed-role/Admin/"
 	         "Jane@Example.com'}}",
