@@ -25,6 +25,7 @@
 
 #include "ingest/file.h"
 #include "pipeline/dedup.h"
+#include "pipeline/enrich/geo.h"
 #include "pipeline/merge.h"
 #include "pipeline/parse/parse.h"
 #include "pipeline/state/keyset.h"
@@ -35,6 +36,7 @@
 /* Events the reorder buffer may hold: bounds memory (~1 KiB each) whatever
  * the window and the input rate. */
 #define REPLAY_MERGE_MAX (256u * 1024u)
+
 
 struct replay_input {
 	struct af_file *file;
@@ -49,6 +51,10 @@ struct replay {
 	char **paths; /* the run's file table: event pos.file indexes it */
 	uint32_t npaths, paths_cap;
 	struct af_parser *parser;
+	struct af_geo_hub *geo;
+	struct af_geo_reader *geo_reader;
+	struct af_geo_reader_stats geo_stats; /* kept at close for the summary */
+	struct af_geo_hub_stats hub_stats;
 	struct af_merge *merge;
 	struct af_dedup *dedup;
 	struct af_keyset accounts;
@@ -120,8 +126,10 @@ static void pace(struct replay *r, int64_t ts_ns)
 	}
 }
 
-/* An event leaves the merge: duplicates are dropped here, in event order. */
-static void emit(struct replay *r, const struct af_event *ev, bool late)
+/* An event leaves the merge: duplicates are dropped here, in event order,
+ * then it is enriched (with the databases current at that moment: a
+ * reload during a paced replay shows in the events after it). */
+static void emit(struct replay *r, struct af_event *ev, bool late)
 {
 	if (late)
 		r->sum.late++;
@@ -130,6 +138,12 @@ static void emit(struct replay *r, const struct af_event *ev, bool late)
 		return;
 	}
 	pace(r, ev->ts_ns);
+	/* One epoch section per event: the replay may block next (a pipe on
+	 * stdin, --speed), and a reload must not wait for it. Sections are
+	 * cheap (a fence on entry); the runtime's workers hold one per batch. */
+	af_geo_reader_enter(r->geo_reader);
+	af_geo_enrich(r->geo_reader, ev);
+	af_geo_reader_leave(r->geo_reader);
 	r->sum.events_ok++;
 	r->sum.by_kind[ev->kind]++;
 	r->sum.by_schema[ev->schema]++;
@@ -236,6 +250,45 @@ static int step(struct replay *r, uint32_t i)
 	return 0;
 }
 
+/* The enrich stage: databases and lists from the configuration. A bad
+ * database or list is a configuration error (exit 2). */
+static int open_geo(struct replay *r)
+{
+	const struct af_config_geo *g = &r->cfg->geo;
+	struct af_geo_hub_opts opts = {
+		.city = g->city,
+		.asn = g->asn,
+		.anon = g->anon,
+		.corporate_networks = g->corporate_networks,
+		.hosting_asns = g->hosting_asns,
+		.reload_interval_ns = g->reload_interval,
+	};
+	const struct af_config_geo_fields *f = &g->fields;
+	const char *paths[AF_GEO_F_COUNT] = {
+		[AF_GEO_F_COUNTRY] = f->country,     [AF_GEO_F_CITY] = f->city,
+		[AF_GEO_F_LAT] = f->latitude,        [AF_GEO_F_LON] = f->longitude,
+		[AF_GEO_F_RADIUS] = f->accuracy_radius, [AF_GEO_F_ASN] = f->asn,
+		[AF_GEO_F_AS_ORG] = f->as_org,       [AF_GEO_F_ANONYMOUS] = f->anonymous,
+		[AF_GEO_F_VPN] = f->vpn,             [AF_GEO_F_HOSTING] = f->hosting,
+		[AF_GEO_F_PROXY] = f->proxy,         [AF_GEO_F_TOR] = f->tor,
+	};
+	memcpy(opts.paths.field, paths, sizeof(paths));
+	if (af_geo_hub_open(&opts, &r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", r->errstr);
+		return 2;
+	}
+	if (af_geo_hub_watch(r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", r->errstr);
+		return 1;
+	}
+	r->geo_reader = af_geo_reader_new(r->geo, g->cache_entries);
+	if (!r->geo_reader) {
+		fprintf(stderr, "auditflow: out of memory\n");
+		return 1;
+	}
+	return 0;
+}
+
 static int open_outputs(struct replay *r)
 {
 	const struct af_config_output *out = &r->cfg->output;
@@ -284,6 +337,25 @@ static int open_inputs(struct replay *r)
 	return 0;
 }
 
+/* One line on the enrich stage for the end of the run, when it looked
+ * anything up (from the counts close_all kept). */
+static void print_geo_stats(const struct replay *r)
+{
+	const struct af_geo_reader_stats s = r->geo_stats;
+	const struct af_geo_hub_stats h = r->hub_stats;
+	if (s.lookups == 0 && s.internal == 0)
+		return;
+	double hit = s.lookups ? 100.0 * (double)s.addr_hits / (double)s.lookups : 0;
+	fprintf(stderr,
+	        "  geo: %llu looked up (%.1f%% from the address cache, %llu records decoded), "
+	        "%llu unknown, %llu internal, %llu kept the record's location; "
+	        "%llu reloads, %llu failed\n",
+	        (unsigned long long)s.lookups, hit, (unsigned long long)s.record_misses,
+	        (unsigned long long)s.not_found, (unsigned long long)s.internal,
+	        (unsigned long long)s.from_record, (unsigned long long)h.reloads,
+	        (unsigned long long)h.reload_failures);
+}
+
 static int close_all(struct replay *r, int status)
 {
 	char err[512];
@@ -307,6 +379,13 @@ static int close_all(struct replay *r, int status)
 		free(r->paths[i]);
 	free(r->paths);
 	af_parser_free(r->parser);
+	if (r->geo_reader) {
+		af_geo_reader_stats(r->geo_reader, &r->geo_stats);
+		af_geo_hub_stats(r->geo, &r->hub_stats);
+		af_geo_reader_free(r->geo_reader);
+	}
+	if (r->geo)
+		af_geo_hub_close(r->geo);
 	af_merge_free(r->merge);
 	af_dedup_free(r->dedup);
 	af_keyset_fini(&r->accounts);
@@ -340,6 +419,9 @@ int af_replay_main(const struct af_config *cfg)
 		        r.parser ? "out of memory" : r.errstr);
 		return close_all(&r, 1);
 	}
+	int geo_status = open_geo(&r);
+	if (geo_status != 0)
+		return close_all(&r, geo_status);
 	if (open_inputs(&r) != 0 || open_outputs(&r) != 0)
 		return close_all(&r, 1);
 
@@ -364,6 +446,7 @@ int af_replay_main(const struct af_config *cfg)
 		status = status ? status : 1;
 	}
 	af_summary_print(stderr, &r.sum);
+	print_geo_stats(&r);
 	if (r.sum.events_invalid > 0 && !cfg->output.dlq)
 		fprintf(stderr, "auditflow: %llu records were unusable; --dlq FILE writes each with "
 		                "its reason and position\n",
