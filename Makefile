@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-plain test-asan fuzz bench format clean install
+.PHONY: all deps build demo test test-plain test-asan test-tsan fuzz bench format clean install
 
 all: build
 
@@ -42,8 +42,9 @@ test-asan:
 # TSan fails the test (exit 66) on any report; no suppressions are needed.
 test-tsan:
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAF_TSAN=ON -DAF_TESTS=ON >/dev/null
-	@cmake --build build-tsan -j $(JOBS) --target pipeline_enrich_test_geo
+	@cmake --build build-tsan -j $(JOBS) --target pipeline_enrich_test_geo auditflow
 	cd build-tsan && ctest --output-on-failure -R 'enrich_test_geo$$'
+	./tests/e2e/reload-under-tsan.sh build-tsan/auditflow
 
 # A short libFuzzer run of the record parser; skipped without clang.
 fuzz:
