@@ -5,6 +5,13 @@
 # Environment:
 #   RUNS=5          runs of each benchmark; results.md shows the median run
 #   PARSE_ARGS=...  extra arguments for bench_parse (e.g. "--events 50000")
+#   GEO_ARGS=...    extra arguments for bench_geo (e.g. "--lookups 200000")
+#   GEO_CITY=MMDB GEO_ASN=MMDB
+#                   run the geo benchmark on these files (GeoLite2's, say)
+#                   instead of the generated pair
+#   GEO_DB_ARGS=... arguments for make-bench-mmdb.pl ("--networks 200000");
+#                   it writes into bench/out/ once and reuses the files
+#   STAGES="parse geo"  the stages to run, in order (default: all)
 #   RESULTS=FILE    where to write (default: bench/results.md)
 #
 # Each run of bench_parse already reports the median of its timed passes;
@@ -27,7 +34,7 @@ fi
 build="$(cd "$build" && pwd)"
 runs="${RUNS:-5}"
 results="${RESULTS:-$here/results.md}"
-STAGES="parse"
+STAGES="${STAGES:-parse geo}"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -114,6 +121,116 @@ EOF
 			"$(json_val "$(json_obj "$f" ours)" events_per_s)" \
 			"$(json_val "$(json_obj "$f" bare)" events_per_s)" \
 			"$(awk -v r="$(json_val "$(cat "$f")" ratio)" 'BEGIN { print 100 * r }')"
+	done
+}
+
+# The geo databases: GEO_CITY/GEO_ASN if given, else the generated pair
+# (make-bench-mmdb.pl reuses bench/out/ while it is up to date). Without
+# perl's MaxMind::DB::Writer the stage is skipped and results.md says why.
+geo_skip=""
+geo_dbs() {
+	if [ -n "${GEO_CITY:-}" ] || [ -n "${GEO_ASN:-}" ]; then
+		if [ -z "${GEO_CITY:-}" ] || [ -z "${GEO_ASN:-}" ]; then
+			echo "run.sh: set both GEO_CITY and GEO_ASN" >&2
+			exit 2
+		fi
+		geo_city="$GEO_CITY"
+		geo_asn="$GEO_ASN"
+		return 0
+	fi
+	if ! perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null; then
+		geo_skip="perl's MaxMind::DB::Writer::Tree is missing (Debian: libmaxmind-db-writer-perl) and GEO_CITY/GEO_ASN were not given"
+		return 1
+	fi
+	local list
+	echo "run.sh: geo databases (generated once into bench/out/)" >&2
+	# shellcheck disable=SC2086 # GEO_DB_ARGS is a list of words
+	list="$(perl "$here/make-bench-mmdb.pl" --out "$here/out" ${GEO_DB_ARGS:-})"
+	geo_city="$(printf '%s\n' "$list" | sed -n 1p)"
+	geo_asn="$(printf '%s\n' "$list" | sed -n 2p)"
+}
+
+run_geo() {
+	local bin="$build/bench/bench_geo"
+	if [ ! -x "$bin" ]; then
+		echo "run.sh: $bin is missing; build the tree first (make build)" >&2
+		exit 2
+	fi
+	if ! geo_dbs; then
+		echo "run.sh: geo benchmark skipped: $geo_skip" >&2
+		return 0
+	fi
+	for i in $(seq 1 "$runs"); do
+		echo "run.sh: geo benchmark, run $i of $runs" >&2
+		# shellcheck disable=SC2086 # GEO_ARGS is a list of words
+		"$bin" --json --geo-city "$geo_city" --geo-asn "$geo_asn" ${GEO_ARGS:-} >"$tmp/geo.$i"
+	done
+}
+
+# pct FRACTION: "12.3 %"
+pct() {
+	awk -v r="$1" 'BEGIN { printf "%.1f %%", 100 * r }'
+}
+
+# db_line JSON_OBJECT: "`file` (type, N nodes, X MB)"
+db_line() {
+	printf '`%s` (%s, %s nodes, %s MB)' "$(basename "$(json_val "$1" path)")" \
+		"$(json_val "$1" type)" "$(json_val "$1" nodes)" \
+		"$(awk -v b="$(json_val "$1" bytes)" 'BEGIN { printf "%.1f", b / 1e6 }')"
+}
+
+section_geo() {
+	if [ -n "$geo_skip" ]; then
+		printf '## Geo enrichment, single thread\n\nNot run: %s.\n' "$geo_skip"
+		return 0
+	fi
+	local first="$tmp/geo.1" top mix ratio goal verdict
+	top="$(cat "$first")"
+	mix="$(json_obj "$first" mix)"
+	ratio="$(median_of geo "" ratio)"
+	goal="$(json_val "$top" goal)"
+	verdict="$(awk -v r="$ratio" -v g="$goal" 'BEGIN { print (r <= g) ? "met" : "**not met**" }')"
+	cat <<EOF
+
+## Geo enrichment, single thread
+
+City+ASN look-ups for a Zipf-distributed address mix, three ways, and the
+enrich stage on the parse benchmark's corpus (\`bench/bench_geo.c\`).
+
+- databases: City $(db_line "$(json_obj "$first" city_db)"), ASN $(db_line "$(json_obj "$first" asn_db)")
+- mix: $(json_val "$top" lookups) look-ups over $(json_val "$top" addresses) addresses, Zipf s = $(json_val "$top" zipf), seed $(json_val "$top" seed); by look-ups $(pct "$(json_val "$mix" v6_share)") IPv6, $(pct "$(json_val "$mix" not_found_share)") with no answer from either database
+- caches: $(json_val "$top" cache_entries) entries per reader cache; batches of $(json_val "$top" batch) events, one epoch section each
+- corpus: $(json_val "$top" events) parsed records, $(json_val "$top" accounts) accounts
+- method: median of $runs runs; each run's figure is the median of its $(json_val "$top" passes) timed passes, after a warm-up pass; every cached answer is checked against the uncached one before and after the timed passes
+
+| City+ASN per address | look-ups/s | ns/look-up |
+| --- | ---: | ---: |
+| bare: \`MMDB_lookup_sockaddr\` x 2 (tree walks only) | $(printf '%.0f' "$(median_of geo bare lookups_per_s)") | $(printf '%.1f' "$(median_of geo bare ns_per_lookup)") |
+| full: \`af_geo_db_lookup\` + \`af_geo_db_decode\` x 2, no cache | $(printf '%.0f' "$(median_of geo full lookups_per_s)") | $(printf '%.1f' "$(median_of geo full ns_per_lookup)") |
+| cached: \`af_geo_enrich\` (hub, reader, caches) | $(printf '%.0f' "$(median_of geo cached lookups_per_s)") | $(printf '%.1f' "$(median_of geo cached ns_per_lookup)") |
+| **cached / bare** (time per look-up) | **$(pct "$ratio")** | |
+
+Goal: cached at most $(pct "$goal") of bare: $verdict. (Full / bare: $(pct "$(median_of geo "" ratio_full)").)
+The ratio is the median of the runs' own ratios.
+
+| enrich stage on the parse corpus | events/s | ns/event |
+| --- | ---: | ---: |
+| \`af_geo_enrich\` per parsed event | $(printf '%.0f' "$(median_of geo stage events_per_s)") | $(printf '%.1f' "$(median_of geo stage ns_per_event)") |
+
+Cache hit rates in the timed passes (median of runs): address mix, address
+cache $(pct "$(median_of geo cache addr_hit_rate)"), record cache $(pct "$(median_of geo cache record_hit_rate)") of the tree walks made;
+corpus, address cache $(pct "$(median_of geo stage_cache addr_hit_rate)"), record cache $(pct "$(median_of geo stage_cache record_hit_rate)"). First (cold)
+pass over the mix: address cache $(pct "$(median_of geo cache_cold addr_hit_rate)"), record cache $(pct "$(median_of geo cache_cold record_hit_rate)").
+
+Runs, cached / bare ns per look-up (ratio); stage ns per event:
+
+EOF
+	for f in "$tmp"/geo.*; do
+		printf -- '- %.1f / %.1f (%.1f %%); %.1f\n' \
+			"$(json_val "$(json_obj "$f" cached)" ns_per_lookup)" \
+			"$(json_val "$(json_obj "$f" bare)" ns_per_lookup)" \
+			"$(awk -v r="$(json_val "$(cat "$f")" ratio)" 'BEGIN { print 100 * r }')" \
+			"$(json_val "$(json_obj "$f" stage)" ns_per_event)"
 	done
 }
 
