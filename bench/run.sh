@@ -99,7 +99,7 @@ address parsing, lower-casing, hashing) against a bare simdjson On-Demand loop
 that reads the same fields from the same bytes (\`bench/parse_bare.cpp\`).
 
 - corpus: $(json_val "$top" events) records, $(json_val "$top" avg_record_bytes) B average, $(json_val "$top" accounts) accounts, seed $(json_val "$top" seed)
-- simdjson kernel: ours $(json_val "$kernel" ours), bare $(json_val "$kernel" bare) (On-Demand compiled as $(json_val "$kernel" simdjson_builtin); stage 1 chosen at run time: $(json_val "$kernel" simdjson_stage1))
+- simdjson stage 1 kernel (chosen at run time): ours $(json_val "$kernel" ours), bare $(json_val "$kernel" bare)
 - method: median of $runs runs; each run's figure is the median of its $(json_val "$top" passes) timed passes, after a warm-up pass that checks every record parses and both sides read the same values
 
 | side | events/s | ns/event | MB/s |
