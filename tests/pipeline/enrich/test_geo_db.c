@@ -589,6 +589,15 @@ Test(geo_db_files, rejects_an_empty_file)
 	open_fails(tmp_file("empty.mmdb", ""), AF_GEO_DB_LOCATION, NULL);
 }
 
+Test(geo_db_files, rejects_a_fifo_without_waiting_for_a_writer, .timeout = 10)
+{
+	char path[sizeof(tmp_dir) + 16];
+
+	snprintf(path, sizeof(path), "%s/fifo.mmdb", tmp_dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	open_fails(path, AF_GEO_DB_LOCATION, NULL);
+}
+
 /* Write a database with MaxMind::DB::Writer: ip_version 4, types a Perl
  * list of key => type, inserts Perl statements on $tree. Skips the test
  * when the module is missing. Returns the path. */
