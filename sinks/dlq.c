@@ -5,6 +5,7 @@
  * through a jsonw writer that owns the file (see dlq.h for the line).
  */
 #include "sinks/dlq.h"
+#include "pipeline/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ struct af_dlq *af_dlq_open(const char *path, size_t raw_max, char *errstr, size_
 static void af_dlq_raw(struct af_jsonw *w, const char *raw, size_t raw_len, size_t raw_max)
 {
 	size_t keep = raw_len < raw_max ? raw_len : raw_max;
-	size_t cut = af_jsonw_utf8_cut(raw, raw_len, keep);
+	size_t cut = af_utf8_cut(raw, raw_len, keep);
 
 	if (memchr(raw, '\0', cut) == NULL && af_jsonw_utf8_valid(raw, cut)) {
 		af_jsonw_field_string_len(w, "raw", raw, cut);

@@ -16,6 +16,8 @@
  */
 #include "sinks/jsonw.h"
 
+#include "pipeline/utf8.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
@@ -381,36 +383,6 @@ bool af_jsonw_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Sequence length a lead byte announces; 1 for ASCII and stray bytes. */
-static size_t af_jsonw_utf8_lead_len(uint8_t c)
-{
-	if (c >= 0xF0 && c < 0xF8)
-		return 4;
-	if (c >= 0xE0 && c < 0xF0)
-		return 3;
-	if (c >= 0xC0 && c < 0xE0)
-		return 2;
-	return 1;
-}
-
-size_t af_jsonw_utf8_cut(const char *s, size_t len, size_t max)
-{
-	const uint8_t *p = (const uint8_t *)s;
-
-	assert(max <= len);
-	if (max == len)
-		return len;
-	/* Walk back over at most 3 continuation bytes to the lead byte; cut
-	 * before it only if its sequence reaches past max. Stray continuation
-	 * bytes with no lead are invalid anyway and are cut at max. */
-	for (size_t back = 0; back <= 3 && back <= max; back++) {
-		size_t at = max - back;
-		if ((p[at] & 0xC0) != 0x80)
-			return at + af_jsonw_utf8_lead_len(p[at]) > max ? at : max;
-	}
-	return max;
-}
-
 /* ---- strings ---- */
 
 /* The escape of c (a control byte, quote or backslash) at p; returns the
@@ -548,7 +520,7 @@ static size_t af_jsonw_escape(struct af_jsonw *w, const char *s, size_t len)
 		if (k <= room || room >= 4) {
 			/* A chunk of at least 4 bytes always holds a whole character. */
 			if (k > room)
-				k = af_jsonw_utf8_cut(s + i, len - i, room);
+				k = af_utf8_cut(s + i, len - i, room);
 			char *end = af_jsonw_escape_into(w->buf + w->len, s + i, k, &replaced);
 			w->len = (size_t)(end - w->buf);
 			i += k;

@@ -219,9 +219,5 @@ static inline void af_jsonw_field_raw(struct af_jsonw *w, const char *key, const
  * Cost: 8 bytes per step while the text is ASCII. */
 bool af_jsonw_utf8_valid(const char *s, size_t len);
 
-/* The largest n <= max such that s[0..n) does not end inside a multi-byte
- * sequence of s[0..len): the place to cut s to at most max bytes.
- * @pre max <= len. */
-size_t af_jsonw_utf8_cut(const char *s, size_t len, size_t max);
 
 #endif

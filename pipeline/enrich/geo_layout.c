@@ -16,6 +16,7 @@
  * valid data or node references are skipped, never followed.
  */
 #include "pipeline/enrich/geo_layout.h"
+#include "pipeline/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -160,26 +161,13 @@ static const char *af_geo_layout_role_hint(enum af_geo_db_role role)
 
 /* ---- values ---- */
 
-/* The largest n <= max at which s[0..len) can be cut without splitting a
- * UTF-8 sequence: back over continuation bytes to a lead byte. */
-static size_t af_geo_layout_utf8_cut(const char *s, size_t len, size_t max)
-{
-	size_t n = max;
-
-	if (len <= max)
-		return len;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
 static bool af_geo_layout_string(const MMDB_entry_data_s *v, char *dst, size_t cap)
 {
 	size_t n;
 
 	if (v->type != MMDB_DATA_TYPE_UTF8_STRING || v->data_size == 0)
 		return false;
-	n = af_geo_layout_utf8_cut(v->utf8_string, v->data_size, cap - 1);
+	n = af_utf8_cut(v->utf8_string, v->data_size, cap - 1);
 	memcpy(dst, v->utf8_string, n);
 	dst[n] = '\0';
 	return true;

@@ -19,6 +19,7 @@
 
 #include "pipeline/parse/mapper.h"
 #include "pipeline/parse/timestamp.h"
+#include "pipeline/utf8.h"
 
 struct af_parser {
 	struct af_map map;
@@ -304,14 +305,9 @@ void af_map_ip(struct af_event *ev, const struct af_jval *v)
 void af_map_copy_text(struct af_event *ev, char *dst, size_t cap, const char *s, size_t len,
                       bool lower)
 {
-	size_t n = len;
-	if (n > cap - 1) {
-		n = cap - 1;
-		/* Do not cut a UTF-8 sequence: back up over continuation bytes. */
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
+	size_t n = af_utf8_cut(s, len, cap - 1);
+	if (n < len)
 		ev->flags |= AF_EV_TRUNCATED;
-	}
 	if (lower) {
 		for (size_t i = 0; i < n; i++) {
 			char c = s[i];

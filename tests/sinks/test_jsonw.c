@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sinks/jsonw.h"
+#include "pipeline/utf8.h"
 #include "tests/sinks/sinks_test.h"
 
 static char text[1 << 16];
@@ -353,17 +354,17 @@ Test(jsonw, cuts_utf8_text_before_a_split_character)
 	const char *s = "ab\xe2\x82\xac"
 	                "c"; /* "ab€c", € at 2..4 */
 
-	cr_assert_eq(af_jsonw_utf8_cut(s, 6, 6), 6);
-	cr_assert_eq(af_jsonw_utf8_cut(s, 6, 5), 5);
-	cr_assert_eq(af_jsonw_utf8_cut(s, 6, 4), 2);
-	cr_assert_eq(af_jsonw_utf8_cut(s, 6, 3), 2);
-	cr_assert_eq(af_jsonw_utf8_cut(s, 6, 2), 2);
-	cr_assert_eq(af_jsonw_utf8_cut(s, 6, 0), 0);
+	cr_assert_eq(af_utf8_cut(s, 6, 6), 6);
+	cr_assert_eq(af_utf8_cut(s, 6, 5), 5);
+	cr_assert_eq(af_utf8_cut(s, 6, 4), 2);
+	cr_assert_eq(af_utf8_cut(s, 6, 3), 2);
+	cr_assert_eq(af_utf8_cut(s, 6, 2), 2);
+	cr_assert_eq(af_utf8_cut(s, 6, 0), 0);
 	/* 4-byte character: every cut inside it goes back to its start. */
-	cr_assert_eq(af_jsonw_utf8_cut("x\xf0\x9f\x98\x80", 5, 4), 1);
-	cr_assert_eq(af_jsonw_utf8_cut("x\xf0\x9f\x98\x80", 5, 2), 1);
+	cr_assert_eq(af_utf8_cut("x\xf0\x9f\x98\x80", 5, 4), 1);
+	cr_assert_eq(af_utf8_cut("x\xf0\x9f\x98\x80", 5, 2), 1);
 	/* Stray continuation bytes after ASCII: nothing to keep whole. */
-	cr_assert_eq(af_jsonw_utf8_cut("a\x80\x80\x80", 4, 2), 2);
+	cr_assert_eq(af_utf8_cut("a\x80\x80\x80", 4, 2), 2);
 }
 
 Test(jsonw, writes_integer_extremes)
