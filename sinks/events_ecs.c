@@ -71,19 +71,18 @@ static void af_ecs_category(struct af_jsonw *w, enum af_kind kind)
 	af_jsonw_array_end(w);
 }
 
-static void af_ecs_source(struct af_jsonw *w, const struct af_event *ev)
+void af_ecs_source(struct af_jsonw *w, const struct af_ip *src, const struct af_geo *g)
 {
-	const struct af_geo *g = &ev->geo;
 	char ip[AF_IP_TEXT_MAX];
 	size_t n;
 
-	if (ev->src.family != AF_IP_NONE) {
-		n = af_ip_format(&ev->src, ip, sizeof ip);
+	if (src->family != AF_IP_NONE) {
+		n = af_ip_format(src, ip, sizeof ip);
 		if (n > 0)
 			af_jsonw_field_string_len(w, "source.ip", ip, n);
 	}
-	if (ev->src.port != 0)
-		af_jsonw_field_uint(w, "source.port", ev->src.port);
+	if (src->port != 0)
+		af_jsonw_field_uint(w, "source.port", src->port);
 	if (g->country[0] != '\0')
 		af_jsonw_field_string(w, "source.geo.country_iso_code", g->country);
 	if (g->city[0] != '\0')
@@ -162,7 +161,7 @@ void af_ecs_format(struct af_jsonw *w, const struct af_event *ev, const char *so
 	}
 	if (ev->account[0] != '\0')
 		af_jsonw_field_string(w, "user.name", ev->account);
-	af_ecs_source(w, ev);
+	af_ecs_source(w, &ev->src, &ev->geo);
 	if (ev->recipient[0] != '\0') {
 		af_jsonw_key(w, "email.to.address");
 		af_jsonw_array_begin(w);

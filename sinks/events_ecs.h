@@ -58,6 +58,11 @@
  * Cost: ~30 short appends and two hand-made number formats; no allocation. */
 void af_ecs_format(struct af_jsonw *w, const struct af_event *ev, const char *source_path);
 
+/* Append the source.* and auditflow.geo.* fields of an address and its geo
+ * facts to w (the event writer and the ECS alert writer share them).
+ * Unknown values are left out. Cost: a handful of short appends. */
+void af_ecs_source(struct af_jsonw *w, const struct af_ip *src, const struct af_geo *g);
+
 struct af_ecs_out;
 
 /* Open path ("-" is standard output) for ECS JSON lines.
