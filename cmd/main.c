@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/gen.h"
 #include "cmd/replay.h"
 #include "pipeline/config.h"
 
@@ -20,9 +21,11 @@ static void usage(FILE *out)
 	      "  replay    run exported audit logs (files, directories, - for stdin)\n"
 	      "            through the engine: auditflow replay [OPTIONS] FILE...\n"
 	      "  validate  check a configuration file: auditflow validate -c FILE\n"
+	      "  gen       write a synthetic organisation's audit logs with an attack\n"
+	      "            embedded: auditflow gen --scenario NAME [OPTIONS]\n"
 	      "  version   print the version\n"
 	      "\n"
-	      "  run, bench, gen, broker and test are described in the README and\n"
+	      "  run, bench, broker and test are described in the README and\n"
 	      "  arrive in later releases.\n"
 	      "\n"
 	      "auditflow COMMAND --help lists a command's options and every\n"
@@ -93,8 +96,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "bench") == 0 || strcmp(cmd, "gen") == 0 ||
-	    strcmp(cmd, "broker") == 0 || strcmp(cmd, "test") == 0) {
+	if (strcmp(cmd, "gen") == 0)
+		return af_gen_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "bench") == 0 || strcmp(cmd, "broker") == 0 ||
+	    strcmp(cmd, "test") == 0) {
 		fprintf(stderr, "auditflow: '%s' is not in this release yet; see the README\n", cmd);
 		return 2;
 	}
