@@ -102,6 +102,64 @@ struct af_config_replay {
 	double speed;  /* event-time speed-up over real time; 0 = as fast as possible */
 };
 
+/* rules: the detection rules (pipeline/rules/). Every rule has enabled,
+ * severity (enum af_severity of pipeline/alert.h: low, medium, high,
+ * critical) and suppression (ns; 0 = rules.suppression); the rest is its
+ * own. Defaults and the reasoning behind them are in config_table.c. */
+struct af_config_rule_new_country {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+};
+
+struct af_config_rule_new_asn {
+	bool enabled;
+	int severity;
+	int severity_risky; /* when the address is hosting, VPN, proxy, Tor or anonymous */
+	int64_t suppression;
+};
+
+struct af_config_rule_impossible_travel {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	double max_kmh;         /* faster than this, beyond both accuracy radii, alerts */
+	double min_km;          /* ...when at least this far apart beyond the radii */
+	uint32_t max_radius_km; /* a location less precise than this gives no distance */
+	bool skip_hosting;      /* hosting addresses give no distance either */
+};
+
+struct af_config_rule_signin_fail_burst {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	uint32_t threshold; /* failed sign-ins of an account... */
+	int64_t window;     /* ns; ...within this */
+};
+
+struct af_config_rule_password_spray {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	uint32_t threshold;  /* distinct accounts failing from one address... */
+	int64_t window;      /* ns; ...within this */
+	bool skip_corporate; /* no alert for corporate egress or internal addresses */
+};
+
+struct af_config_rules {
+	int64_t history;           /* ns; familiarity unseen this long is forgotten */
+	uint32_t learning_days;    /* history-based rules wait this many days... */
+	uint32_t learning_signins; /* ...or this many successful sign-ins, whichever is first */
+	int64_t suppression;       /* ns; a rule's default re-alert period per account */
+	const char *benign_codes;  /* sign-in error codes that are no failed password,
+	                              comma-separated (checked by af_rules_check) */
+	struct af_config_rule_new_country new_country;
+	struct af_config_rule_new_asn new_asn;
+	struct af_config_rule_impossible_travel impossible_travel;
+	struct af_config_rule_signin_fail_burst signin_fail_burst;
+	struct af_config_rule_password_spray password_spray;
+};
+
 /* What the command line held besides options; filled by af_config_parse_args. */
 struct af_config_cli {
 	struct af_config_strlist args; /* positional arguments in order ("-" kept) */
@@ -115,6 +173,7 @@ struct af_config {
 	struct af_config_geo geo;
 	struct af_config_runtime runtime;
 	struct af_config_replay replay;
+	struct af_config_rules rules;
 	struct af_config_cli cli; /* not configurable; no rows */
 };
 

@@ -194,6 +194,228 @@ static const struct af_config_key replay_keys[] = {
     },
 };
 
+/* rules: pipeline/rules/. Every default below says why it is what it is;
+ * the published rules it is weighed against are Microsoft Sentinel's
+ * analytics (Azure/Azure-Sentinel), Elastic's detection-rules, Entra ID
+ * Protection's risk detections and Defender for Cloud Apps' anomaly
+ * policies. A rule's suppression of 0 means rules.suppression. */
+static const char *const severities[] = {"low", "medium", "high", "critical", NULL};
+
+#define RULE_ENABLED(r)                                                                            \
+	{                                                                                          \
+		AF_CONFIG_BOOL(rules.r.enabled),                                                   \
+		    .def = "true",                                                                 \
+		    .help = "run " #r " (false: it never alerts and keeps no counts)",             \
+	}
+#define RULE_SEVERITY(r, d)                                                                        \
+	{                                                                                          \
+		AF_CONFIG_ENUM(rules.r.severity), .def = d, .choices = severities,                 \
+		                                  .help = "severity of " #r " alerts",             \
+	}
+#define RULE_SUPPRESSION(r)                                                                        \
+	{                                                                                          \
+		AF_CONFIG_DURATION(rules.r.suppression),                                           \
+		    .def = "0", .min = "0", .max = "365d",                                         \
+		    .help = "no second " #r " alert for the same subject within this; 0 = "        \
+		            "rules.suppression",                                                   \
+	}
+
+static const struct af_config_key rules_keys[] = {
+    /* 90 days: a quarter holds the rhythm of most working lives (the
+     * monthly visit to another office, the holiday abroad) so those stay
+     * familiar, while a country last seen a year ago is news again.
+     * Sentinel's "Authentication Attempt from New Country" looks back only
+     * 14 days, which re-alerts on every traveller who goes monthly. */
+    {
+        AF_CONFIG_DURATION(rules.history),
+        .def = "90d",
+        .min = "1d",
+        .max = "3650d",
+        .help = "countries, ASNs and networks not seen for this long are forgotten",
+    },
+    /* A week covers one whole working cycle (office days, home days, a
+     * weekend on the phone), and it is the initial learning period Defender
+     * for Cloud Apps gives its anomaly policies. Ten sign-ins let a busy
+     * account (dozens a day) be watched from its first day rather than its
+     * eighth: whichever comes first ends the learning. */
+    {
+        AF_CONFIG_UINT(rules.learning_days),
+        .def = "7",
+        .min = "0",
+        .max = "365",
+        .help = "rules that compare with history stay quiet for an account this many days...",
+    },
+    {
+        AF_CONFIG_UINT(rules.learning_signins),
+        .def = "10",
+        .min = "0",
+        .max = "1000000",
+        .help = "...or until it has this many successful sign-ins, whichever comes first",
+    },
+    /* A day: an analyst works an incident within a working day, and a
+     * second alert of the same kind for the same account inside it adds no
+     * information; counts keep running, so the next alert after it says
+     * how far things went. */
+    {
+        AF_CONFIG_DURATION(rules.suppression),
+        .def = "24h",
+        .min = "0",
+        .max = "365d",
+        .help = "default: no second alert of a rule for the same account (or address) within this",
+    },
+    /* Entra ID reports these as failed sign-ins, but each is an interrupt
+     * or a step after the password, not a wrong password, so none is
+     * evidence of guessing (Sentinel's sign-in failure rules drop them too):
+     *   50140 "Keep me signed in" prompt shown (KmsiInterrupt);
+     *   50074 MFA required after a correct password (strong auth interrupt);
+     *   50076 MFA required by location or policy, also on token refresh;
+     *   70043 refresh token expired under a sign-in frequency policy: no
+     *         password was typed at all;
+     *   50097 device authentication required;
+     *   50125 interrupted for password-reset registration;
+     *   50158 an external security challenge (third-party MFA) pending;
+     *   50072 the user must enrol in MFA first;
+     *   16000 the user must choose among several signed-in accounts.
+     * 50126 (invalid user name or password), 50053 (locked) and the like
+     * stay failures. */
+    {
+        AF_CONFIG_STRING(rules.benign_codes),
+        .def = "50140,50074,50076,70043,50097,50125,50158,50072,16000",
+        .metavar = "CODES",
+        .help = "sign-in error codes that are not failed passwords (comma-separated)",
+    },
+
+    /* new_country: high, as Entra ID Protection's "new country" detection is
+     * rated in SigmaHQ's rule for it: after the learning period an account
+     * signing in from a country it has not used for 90 days is the first
+     * sign of a leaked password (DESIGN.md's incident), and travellers are
+     * few enough to triage. Sentinel rates its 14-day variant medium. */
+    RULE_ENABLED(new_country),
+    RULE_SEVERITY(new_country, "high"),
+    RULE_SUPPRESSION(new_country),
+
+    /* new_asn: low on its own, since people change networks all the time
+     * (a new home ISP, a hotel, a phone abroad); high when the network is a
+     * hosting provider, VPN, proxy, Tor exit or anonymizer (or on the
+     * configured hosting ASN list), the way attackers with a leaked
+     * password usually arrive; Entra ID Protection treats anonymous IPs as
+     * a risk of their own. */
+    RULE_ENABLED(new_asn),
+    RULE_SEVERITY(new_asn, "low"),
+    {
+        AF_CONFIG_ENUM(rules.new_asn.severity_risky),
+        .def = "high",
+        .choices = severities,
+        .help = "severity when the new ASN is hosting, VPN, proxy, Tor or anonymous",
+    },
+    RULE_SUPPRESSION(new_asn),
+
+    /* impossible_travel: high, as Entra's impossibleTravel is rated in
+     * SigmaHQ: what is left after familiar locations, imprecise locations
+     * and anonymizers are taken out is rarely benign. */
+    RULE_ENABLED(impossible_travel),
+    RULE_SEVERITY(impossible_travel, "high"),
+    RULE_SUPPRESSION(impossible_travel),
+    /* Airliners cruise at 800-950 km/h and every trip adds airports and
+     * roads, so no person covers ground faster than about 1000 km/h door to
+     * door; published rules use 800-1000 km/h. Speed is computed on the
+     * distance left after subtracting both accuracy radii, so the margin is
+     * already generous. */
+    {
+        AF_CONFIG_DOUBLE(rules.impossible_travel.max_kmh),
+        .def = "1000",
+        .min = "1",
+        .max = "1e6",
+        .help = "sign-ins whose distance beyond the accuracy radii needs more than this km/h alert",
+    },
+    /* Below 500 km, neighbouring cities, mobile gateways and geolocation
+     * error dominate: a jump from one city to the next in minutes is
+     * normal for a phone. */
+    {
+        AF_CONFIG_DOUBLE(rules.impossible_travel.min_km),
+        .def = "500",
+        .min = "0",
+        .max = "20100",
+        .help = "...and only when they are at least this far apart beyond the radii",
+    },
+    /* MaxMind's accuracy radius is where the address lies with about 67%
+     * confidence; beyond 200 km it is a region or a country centroid, and
+     * a distance from it proves nothing. */
+    {
+        AF_CONFIG_UINT(rules.impossible_travel.max_radius_km),
+        .def = "200",
+        .min = "1",
+        .max = "20000",
+        .help = "a location with a larger accuracy radius is too imprecise for a distance",
+    },
+    /* Anonymizers (VPN, proxy, Tor, anonymous) never give a distance: their
+     * location is the exit's, not the person's. A hosting address is where
+     * it says (a data centre) and a session from a rented server across the
+     * world an hour after one from home is DESIGN.md's incident itself (its
+     * attacker is a US hosting address, flagged anonymous as MaxMind flags
+     * every hosting range), so hosting still counts by default; a user's own
+     * cloud VM or proxy becomes familiar after its first use. */
+    {
+        AF_CONFIG_BOOL(rules.impossible_travel.skip_hosting),
+        .def = "false",
+        .help = "treat hosting addresses like anonymizers: no distance, no alert",
+    },
+
+    /* signin_fail_burst: 10 failures in 10 minutes is the brute-force
+     * threshold Sentinel and Elastic publish; medium, because a phone with
+     * an old password produces the same burst, though after a takeover it
+     * is the attacker locked out. */
+    RULE_ENABLED(signin_fail_burst),
+    RULE_SEVERITY(signin_fail_burst, "medium"),
+    RULE_SUPPRESSION(signin_fail_burst),
+    {
+        AF_CONFIG_UINT(rules.signin_fail_burst.threshold),
+        .def = "10",
+        .min = "1",
+        .max = "65535",
+        .help = "failed sign-ins of one account (benign codes excluded) that raise an alert...",
+    },
+    {
+        AF_CONFIG_DURATION(rules.signin_fail_burst.window),
+        .def = "10m",
+        .min = "1m",
+        .max = "24h",
+        .help = "...within this window (10 buckets of a tenth of it)",
+    },
+
+    /* password_spray: 5 distinct accounts failing from one address in 20
+     * minutes; sprays stay under per-account lockout by trying each
+     * account rarely, so the signal is breadth, not depth (Sentinel's Okta
+     * rule uses 15 accounts in 5 minutes, Elastic's M365 rule 25 failures
+     * in 30 minutes; 5 in 20 catches a slow spray early). High: one
+     * address failing against many accounts has no benign reading outside
+     * the organisation's own networks. */
+    RULE_ENABLED(password_spray),
+    RULE_SEVERITY(password_spray, "high"),
+    RULE_SUPPRESSION(password_spray),
+    {
+        AF_CONFIG_UINT(rules.password_spray.threshold),
+        .def = "5",
+        .min = "2",
+        .max = "1000000",
+        .help = "distinct accounts failing sign-in from one address that raise an alert...",
+    },
+    {
+        AF_CONFIG_DURATION(rules.password_spray.window),
+        .def = "20m",
+        .min = "1m",
+        .max = "24h",
+        .help = "...within this window (counted over one to two windows: may fire early)",
+    },
+    /* An office's egress NATs hundreds of people, and five of them
+     * mistyping a password in twenty minutes is an ordinary Monday. */
+    {
+        AF_CONFIG_BOOL(rules.password_spray.skip_corporate),
+        .def = "true",
+        .help = "no spray alert for corporate egress networks or internal addresses",
+    },
+};
+
 #define SECTION(name, rows)                                                                        \
 	{                                                                                          \
 		name, rows, sizeof(rows) / sizeof((rows)[0])                                       \
@@ -205,6 +427,7 @@ static const struct af_config_section sections[] = {
     SECTION("geo", geo_keys),
     SECTION("runtime", runtime_keys),
     SECTION("replay", replay_keys),
+    SECTION("rules", rules_keys),
 };
 
 const struct af_config_section *af_config_sections(size_t *count)
