@@ -28,7 +28,9 @@
 #include "pipeline/enrich/geo.h"
 #include "pipeline/merge.h"
 #include "pipeline/parse/parse.h"
+#include "pipeline/shard.h"
 #include "pipeline/state/keyset.h"
+#include "sinks/alert_out.h"
 #include "sinks/dlq.h"
 #include "sinks/events_ecs.h"
 #include "sinks/summary.h"
@@ -60,7 +62,8 @@ struct replay {
 	struct af_keyset accounts;
 	struct af_dlq *dlq;
 	struct af_ecs_out *events;
-	FILE *alerts;
+	struct af_alert_out *alerts;
+	struct af_shard *shard;
 	struct af_summary sum;
 	uint64_t seq;
 	int64_t pace_first_ts; /* --speed: event time of the first event */
@@ -144,6 +147,7 @@ static void emit(struct replay *r, struct af_event *ev, bool late)
 	af_geo_reader_enter(r->geo_reader);
 	af_geo_enrich(r->geo_reader, ev);
 	af_geo_reader_leave(r->geo_reader);
+	af_shard_apply(r->shard, ev);
 	r->sum.events_ok++;
 	r->sum.by_kind[ev->kind]++;
 	r->sum.by_schema[ev->schema]++;
@@ -300,14 +304,10 @@ static int open_outputs(struct replay *r)
 		if (!r->events)
 			goto fail;
 	}
-	if (out->alerts && strcmp(out->alerts, "-") != 0) {
-		r->alerts = fopen(out->alerts, "w");
-		if (!r->alerts) {
-			snprintf(r->errstr, sizeof(r->errstr), "cannot open '%s': %s", out->alerts,
-			         strerror(errno));
-			goto fail;
-		}
-	}
+	r->alerts = af_alert_out_open(out->alerts, (enum af_output_format)out->format, &r->sum,
+	                              r->errstr, sizeof(r->errstr));
+	if (!r->alerts)
+		goto fail;
 	return 0;
 fail:
 	fprintf(stderr, "auditflow: %s\n", r->errstr);
@@ -335,6 +335,15 @@ static int open_inputs(struct replay *r)
 		r->inputs[i].last_file = UINT32_MAX;
 	}
 	return 0;
+}
+
+/* A rule raised an alert: to the alerts output (which counts it by rule in
+ * the summary). */
+static void on_alert(void *ctx, const struct af_alert *a)
+{
+	struct replay *r = ctx;
+	if (af_alert_out_write(r->alerts, a) != AF_OK)
+		r->io_failed = true;
 }
 
 /* One line on the enrich stage for the end of the run, when it looked
@@ -367,11 +376,11 @@ static int close_all(struct replay *r, int status)
 		fprintf(stderr, "auditflow: %s\n", err);
 		status = status ? status : 1;
 	}
-	if (r->alerts && fclose(r->alerts) != 0) {
-		fprintf(stderr, "auditflow: writing '%s': %s\n", r->cfg->output.alerts,
-		        strerror(errno));
+	if (r->alerts && af_alert_out_close(r->alerts, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", err);
 		status = status ? status : 1;
 	}
+	af_shard_free(r->shard);
 	for (uint32_t i = 0; i < r->ninputs && r->inputs; i++)
 		af_file_close(r->inputs[i].file);
 	free(r->inputs);
@@ -422,6 +431,11 @@ int af_replay_main(const struct af_config *cfg)
 	int geo_status = open_geo(&r);
 	if (geo_status != 0)
 		return close_all(&r, geo_status);
+	af_err_t shard_err = af_shard_new(cfg, on_alert, &r, &r.shard, r.errstr, sizeof(r.errstr));
+	if (shard_err != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", r.errstr);
+		return close_all(&r, shard_err == AF_E_NOMEM ? 1 : 2);
+	}
 	if (open_inputs(&r) != 0 || open_outputs(&r) != 0)
 		return close_all(&r, 1);
 

@@ -161,6 +161,14 @@ struct af_config_rules {
 };
 
 /* What the command line held besides options; filled by af_config_parse_args. */
+/* Bounds on the detection state a shard keeps. */
+struct af_config_state {
+	uint64_t max_accounts;  /* accounts kept; the longest idle is evicted past it */
+	uint64_t max_addresses; /* source addresses kept (password spray) */
+	int64_t idle;           /* ns; state unseen this long (event time) is dropped */
+	uint64_t hll_blocks;    /* HyperLogLog blocks (1 KiB) for distinct counts */
+};
+
 struct af_config_cli {
 	struct af_config_strlist args; /* positional arguments in order ("-" kept) */
 	char *config_path;             /* the -c FILE given, or NULL */
@@ -174,6 +182,7 @@ struct af_config {
 	struct af_config_runtime runtime;
 	struct af_config_replay replay;
 	struct af_config_rules rules;
+	struct af_config_state state;
 	struct af_config_cli cli; /* not configurable; no rows */
 };
 

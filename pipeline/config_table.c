@@ -421,12 +421,47 @@ static const struct af_config_key rules_keys[] = {
 		name, rows, sizeof(rows) / sizeof((rows)[0])                                       \
 	}
 
+/* Memory is bounded by these caps, not by the input: an account costs about
+ * 1 KiB with its key and index (struct af_account is held to 512 hot bytes),
+ * an address about 0.4 KiB. idle defaults to the familiarity history: an
+ * account dropped sooner would come back with no history and raise
+ * new_country for its usual country. */
+static const struct af_config_key state_keys[] = {
+    {
+        AF_CONFIG_UINT(state.max_accounts),
+        .def = "1000000",
+        .min = "16",
+        .max = "1000000000",
+        .help = "accounts whose state is kept; past it the longest idle is evicted",
+    },
+    {
+        AF_CONFIG_UINT(state.max_addresses),
+        .def = "1000000",
+        .min = "16",
+        .max = "1000000000",
+        .help = "source addresses whose state is kept (password spray)",
+    },
+    {
+        AF_CONFIG_DURATION(state.idle),
+        .def = "90d",
+        .help = "state not seen for this long (event time) is dropped",
+    },
+    {
+        AF_CONFIG_UINT(state.hll_blocks),
+        .def = "16384",
+        .min = "0",
+        .max = "16777216",
+        .help = "1 KiB HyperLogLog blocks for large distinct counts, shared per shard",
+    },
+};
+
 static const struct af_config_section sections[] = {
     SECTION("input", input_keys),
     SECTION("output", output_keys),
     SECTION("geo", geo_keys),
     SECTION("runtime", runtime_keys),
     SECTION("replay", replay_keys),
+    SECTION("state", state_keys),
     SECTION("rules", rules_keys),
 };
 

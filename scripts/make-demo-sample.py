@@ -64,13 +64,17 @@ def main():
             t = T0 + timedelta(days=day, hours=4 * k)
             signins.append(signin(t, n, HOME_IP, "Hanoi", "VN", 21.0285, 105.8542, 0))
     takeover = T0 + timedelta(days=7, hours=12)
+    # The victim's own sign-in from Hanoi three hours before the attacker's.
+    n += 1
+    signins.append(signin(takeover - timedelta(hours=3), n, HOME_IP, "Hanoi", "VN", 21.0285,
+                          105.8542, 0))
     n += 1
     signins.append(signin(takeover, n, ATTACKER_IP, "Ashburn", "US", 39.0438, -77.4874, 0,
                           app="Authenticated SMTP"))
     reset = takeover + timedelta(hours=5)
     for k in range(12):
         n += 1
-        signins.append(signin(reset + timedelta(minutes=2 * k), n, ATTACKER_IP, "Ashburn", "US",
+        signins.append(signin(reset + timedelta(seconds=30 * k), n, ATTACKER_IP, "Ashburn", "US",
                               39.0438, -77.4874, 50126, app="Authenticated SMTP"))
     with open(f"{OUT}/signins.jsonl", "w") as f:
         for r in signins:

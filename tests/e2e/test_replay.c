@@ -47,11 +47,11 @@ Test(replay, counts_every_record_of_the_demo_sample_in_the_summary)
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	char *s = af_slurp(summary, NULL);
 	cr_assert_not_null(s);
-	/* 27 sign-ins + 32 mailbox records + 100 trace rows + 2 CSV rows. */
-	cr_assert_eq(af_json_int(s, "events_in"), 161, "%s", s);
+	/* 28 sign-ins + 32 mailbox records + 100 trace rows + 2 CSV rows. */
+	cr_assert_eq(af_json_int(s, "events_in"), 162, "%s", s);
 	cr_assert_eq(af_json_int(s, "events_invalid"), 0, "%s", s);
 	cr_assert_eq(af_json_int(s, "duplicates"), 1, "the Purview row given twice: %s", s);
-	cr_assert_eq(af_json_int(s, "events_ok"), 160, "%s", s);
+	cr_assert_eq(af_json_int(s, "events_ok"), 161, "%s", s);
 	cr_assert_eq(af_json_int(s, "accounts"), 1, "%s", s);
 	free(s);
 	af_run_free(&r);
@@ -68,7 +68,7 @@ Test(replay, merges_several_inputs_into_event_time_order)
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	char *s = af_slurp(events, NULL);
 	cr_assert_not_null(s);
-	cr_assert_eq(af_count_lines(s), 159);
+	cr_assert_eq(af_count_lines(s), 160);
 	char prev[64] = "";
 	size_t n = 0;
 	for (const char *p = strstr(s, "\"@timestamp\":\""); p; p = strstr(p + 1, "\"@timestamp\":\"")) {
@@ -84,7 +84,7 @@ Test(replay, merges_several_inputs_into_event_time_order)
 		memcpy(prev, ts, len + 1);
 		n++;
 	}
-	cr_assert_eq(n, 159);
+	cr_assert_eq(n, 160);
 	free(s);
 	af_run_free(&r);
 }
@@ -139,7 +139,7 @@ Test(replay, reads_standard_input_given_as_dash)
 	cr_assert_eq(af_run(&r, DEMO "signins.jsonl", args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	char *s = af_slurp(summary, NULL);
-	cr_assert_eq(af_json_int(s, "events_ok"), 27, "%s", s);
+	cr_assert_eq(af_json_int(s, "events_ok"), 28, "%s", s);
 	free(s);
 	af_run_free(&r);
 }
@@ -153,7 +153,7 @@ Test(replay, reads_a_directory_as_one_input_in_name_order)
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	char *s = af_slurp(summary, NULL);
-	cr_assert_eq(af_json_int(s, "events_in"), 161, "%s", s);
+	cr_assert_eq(af_json_int(s, "events_in"), 162, "%s", s);
 	free(s);
 	af_run_free(&r);
 }

@@ -1,0 +1,56 @@
+/* shard.h - the detect stage: one shard's state tables and rules.
+ *
+ * Thread: the shard's owner only (the replay's main thread today; one
+ * worker per shard in the runtime). No locks; no allocation after
+ * af_shard_new.
+ * In: enriched events, in input order for each account and address (the
+ * router sends an account's events, and an address's, to one shard).
+ * Out: alerts, through the emit callback, copied by the callee.
+ *
+ * DESIGN: a shard owns two tables (pipeline/state/table.h): accounts,
+ * keyed by the account's hash and text, holding struct af_account with its
+ * cold part; and source addresses, holding struct af_addr for the
+ * per-address rules. For each event the account-scope rules run on the
+ * account's state, then the account learns from the event (familiarity,
+ * travel anchor); then, when the event interests an address-scope rule,
+ * those run on the address's state. Idle state is expired a little at a
+ * time, by event time, so a pause costs nothing and memory stays under the
+ * configured caps.
+ */
+#ifndef AF_SHARD_H
+#define AF_SHARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/alert.h"
+#include "pipeline/config.h"
+#include "pipeline/err.h"
+#include "pipeline/event.h"
+
+struct af_shard;
+
+typedef void af_shard_emit_fn(void *ctx, const struct af_alert *a);
+
+/* A shard with the rules of cfg->rules and the bounds of cfg->state.
+ * cfg is borrowed and must outlive the shard. emit receives each alert.
+ * Returns AF_OK, AF_E_CONFIG (errstr says which rule setting is wrong) or
+ * AF_E_NOMEM. Cost: allocates the tables and the HLL pool at their caps. */
+af_err_t af_shard_new(const struct af_config *cfg, af_shard_emit_fn *emit, void *emit_ctx,
+                      struct af_shard **out, char *errstr, size_t errstr_size);
+void af_shard_free(struct af_shard *s);
+
+/* Apply one event. Cost: two table probes and the rules for its kind. */
+void af_shard_apply(struct af_shard *s, const struct af_event *ev);
+
+struct af_shard_stats {
+	uint64_t accounts, addresses;  /* held now */
+	uint64_t account_evictions;    /* dropped at the cap */
+	uint64_t account_expirations;  /* dropped for being idle */
+	uint64_t address_evictions, address_expirations;
+	uint64_t hll_refused;          /* distinct counters left exact-only */
+	size_t bytes;                  /* allocated for state */
+};
+void af_shard_stats(const struct af_shard *s, struct af_shard_stats *out);
+
+#endif
