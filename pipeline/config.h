@@ -146,6 +146,51 @@ struct af_config_rule_password_spray {
 	bool skip_corporate; /* no alert for corporate egress or internal addresses */
 };
 
+struct af_config_rule_mail_send_burst {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	int64_t window;     /* ns; Send events counted within this... */
+	uint32_t floor;     /* ...alert at max(floor, mean + k sigma) of the */
+	double k;           /* account's hourly baseline; below floor never */
+	uint32_t min_hours; /* hours of baseline before mean + k sigma counts */
+};
+
+struct af_config_rule_mass_recipients {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	uint32_t threshold; /* distinct recipients (message trace) of an account... */
+	int64_t window;     /* ns; ...within this (counted over one to two windows) */
+};
+
+struct af_config_rule_sent_items_bypass {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	const char *clients; /* ClientInfoString words of SMTP/API clients, comma-separated */
+};
+
+struct af_config_rule_plain {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+};
+
+struct af_config_rule_sender_name_spoof {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	uint32_t min_recipients; /* recipients of one send sharing one display name */
+};
+
+struct af_config_rule_account_takeover {
+	bool enabled;
+	int severity;
+	int64_t suppression;
+	int64_t window; /* ns; a mail alert this long after an anomalous sign-in */
+};
+
 struct af_config_rules {
 	int64_t history;           /* ns; familiarity unseen this long is forgotten */
 	uint32_t learning_days;    /* history-based rules wait this many days... */
@@ -158,6 +203,13 @@ struct af_config_rules {
 	struct af_config_rule_impossible_travel impossible_travel;
 	struct af_config_rule_signin_fail_burst signin_fail_burst;
 	struct af_config_rule_password_spray password_spray;
+	struct af_config_rule_mail_send_burst mail_send_burst;
+	struct af_config_rule_mass_recipients mass_recipients;
+	struct af_config_rule_sent_items_bypass sent_items_bypass;
+	struct af_config_rule_plain inbox_rule_tamper;
+	struct af_config_rule_plain mailbox_forwarding;
+	struct af_config_rule_sender_name_spoof sender_name_spoof;
+	struct af_config_rule_account_takeover account_takeover;
 };
 
 /* What the command line held besides options; filled by af_config_parse_args. */

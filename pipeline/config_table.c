@@ -414,6 +414,132 @@ static const struct af_config_key rules_keys[] = {
         .def = "true",
         .help = "no spray alert for corporate egress networks or internal addresses",
     },
+
+    /* mail_send_burst: the incident's 300 phishing mails went out as 30
+     * Send operations of 10 recipients within 10 minutes. 20 sends in 10
+     * minutes is two a minute, sustained: faster than anyone writes or
+     * answers mail by hand, trivial for a script (Defender for Office
+     * 365's outbound limits are per day and per hour, set for containment,
+     * not detection; Sentinel's mail surge hunting uses a per-user
+     * baseline). An account's own hourly baseline, once it has a day of
+     * hours, raises the bar to mean + 4 sigma of a whole hour's sends, so
+     * a ticket system or a mailing-list owner is judged against itself.
+     * Medium: bulk mail has benign readings (a newsletter, a greeting). */
+    RULE_ENABLED(mail_send_burst),
+    RULE_SEVERITY(mail_send_burst, "medium"),
+    RULE_SUPPRESSION(mail_send_burst),
+    {
+        AF_CONFIG_DURATION(rules.mail_send_burst.window),
+        .def = "10m",
+        .min = "1m",
+        .max = "1h",
+        .help = "sends (audit Send events) of one account counted within this window...",
+    },
+    {
+        AF_CONFIG_UINT(rules.mail_send_burst.floor),
+        .def = "20",
+        .min = "1",
+        .max = "1000000",
+        .help = "...alert at this many, or more when the account's baseline is higher",
+    },
+    {
+        AF_CONFIG_DOUBLE(rules.mail_send_burst.k),
+        .def = "4",
+        .min = "0",
+        .max = "100",
+        .help = "...or above a whole hour's baseline mean by this many standard deviations",
+    },
+    {
+        AF_CONFIG_UINT(rules.mail_send_burst.min_hours),
+        .def = "24",
+        .min = "1",
+        .max = "65535",
+        .help = "hours of baseline before it may raise the bar above the floor",
+    },
+
+    /* mass_recipients: 100 distinct recipients in an hour; a person's own
+     * mail reaches a few dozen people on a busy day, and the incident's
+     * 300 harvested addresses were 300 distinct recipients. Medium, as a
+     * large announcement is a benign reading. */
+    RULE_ENABLED(mass_recipients),
+    RULE_SEVERITY(mass_recipients, "medium"),
+    RULE_SUPPRESSION(mass_recipients),
+    {
+        AF_CONFIG_UINT(rules.mass_recipients.threshold),
+        .def = "100",
+        .min = "2",
+        .max = "1000000",
+        .help = "distinct recipients of one account (message trace) that raise an alert...",
+    },
+    {
+        AF_CONFIG_DURATION(rules.mass_recipients.window),
+        .def = "1h",
+        .min = "1m",
+        .max = "24h",
+        .help = "...within this window (counted over one to two windows: may fire early)",
+    },
+
+    /* sent_items_bypass: Outlook and OWA save what they send; a send that
+     * skips Sent Items comes from a script: SMTP AUTH, EWS or Graph called
+     * directly (ClientInfoString "Client=REST" is Graph/REST), the way the
+     * incident's mails left no copy. Microsoft's own guidance on
+     * compromised accounts lists exactly these clients. High: a person
+     * does not choose to leave no copy. */
+    RULE_ENABLED(sent_items_bypass),
+    RULE_SEVERITY(sent_items_bypass, "high"),
+    RULE_SUPPRESSION(sent_items_bypass),
+    {
+        AF_CONFIG_STRING(rules.sent_items_bypass.clients),
+        .def = "Client=REST,SMTP,EWS,Graph",
+        .metavar = "WORDS",
+        .help = "client words (in ClientInfoString, case-insensitive) of SMTP/API senders",
+    },
+
+    /* inbox_rule_tamper: a rule that deletes, hides or forwards mail is how
+     * an attacker keeps the victim from seeing replies and bounces
+     * (Sentinel's "Malicious Inbox Rule", Elastic's M365 inbox rule
+     * rules). Medium: people file mail away too; forwarding outside is
+     * rated by mailbox_forwarding's reasoning below. */
+    RULE_ENABLED(inbox_rule_tamper),
+    RULE_SEVERITY(inbox_rule_tamper, "medium"),
+    RULE_SUPPRESSION(inbox_rule_tamper),
+
+    /* mailbox_forwarding: all mail of the account to another domain is
+     * data theft until shown otherwise (Sentinel and Elastic rate their
+     * external forwarding rules high; internal forwarding is delegation). */
+    RULE_ENABLED(mailbox_forwarding),
+    RULE_SEVERITY(mailbox_forwarding, "high"),
+    RULE_SUPPRESSION(mailbox_forwarding),
+
+    /* sender_name_spoof: the incident's mails carried the sender's own name
+     * as every recipient's name. 5 recipients sharing one display name in
+     * one send is no mailing list (which has one address) and no reply-all
+     * (whose recipients have their own names). High. */
+    RULE_ENABLED(sender_name_spoof),
+    RULE_SEVERITY(sender_name_spoof, "high"),
+    RULE_SUPPRESSION(sender_name_spoof),
+    {
+        AF_CONFIG_UINT(rules.sender_name_spoof.min_recipients),
+        .def = "5",
+        .min = "2",
+        .max = "1000000",
+        .help = "recipients of one send sharing one display name that raise an alert",
+    },
+
+    /* account_takeover: the chain DESIGN.md's incident is about: an
+     * anomalous sign-in and within a day (one working day of an attacker
+     * using the session) a mail alert on the same account. Critical: each
+     * half alone has benign readings, both together rarely. */
+    RULE_ENABLED(account_takeover),
+    RULE_SEVERITY(account_takeover, "critical"),
+    RULE_SUPPRESSION(account_takeover),
+    {
+        AF_CONFIG_DURATION(rules.account_takeover.window),
+        .def = "24h",
+        .min = "1m",
+        .max = "30d",
+        .help = "a mail alert this long after an anomalous sign-in completes the chain",
+    },
 };
 
 #define SECTION(name, rows)                                                                        \

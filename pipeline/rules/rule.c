@@ -103,6 +103,7 @@ bool af_rule_raise(struct af_rule_env *env, const struct af_rule *rule, const st
 		int64_t min = end / MIN_NS + (end % MIN_NS != 0);
 		*quiet_slot(env, rule) = min > UINT32_MAX ? UINT32_MAX : (uint32_t)min;
 	}
+	env->raised |= 1u << rule->num;
 	env->emit(env->emit_ctx, a);
 	return true;
 }

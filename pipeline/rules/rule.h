@@ -83,6 +83,10 @@ struct af_rule_env {
 	 * callee copies it, e.g. into the sink ring). */
 	void (*emit)(void *ctx, const struct af_alert *a);
 	void *emit_ctx;
+	/* Bits (1u << rule number) of the rules that raised an alert on the
+	 * event being judged: af_rules_apply clears it, af_rule_raise sets it,
+	 * account_takeover (last) reads it. */
+	unsigned raised;
 };
 
 struct af_rule {
@@ -110,6 +114,13 @@ extern const struct af_rule af_rule_new_asn;
 extern const struct af_rule af_rule_impossible_travel;
 extern const struct af_rule af_rule_signin_fail_burst;
 extern const struct af_rule af_rule_password_spray;
+extern const struct af_rule af_rule_mail_send_burst;
+extern const struct af_rule af_rule_mass_recipients;
+extern const struct af_rule af_rule_sent_items_bypass;
+extern const struct af_rule af_rule_inbox_rule_tamper;
+extern const struct af_rule af_rule_mailbox_forwarding;
+extern const struct af_rule af_rule_sender_name_spoof;
+extern const struct af_rule af_rule_account_takeover;
 
 /* ---- the registry (rules.c) ---- */
 

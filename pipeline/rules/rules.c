@@ -27,6 +27,13 @@ static const struct af_rule *const registry[] = {
 	&af_rule_new_asn,
 	&af_rule_impossible_travel,
 	&af_rule_signin_fail_burst,
+	&af_rule_mail_send_burst,
+	&af_rule_mass_recipients,
+	&af_rule_sent_items_bypass,
+	&af_rule_inbox_rule_tamper,
+	&af_rule_mailbox_forwarding,
+	&af_rule_sender_name_spoof,
+	&af_rule_account_takeover,
 	&af_rule_password_spray,
 };
 /* clang-format on */
@@ -59,6 +66,7 @@ void af_rules_apply(struct af_rule_env *env, int scope, const struct af_event *e
 {
 	unsigned bit = AF_RULE_KIND(ev->kind);
 
+	env->raised = 0;
 	for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
 		const struct af_rule *r = registry[i];
 

@@ -24,7 +24,9 @@
  *     sets and the travel anchor (with cold->travel_record);
  *   the rules: their own windows (fails: signin_fail_burst; sends,
  *     send_base, rcpts: the mail rules), suppression times (through
- *     af_rule_raise), the last anomaly (af_account_note_anomaly).
+ *     af_rule_raise), the last anomaly (af_account_note_anomaly sets it;
+ *     account_takeover clears anomaly_min once it has raised on it, so a
+ *     takeover is raised once per anomaly).
  *
  * Times before 1970 are not supported (@pre ts >= 0 everywhere).
  */
@@ -77,7 +79,8 @@ struct af_account {
 	uint32_t last_min;    /* minute of the latest event */
 	uint32_t signins;     /* successful sign-ins, saturating */
 	uint32_t anomaly_min; /* minute of the last anomalous sign-in that
-	                         raised an alert (for account_takeover); 0 none */
+	                         raised an alert (for account_takeover); 0 none,
+	                         or already used by account_takeover */
 	uint64_t name_hash;   /* xxh3 of the account's display name; 0 unknown */
 	struct af_travel travel;
 

@@ -45,12 +45,14 @@ static const char *const in_order[4] = {DEMO "signins.jsonl", DEMO "mailbox-audi
 static const char *const reversed[4] = {DEMO "purview-export.csv", DEMO "message-trace.jsonl.gz",
                                         DEMO "mailbox-audit.json", DEMO "signins.jsonl"};
 
-Test(replay_alerts, raises_the_sign_in_rules_on_the_demo_incident)
+Test(replay_alerts, raises_every_rule_design_md_lists_for_the_demo_incident)
 {
 	struct af_run r;
 	replay_demo(&r, in_order, "native");
-	static const char *const rules[] = {"new_country", "new_asn", "impossible_travel",
-	                                    "signin_fail_burst"};
+	static const char *const rules[] = {
+		"new_country",    "new_asn",          "impossible_travel", "mail_send_burst",
+		"sender_name_spoof", "sent_items_bypass", "inbox_rule_tamper", "account_takeover",
+		"signin_fail_burst"};
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		char want[64];
 		snprintf(want, sizeof(want), "\"rule\":\"%s\"", rules[i]);
