@@ -138,6 +138,31 @@ long long af_json_int(const char *json, const char *key)
 	return strtoll(p, NULL, 10);
 }
 
+char *af_e2e_dir;
+
+void af_e2e_setup(void)
+{
+	af_e2e_dir = af_tmpdir();
+	if (!af_e2e_dir)
+		abort();
+}
+
+void af_e2e_teardown(void)
+{
+	af_rmdir(af_e2e_dir);
+	free(af_e2e_dir);
+	af_e2e_dir = NULL;
+}
+
+const char *af_e2e_path(const char *name)
+{
+	static char buf[8][4096];
+	static unsigned k;
+	char *p = buf[k++ % 8];
+	snprintf(p, sizeof(buf[0]), "%s/%s", af_e2e_dir, name);
+	return p;
+}
+
 size_t af_count_lines(const char *s)
 {
 	size_t n = 0;

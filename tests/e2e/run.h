@@ -9,9 +9,9 @@
 #include <stddef.h>
 
 struct af_run {
-	int status;     /* exit status, or 128+signal */
-	char *out;      /* stdout, NUL-terminated, owned (free with af_run_free) */
-	char *err;      /* stderr, likewise */
+	int status; /* exit status, or 128+signal */
+	char *out;  /* stdout, NUL-terminated, owned (free with af_run_free) */
+	char *err;  /* stderr, likewise */
 };
 
 /* Run AF_BIN with args (NULL-terminated, without argv[0]). stdin_path may
@@ -33,6 +33,14 @@ int af_spit(const char *path, const void *data, size_t len);
 
 /* Value of the integer field "key" in a flat JSON text, or -1 if absent. */
 long long af_json_int(const char *json, const char *key);
+
+/* A test's scratch folder: af_e2e_setup makes it (TestSuite .init),
+ * af_e2e_teardown removes it (.fini), af_e2e_path names a file in it (one
+ * of 8 rotating buffers, so a few may be used at once). */
+extern char *af_e2e_dir;
+void af_e2e_setup(void);
+void af_e2e_teardown(void);
+const char *af_e2e_path(const char *name);
 
 /* Lines in s. */
 size_t af_count_lines(const char *s);

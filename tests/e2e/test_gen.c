@@ -8,30 +8,7 @@
 
 #include "run.h"
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = af_tmpdir();
-	cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-	af_rmdir(dir);
-	free(dir);
-}
-
-static char *path_in(const char *name)
-{
-	static char buf[8][4096];
-	static int k;
-	char *p = buf[k++ % 8];
-	snprintf(p, 4096, "%s/%s", dir, name);
-	return p;
-}
-
-TestSuite(gen, .init = setup, .fini = teardown);
+TestSuite(gen, .init = af_e2e_setup, .fini = af_e2e_teardown);
 
 /* Run `auditflow gen` with args (after "gen", NULL-terminated) and return
  * its exit status; its stderr goes into *err when err is not NULL. */
@@ -55,7 +32,7 @@ static int gen(const char *const *args, char **err)
 
 static size_t lines_of(const char *name)
 {
-	char *s = af_slurp(path_in(name), NULL);
+	char *s = af_slurp(af_e2e_path(name), NULL);
 	cr_assert_not_null(s, "%s", name);
 	size_t n = af_count_lines(s);
 	free(s);
@@ -65,7 +42,7 @@ static size_t lines_of(const char *name)
 /* Lines of name that contain needle. */
 static size_t lines_with(const char *name, const char *needle)
 {
-	char *s = af_slurp(path_in(name), NULL);
+	char *s = af_slurp(af_e2e_path(name), NULL);
 	cr_assert_not_null(s, "%s", name);
 	size_t n = 0;
 	for (char *line = s; *line;) {
@@ -81,21 +58,21 @@ static size_t lines_with(const char *name, const char *needle)
 
 static void check_replay_counts_every_record(const char *scenario)
 {
-	const char *g[] = {"--scenario", scenario, "--accounts", "50", "--days", "6",
-	                   "--seed",     "3",      "--out",      dir,  NULL};
+	const char *g[] = {"--scenario", scenario, "--accounts", "50",       "--days", "6",
+	                   "--seed",     "3",      "--out",      af_e2e_dir, NULL};
 	char *err;
 	cr_assert_eq(gen(g, &err), 0, "stderr: %s", err);
 	cr_assert(strstr(err, scenario), "the closing line names the scenario: %s", err);
 	free(err);
 
-	const char *summary = path_in("summary.json");
+	const char *summary = af_e2e_path("summary.json");
 	const char *args[] = {"replay",
 	                      "--no-progress",
 	                      "--summary",
 	                      summary,
-	                      path_in("signins.jsonl"),
-	                      path_in("audit.jsonl"),
-	                      path_in("messagetrace.jsonl"),
+	                      af_e2e_path("signins.jsonl"),
+	                      af_e2e_path("audit.jsonl"),
+	                      af_e2e_path("messagetrace.jsonl"),
 	                      NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
@@ -161,18 +138,18 @@ Test(gen, writes_the_same_bytes_when_run_again)
 	static const char *const names[] = {"signins.jsonl", "audit.jsonl", "messagetrace.jsonl",
 	                                    "truth.jsonl", "networks.jsonl"};
 	const char *g[] = {"--scenario", "seed-incident", "--accounts", "30",
-	                   "--days=4",   "--out",         dir,          NULL};
+	                   "--days=4",   "--out",         af_e2e_dir,   NULL};
 	cr_assert_eq(gen(g, NULL), 0);
 	char *first[5];
 	size_t len[5];
 	for (int i = 0; i < 5; i++) {
-		first[i] = af_slurp(path_in(names[i]), &len[i]);
+		first[i] = af_slurp(af_e2e_path(names[i]), &len[i]);
 		cr_assert_not_null(first[i]);
 	}
 	cr_assert_eq(gen(g, NULL), 0);
 	for (int i = 0; i < 5; i++) {
 		size_t n;
-		char *again = af_slurp(path_in(names[i]), &n);
+		char *again = af_slurp(af_e2e_path(names[i]), &n);
 		cr_assert_eq(n, len[i], "%s", names[i]);
 		cr_assert(memcmp(again, first[i], n) == 0, "%s", names[i]);
 		free(again);
@@ -182,11 +159,12 @@ Test(gen, writes_the_same_bytes_when_run_again)
 
 Test(gen, exits_2_on_usage_errors)
 {
-	const char *none[] = {"--out", dir, NULL};
-	const char *unknown[] = {"--scenario", "ransomware", "--out", dir, NULL};
-	const char *zero[] = {"--scenario", "baseline", "--accounts", "0", "--out", dir, NULL};
+	const char *none[] = {"--out", af_e2e_dir, NULL};
+	const char *unknown[] = {"--scenario", "ransomware", "--out", af_e2e_dir, NULL};
+	const char *zero[] = {"--scenario", "baseline", "--accounts", "0",
+	                      "--out",      af_e2e_dir, NULL};
 	const char *short_attack[] = {"--scenario", "forwarding", "--days", "1",
-	                              "--out",      dir,          NULL};
+	                              "--out",      af_e2e_dir,   NULL};
 	const char *bad_option[] = {"--scenario", "baseline", "--speed", "2", NULL};
 	const char *no_value[] = {"--scenario", NULL};
 	const char *bad_start[] = {"--scenario", "baseline", "--start", "yesterday", NULL};
@@ -200,14 +178,14 @@ Test(gen, exits_2_on_usage_errors)
 		cr_assert(strstr(err, "auditflow gen:"), "case %zu says why: %s", i, err);
 		free(err);
 	}
-	cr_assert_null(af_slurp(path_in("signins.jsonl"), NULL), "nothing written");
+	cr_assert_null(af_slurp(af_e2e_path("signins.jsonl"), NULL), "nothing written");
 }
 
 Test(gen, exits_1_when_the_output_cannot_be_written)
 {
-	cr_assert_eq(af_spit(path_in("plain"), "x", 1), 0);
+	cr_assert_eq(af_spit(af_e2e_path("plain"), "x", 1), 0);
 	char out[4200];
-	snprintf(out, sizeof(out), "%s/sub", path_in("plain"));
+	snprintf(out, sizeof(out), "%s/sub", af_e2e_path("plain"));
 	const char *g[] = {"--scenario", "baseline", "--accounts", "3", "--days",
 	                   "1",          "--out",    out,          NULL};
 	char *err;

@@ -11,37 +11,20 @@
 
 #define DEMO AF_TEST_DATA "/demo/"
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = af_tmpdir();
-	cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-	af_rmdir(dir);
-	free(dir);
-}
-
-static char *path_in(const char *name)
-{
-	static char buf[8][4096];
-	static int k;
-	char *p = buf[k++ % 8];
-	snprintf(p, 4096, "%s/%s", dir, name);
-	return p;
-}
-
-TestSuite(replay, .init = setup, .fini = teardown);
+TestSuite(replay, .init = af_e2e_setup, .fini = af_e2e_teardown);
 
 Test(replay, counts_every_record_of_the_demo_sample_in_the_summary)
 {
-	const char *summary = path_in("summary.json");
-	const char *args[] = {"replay",       "--no-progress",          "--summary", summary,
-	                      DEMO "signins.jsonl", DEMO "mailbox-audit.json",
-	                      DEMO "message-trace.jsonl.gz", DEMO "purview-export.csv", NULL};
+	const char *summary = af_e2e_path("summary.json");
+	const char *args[] = {"replay",
+	                      "--no-progress",
+	                      "--summary",
+	                      summary,
+	                      DEMO "signins.jsonl",
+	                      DEMO "mailbox-audit.json",
+	                      DEMO "message-trace.jsonl.gz",
+	                      DEMO "purview-export.csv",
+	                      NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -59,10 +42,15 @@ Test(replay, counts_every_record_of_the_demo_sample_in_the_summary)
 
 Test(replay, merges_several_inputs_into_event_time_order)
 {
-	const char *events = path_in("events.jsonl");
-	const char *args[] = {"replay", "--no-progress", "--events-out", events,
-	                      DEMO "message-trace.jsonl.gz", DEMO "signins.jsonl",
-	                      DEMO "mailbox-audit.json", NULL};
+	const char *events = af_e2e_path("events.jsonl");
+	const char *args[] = {"replay",
+	                      "--no-progress",
+	                      "--events-out",
+	                      events,
+	                      DEMO "message-trace.jsonl.gz",
+	                      DEMO "signins.jsonl",
+	                      DEMO "mailbox-audit.json",
+	                      NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -71,7 +59,8 @@ Test(replay, merges_several_inputs_into_event_time_order)
 	cr_assert_eq(af_count_lines(s), 160);
 	char prev[64] = "";
 	size_t n = 0;
-	for (const char *p = strstr(s, "\"@timestamp\":\""); p; p = strstr(p + 1, "\"@timestamp\":\"")) {
+	for (const char *p = strstr(s, "\"@timestamp\":\""); p;
+	     p = strstr(p + 1, "\"@timestamp\":\"")) {
 		char ts[64];
 		const char *v = p + strlen("\"@timestamp\":\"");
 		size_t len = strcspn(v, "\"");
@@ -91,34 +80,35 @@ Test(replay, merges_several_inputs_into_event_time_order)
 
 Test(replay, writes_each_unusable_record_to_the_dead_letter_file_with_its_reason)
 {
-	const char *input = path_in("bad.jsonl");
-	const char *bad = "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"UserLoggedIn\","
-	                  "\"UserId\":\"a@b.example\",\"Workload\":\"AzureActiveDirectory\"}\n"
-	                  "{\"CreationTime\": \n"
-	                  "\"just a string\"\n"
-	                  "{\"hello\":\"world\"}\n"
-	                  "{\"CreationTime\":\"yesterday\",\"Operation\":\"Send\",\"UserId\":\"a@b.example\","
-	                  "\"Workload\":\"Exchange\"}\n"
-	                  "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"Send\","
-	                  "\"Workload\":\"Exchange\"}\n"
-	                  "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"Send\",\"UserId\":42,"
-	                  "\"Workload\":\"Exchange\"}\n"
-	                  "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"Send\",\"UserId\":\"\xff\xfe\","
-	                  "\"Workload\":\"Exchange\"}\n";
+	const char *input = af_e2e_path("bad.jsonl");
+	const char *bad =
+	    "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"UserLoggedIn\","
+	    "\"UserId\":\"a@b.example\",\"Workload\":\"AzureActiveDirectory\"}\n"
+	    "{\"CreationTime\": \n"
+	    "\"just a string\"\n"
+	    "{\"hello\":\"world\"}\n"
+	    "{\"CreationTime\":\"yesterday\",\"Operation\":\"Send\",\"UserId\":\"a@b.example\","
+	    "\"Workload\":\"Exchange\"}\n"
+	    "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"Send\","
+	    "\"Workload\":\"Exchange\"}\n"
+	    "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"Send\",\"UserId\":42,"
+	    "\"Workload\":\"Exchange\"}\n"
+	    "{\"CreationTime\":\"2025-08-25T05:58:00\",\"Operation\":\"Send\",\"UserId\":"
+	    "\"\xff\xfe\","
+	    "\"Workload\":\"Exchange\"}\n";
 	cr_assert_eq(af_spit(input, bad, strlen(bad)), 0);
-	const char *dlq = path_in("dlq.jsonl");
-	const char *summary = path_in("summary.json");
-	const char *args[] = {"replay", "--no-progress", "--dlq",  dlq, "--summary",
-	                      summary,  input,           NULL};
+	const char *dlq = af_e2e_path("dlq.jsonl");
+	const char *summary = af_e2e_path("summary.json");
+	const char *args[] = {"replay",    "--no-progress", "--dlq", dlq,
+	                      "--summary", summary,         input,   NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "bad records do not change the exit status: %s", r.err);
 	char *d = af_slurp(dlq, NULL);
 	cr_assert_not_null(d);
 	cr_assert_eq(af_count_lines(d), 7, "%s", d);
-	const char *reasons[] = {"malformed_json", "not_object",   "unknown_schema",
-	                         "bad_timestamp",  "missing_field", "wrong_type",
-	                         "invalid_utf8"};
+	const char *reasons[] = {"malformed_json", "not_object", "unknown_schema", "bad_timestamp",
+	                         "missing_field",  "wrong_type", "invalid_utf8"};
 	for (size_t i = 0; i < 7; i++)
 		cr_assert_not_null(strstr(d, reasons[i]), "no %s in %s", reasons[i], d);
 	cr_assert_not_null(strstr(d, "\"line\":2"), "source position: %s", d);
@@ -133,7 +123,7 @@ Test(replay, writes_each_unusable_record_to_the_dead_letter_file_with_its_reason
 
 Test(replay, reads_standard_input_given_as_dash)
 {
-	const char *summary = path_in("summary.json");
+	const char *summary = af_e2e_path("summary.json");
 	const char *args[] = {"replay", "--no-progress", "--summary", summary, "-", NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, DEMO "signins.jsonl", args), 0);
@@ -146,9 +136,9 @@ Test(replay, reads_standard_input_given_as_dash)
 
 Test(replay, reads_a_directory_as_one_input_in_name_order)
 {
-	const char *summary = path_in("summary.json");
-	const char *args[] = {"replay", "--no-progress", "--summary", summary, AF_TEST_DATA "/demo",
-	                      NULL};
+	const char *summary = af_e2e_path("summary.json");
+	const char *args[] = {"replay", "--no-progress",      "--summary",
+	                      summary,  AF_TEST_DATA "/demo", NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -189,15 +179,16 @@ Test(replay, exits_2_without_inputs)
 
 Test(replay, takes_options_from_the_configuration_file_and_lets_the_command_line_win)
 {
-	const char *cfg = path_in("auditflow.yaml");
-	const char *dlq_file = path_in("from-file.jsonl");
-	const char *dlq_cli = path_in("from-cli.jsonl");
+	const char *cfg = af_e2e_path("auditflow.yaml");
+	const char *dlq_file = af_e2e_path("from-file.jsonl");
+	const char *dlq_cli = af_e2e_path("from-cli.jsonl");
 	char yaml[8192];
-	snprintf(yaml, sizeof(yaml),
-	         "input:\n  max_record_bytes: 1KiB\noutput:\n  dlq: %s\n", dlq_file);
+	snprintf(yaml, sizeof(yaml), "input:\n  max_record_bytes: 1KiB\noutput:\n  dlq: %s\n",
+	         dlq_file);
 	cr_assert_eq(af_spit(cfg, yaml, strlen(yaml)), 0);
-	const char *args[] = {"replay", "-c",    cfg, "--no-progress", "--dlq", dlq_cli,
-	                      DEMO "mailbox-audit.json", NULL};
+	const char *args[] = {
+	    "replay", "-c", cfg, "--no-progress", "--dlq", dlq_cli, DEMO "mailbox-audit.json",
+	    NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -212,9 +203,9 @@ Test(replay, takes_options_from_the_configuration_file_and_lets_the_command_line
 
 Test(replay, writes_normalized_events_with_ecs_names)
 {
-	const char *events = path_in("events.jsonl");
-	const char *args[] = {"replay", "--no-progress", "--events-out", events,
-	                      DEMO "purview-export.csv", NULL};
+	const char *events = af_e2e_path("events.jsonl");
+	const char *args[] = {"replay", "--no-progress",           "--events-out",
+	                      events,   DEMO "purview-export.csv", NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -231,12 +222,12 @@ Test(replay, writes_normalized_events_with_ecs_names)
 
 Test(replay, counts_a_truncated_gzip_stream_and_keeps_what_came_before)
 {
-	const char *input = path_in("cut.jsonl.gz");
+	const char *input = af_e2e_path("cut.jsonl.gz");
 	size_t len;
 	char *gz = af_slurp(DEMO "message-trace.jsonl.gz", &len);
 	cr_assert_not_null(gz);
 	cr_assert_eq(af_spit(input, gz, len * 2 / 3), 0);
-	const char *summary = path_in("summary.json");
+	const char *summary = af_e2e_path("summary.json");
 	const char *args[] = {"replay", "--no-progress", "--summary", summary, input, NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
@@ -244,9 +235,9 @@ Test(replay, counts_a_truncated_gzip_stream_and_keeps_what_came_before)
 	char *s = af_slurp(summary, NULL);
 	cr_assert_not_null(strstr(s, "\"truncated_stream\":1"), "%s", s);
 	cr_assert_gt(af_json_int(s, "events_ok"), 0, "%s", s);
-	cr_assert_eq(af_json_int(s, "events_in"),
-	             af_json_int(s, "events_ok") + af_json_int(s, "events_invalid") +
-	                     af_json_int(s, "duplicates"));
+	cr_assert_eq(af_json_int(s, "events_in"), af_json_int(s, "events_ok") +
+	                                              af_json_int(s, "events_invalid") +
+	                                              af_json_int(s, "duplicates"));
 	free(s);
 	free(gz);
 	af_run_free(&r);

@@ -9,39 +9,27 @@
 #include "run.h"
 
 #define SCENARIO AF_TEST_DATA "/geo/scenario/"
-#define DEMO AF_TEST_DATA "/demo/"
+#define DEMO     AF_TEST_DATA "/demo/"
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = af_tmpdir();
-	cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-	af_rmdir(dir);
-	free(dir);
-}
-
-TestSuite(replay_alerts, .init = setup, .fini = teardown);
+TestSuite(replay_alerts, .init = af_e2e_setup, .fini = af_e2e_teardown);
 
 /* Replay the demo's four exports in the given order; alerts on stdout. */
 static void replay_demo(struct af_run *r, const char *const inputs[4], const char *format)
 {
-	const char *args[] = {"replay",      "--no-progress", "--geo-city", SCENARIO "city.mmdb",
-	                      "--geo-asn",   SCENARIO "asn.mmdb", "--geo-anon",
-	                      SCENARIO "anon.mmdb", "--format", format,
-	                      inputs[0],     inputs[1],       inputs[2],    inputs[3],
+	const char *args[] = {"replay",     "--no-progress",
+	                      "--geo-city", SCENARIO "city.mmdb",
+	                      "--geo-asn",  SCENARIO "asn.mmdb",
+	                      "--geo-anon", SCENARIO "anon.mmdb",
+	                      "--format",   format,
+	                      inputs[0],    inputs[1],
+	                      inputs[2],    inputs[3],
 	                      NULL};
 	cr_assert_eq(af_run(r, NULL, args), 0);
 	cr_assert_eq(r->status, 0, "stderr: %s", r->err);
 }
 
 static const char *const in_order[4] = {DEMO "signins.jsonl", DEMO "mailbox-audit.json",
-                                        DEMO "message-trace.jsonl.gz",
-                                        DEMO "purview-export.csv"};
+                                        DEMO "message-trace.jsonl.gz", DEMO "purview-export.csv"};
 static const char *const reversed[4] = {DEMO "purview-export.csv", DEMO "message-trace.jsonl.gz",
                                         DEMO "mailbox-audit.json", DEMO "signins.jsonl"};
 
@@ -50,9 +38,9 @@ Test(replay_alerts, raises_every_rule_design_md_lists_for_the_demo_incident)
 	struct af_run r;
 	replay_demo(&r, in_order, "native");
 	static const char *const rules[] = {
-		"new_country",    "new_asn",          "impossible_travel", "mail_send_burst",
-		"sender_name_spoof", "sent_items_bypass", "inbox_rule_tamper", "account_takeover",
-		"signin_fail_burst"};
+	    "new_country",       "new_asn",           "impossible_travel",
+	    "mail_send_burst",   "sender_name_spoof", "sent_items_bypass",
+	    "inbox_rule_tamper", "account_takeover",  "signin_fail_burst"};
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		char want[64];
 		snprintf(want, sizeof(want), "\"rule\":\"%s\"", rules[i]);
@@ -113,10 +101,11 @@ Test(replay_alerts, writes_ocsf_detection_findings_with_our_ids)
 Test(replay_alerts, counts_alerts_by_rule_in_the_summary)
 {
 	char summary[4200];
-	snprintf(summary, sizeof(summary), "%s/summary.json", dir);
-	const char *args[] = {"replay", "--no-progress", "--geo-city", SCENARIO "city.mmdb",
-	                      "--geo-asn", SCENARIO "asn.mmdb", "--summary", summary, "-o",
-	                      "/dev/null", DEMO "signins.jsonl", NULL};
+	snprintf(summary, sizeof(summary), "%s/summary.json", af_e2e_dir);
+	const char *args[] = {
+	    "replay",    "--no-progress",     "--geo-city",         SCENARIO "city.mmdb",
+	    "--geo-asn", SCENARIO "asn.mmdb", "--summary",          summary,
+	    "-o",        "/dev/null",         DEMO "signins.jsonl", NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);

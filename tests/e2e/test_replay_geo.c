@@ -13,36 +13,13 @@
 
 #include "run.h"
 
-#define GEO AF_TEST_DATA "/geo/"
+#define GEO      AF_TEST_DATA "/geo/"
 #define SCENARIO AF_TEST_DATA "/geo/scenario/"
-#define DEMO AF_TEST_DATA "/demo/"
+#define DEMO     AF_TEST_DATA "/demo/"
 
 extern char **environ;
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = af_tmpdir();
-	cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-	af_rmdir(dir);
-	free(dir);
-}
-
-static char *path_in(const char *name)
-{
-	static char buf[8][4096];
-	static int k;
-	char *p = buf[k++ % 8];
-	snprintf(p, 4096, "%s/%s", dir, name);
-	return p;
-}
-
-TestSuite(replay_geo, .init = setup, .fini = teardown);
+TestSuite(replay_geo, .init = af_e2e_setup, .fini = af_e2e_teardown);
 
 /* The first line of text holding needle, as its own string (owned). */
 static char *line_with(const char *text, const char *needle)
@@ -59,11 +36,19 @@ static char *line_with(const char *text, const char *needle)
 
 Test(replay_geo, adds_country_city_and_asn_to_every_event_with_a_public_address)
 {
-	const char *events = path_in("events.jsonl");
-	const char *args[] = {"replay",          "--no-progress", "--geo-city", SCENARIO "city.mmdb",
-	                      "--geo-asn",       SCENARIO "asn.mmdb", "--geo-anon",
-	                      SCENARIO "anon.mmdb", "--events-out", events,
-	                      DEMO "purview-export.csv", NULL};
+	const char *events = af_e2e_path("events.jsonl");
+	const char *args[] = {"replay",
+	                      "--no-progress",
+	                      "--geo-city",
+	                      SCENARIO "city.mmdb",
+	                      "--geo-asn",
+	                      SCENARIO "asn.mmdb",
+	                      "--geo-anon",
+	                      SCENARIO "anon.mmdb",
+	                      "--events-out",
+	                      events,
+	                      DEMO "purview-export.csv",
+	                      NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -82,10 +67,17 @@ Test(replay_geo, prefers_the_database_over_the_location_an_entra_record_carries)
 	/* The demo's Entra sign-ins say Hanoi for 203.0.113.24; the scenario
 	 * database says the same network is Hanoi too, with an ASN, which
 	 * only the database can give. */
-	const char *events = path_in("events.jsonl");
-	const char *args[] = {"replay",    "--no-progress", "--geo-city", SCENARIO "city.mmdb",
-	                      "--geo-asn", SCENARIO "asn.mmdb", "--events-out", events,
-	                      DEMO "signins.jsonl", NULL};
+	const char *events = af_e2e_path("events.jsonl");
+	const char *args[] = {"replay",
+	                      "--no-progress",
+	                      "--geo-city",
+	                      SCENARIO "city.mmdb",
+	                      "--geo-asn",
+	                      SCENARIO "asn.mmdb",
+	                      "--events-out",
+	                      events,
+	                      DEMO "signins.jsonl",
+	                      NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -101,9 +93,9 @@ Test(replay_geo, prefers_the_database_over_the_location_an_entra_record_carries)
 
 Test(replay_geo, keeps_the_records_own_location_without_databases)
 {
-	const char *events = path_in("events.jsonl");
-	const char *args[] = {"replay", "--no-progress", "--events-out", events,
-	                      DEMO "signins.jsonl", NULL};
+	const char *events = af_e2e_path("events.jsonl");
+	const char *args[] = {"replay", "--no-progress",      "--events-out",
+	                      events,   DEMO "signins.jsonl", NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -119,8 +111,9 @@ Test(replay_geo, keeps_the_records_own_location_without_databases)
 
 Test(replay_geo, exits_2_naming_a_database_that_does_not_exist)
 {
-	const char *args[] = {"replay", "--no-progress", "--geo-city", "/nonexistent/city.mmdb",
-	                      DEMO "signins.jsonl", NULL};
+	const char *args[] = {
+	    "replay", "--no-progress", "--geo-city", "/nonexistent/city.mmdb", DEMO "signins.jsonl",
+	    NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 2, "stderr: %s", r.err);
@@ -131,14 +124,14 @@ Test(replay_geo, exits_2_naming_a_database_that_does_not_exist)
 Test(replay_geo, exits_2_on_each_of_maxminds_broken_databases_or_answers_unknown)
 {
 	static const char *const broken[] = {
-		GEO "MaxMind-DB-test-broken-pointers-24.mmdb",
-		GEO "MaxMind-DB-test-broken-search-tree-24.mmdb",
-		GEO "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
-		GEO "GeoIP2-City-Test-Broken-Double-Format.mmdb",
+	    GEO "MaxMind-DB-test-broken-pointers-24.mmdb",
+	    GEO "MaxMind-DB-test-broken-search-tree-24.mmdb",
+	    GEO "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
+	    GEO "GeoIP2-City-Test-Broken-Double-Format.mmdb",
 	};
 	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
-		const char *args[] = {"replay", "--no-progress", "--geo-city", broken[i],
-		                      DEMO "signins.jsonl", NULL};
+		const char *args[] = {"replay",  "--no-progress",      "--geo-city",
+		                      broken[i], DEMO "signins.jsonl", NULL};
 		struct af_run r;
 		cr_assert_eq(af_run(&r, NULL, args), 0);
 		cr_assert(r.status == 0 || r.status == 2, "%s: exit %d: %s", broken[i], r.status,
@@ -151,16 +144,17 @@ Test(replay_geo, exits_2_on_each_of_maxminds_broken_databases_or_answers_unknown
 
 Test(replay_geo, marks_a_configured_corporate_network)
 {
-	const char *nets = path_in("corporate.txt");
+	const char *nets = af_e2e_path("corporate.txt");
 	const char *text = "# Hanoi office\n203.0.113.0/24\n";
 	cr_assert_eq(af_spit(nets, text, strlen(text)), 0);
-	const char *cfg = path_in("auditflow.yaml");
+	const char *cfg = af_e2e_path("auditflow.yaml");
 	char yaml[4200];
 	snprintf(yaml, sizeof(yaml), "geo:\n  corporate_networks: %s\n", nets);
 	cr_assert_eq(af_spit(cfg, yaml, strlen(yaml)), 0);
-	const char *events = path_in("events.jsonl");
-	const char *args[] = {"replay", "-c", cfg, "--no-progress", "--events-out", events,
-	                      DEMO "signins.jsonl", NULL};
+	const char *events = af_e2e_path("events.jsonl");
+	const char *args[] = {
+	    "replay", "-c", cfg, "--no-progress", "--events-out", events, DEMO "signins.jsonl",
+	    NULL};
 	struct af_run r;
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -204,19 +198,19 @@ static int copy_file(const char *from, const char *to)
 
 Test(replay_geo, answers_from_a_replaced_database_after_it_is_swapped_in)
 {
-	const char *db = path_in("city.mmdb");
-	const char *next = path_in("city.mmdb.new");
-	const char *input = path_in("slow.jsonl");
-	const char *events = path_in("events.jsonl");
-	const char *cfg = path_in("auditflow.yaml");
+	const char *db = af_e2e_path("city.mmdb");
+	const char *next = af_e2e_path("city.mmdb.new");
+	const char *input = af_e2e_path("slow.jsonl");
+	const char *events = af_e2e_path("events.jsonl");
+	const char *cfg = af_e2e_path("auditflow.yaml");
 	cr_assert_eq(copy_file(SCENARIO "city.mmdb", db), 0);
 	write_slow_input(input, 40);
 	const char *yaml = "geo:\n  reload_interval: 50ms\n";
 	cr_assert_eq(af_spit(cfg, yaml, strlen(yaml)), 0);
 
-	const char *argv[] = {AF_BIN,   "replay",   "-c",    cfg,          "--no-progress",
-	                      "--speed", "10",      "--geo-city", db,      "--events-out",
-	                      events,   input,      NULL};
+	const char *argv[] = {AF_BIN,    "replay", "-c",         cfg, "--no-progress",
+	                      "--speed", "10",     "--geo-city", db,  "--events-out",
+	                      events,    input,    NULL};
 	pid_t pid;
 	cr_assert_eq(posix_spawn(&pid, AF_BIN, NULL, NULL, (char *const *)argv, environ), 0);
 	/* 40 records at 0.1 s each: swap the file by rename, as geoipupdate
