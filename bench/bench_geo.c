@@ -38,17 +38,15 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "bench/bench_util.h"
 #include "bench/corpus.h"
 #include "pipeline/enrich/geo.h"
 #include "pipeline/enrich/geo_cache.h" /* af_geo_cache_slots, for the report */
@@ -58,7 +56,7 @@
 #include "pipeline/ip.h"
 #include "pipeline/parse/parse.h"
 
-#define MAX_PASSES 1000
+#define MAX_PASSES AF_BENCH_MEDIAN_MAX
 #define BATCH      1024 /* events per epoch section, as the replay's batches */
 #define DRAW_TRIES 4096 /* random draws per address before giving up */
 #define GOAL       1.25 /* the issue's: cached <= bare pair + 25 % */
@@ -100,32 +98,6 @@ static void usage(FILE *f)
 	        "  --no-pin             do not pin the benchmark to one CPU\n");
 }
 
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (!s || *s == '-')
-		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_double(const char *s, double min, double max, double *out)
-{
-	char *end;
-	errno = 0;
-	if (!s)
-		return false;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= min && v <= max))
-		return false;
-	*out = v;
-	return true;
-}
-
 /* 0 on success, 2 on a usage error (after saying why), -1 for --help. */
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
@@ -148,24 +120,28 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 			o->city = v;
 		} else if (strcmp(a, "--geo-asn") == 0 && v) {
 			o->asn = v;
-		} else if (strcmp(a, "--lookups") == 0 && parse_u64(v, 1, 1000000000, &n)) {
+		} else if (strcmp(a, "--lookups") == 0 &&
+		           af_bench_parse_u64(v, 1, 1000000000, &n)) {
 			o->lookups = (size_t)n;
-		} else if (strcmp(a, "--addresses") == 0 && parse_u64(v, 1, 100000000, &n)) {
+		} else if (strcmp(a, "--addresses") == 0 &&
+		           af_bench_parse_u64(v, 1, 100000000, &n)) {
 			o->addresses = (uint32_t)n;
-		} else if (strcmp(a, "--zipf") == 0 && parse_double(v, 0, 10, &o->zipf_s)) {
-		} else if (strcmp(a, "--v6") == 0 && parse_u64(v, 0, 100, &n)) {
+		} else if (strcmp(a, "--zipf") == 0 &&
+		           af_bench_parse_double(v, 0, 10, &o->zipf_s)) {
+		} else if (strcmp(a, "--v6") == 0 && af_bench_parse_u64(v, 0, 100, &n)) {
 			o->v6_pct = (unsigned)n;
-		} else if (strcmp(a, "--not-found") == 0 && parse_u64(v, 0, 100, &n)) {
+		} else if (strcmp(a, "--not-found") == 0 && af_bench_parse_u64(v, 0, 100, &n)) {
 			o->miss_pct = (unsigned)n;
-		} else if (strcmp(a, "--cache") == 0 && parse_u64(v, 0, 1u << 26, &n)) {
+		} else if (strcmp(a, "--cache") == 0 && af_bench_parse_u64(v, 0, 1u << 26, &n)) {
 			o->cache_entries = (size_t)n;
-		} else if (strcmp(a, "--events") == 0 && parse_u64(v, 1, 100000000, &n)) {
+		} else if (strcmp(a, "--events") == 0 && af_bench_parse_u64(v, 1, 100000000, &n)) {
 			o->corpus.events = (size_t)n;
-		} else if (strcmp(a, "--accounts") == 0 && parse_u64(v, 1, 100000000, &n)) {
+		} else if (strcmp(a, "--accounts") == 0 &&
+		           af_bench_parse_u64(v, 1, 100000000, &n)) {
 			o->corpus.accounts = (uint32_t)n;
-		} else if (strcmp(a, "--passes") == 0 && parse_u64(v, 1, MAX_PASSES, &n)) {
+		} else if (strcmp(a, "--passes") == 0 && af_bench_parse_u64(v, 1, MAX_PASSES, &n)) {
 			o->passes = (unsigned)n;
-		} else if (strcmp(a, "--seed") == 0 && parse_u64(v, 0, UINT64_MAX, &n)) {
+		} else if (strcmp(a, "--seed") == 0 && af_bench_parse_u64(v, 0, UINT64_MAX, &n)) {
 			o->seed = n;
 			o->corpus.seed = n;
 		} else if (strcmp(a, "--json") == 0) {
@@ -192,49 +168,6 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		return 2;
 	}
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Pin to the CPU we are on; its number, or -1 when not pinned. */
-static int pin_cpu(void)
-{
-	int cpu = sched_getcpu();
-	if (cpu < 0)
-		return -1;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) == 0 ? cpu : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[MAX_PASSES];
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/* --- randomness (splitmix64: the same seed, the same mix everywhere) --- */
-
-static uint64_t rnd(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
 }
 
 /* --- the databases, opened three ways --- */
@@ -352,7 +285,7 @@ static bool descend(const MMDB_s *mmdb, uint8_t a[16], unsigned fixed, uint64_t 
 		if (d < fixed) {
 			bit = get_bit(a, base + d);
 		} else {
-			bit = rnd(g) & 1;
+			bit = af_bench_rnd(g) & 1;
 			if ((bit ? n.right_record_type : n.left_record_type) ==
 			    MMDB_RECORD_TYPE_EMPTY)
 				bit = !bit;
@@ -361,7 +294,7 @@ static bool descend(const MMDB_s *mmdb, uint8_t a[16], unsigned fixed, uint64_t 
 		uint8_t type = bit ? n.right_record_type : n.left_record_type;
 		if (type == MMDB_RECORD_TYPE_DATA) {
 			for (unsigned b = d + 1 > fixed ? d + 1 : fixed; b < depth; b++)
-				set_bit(a, base + b, rnd(g) & 1);
+				set_bit(a, base + b, af_bench_rnd(g) & 1);
 			return true;
 		}
 		if (type != MMDB_RECORD_TYPE_SEARCH_NODE)
@@ -437,7 +370,7 @@ static bool draw_missing(const struct dbs *d, bool v6, uint64_t *g, struct af_ip
 	for (unsigned t = 0; t < DRAW_TRIES; t++) {
 		uint8_t a[16];
 		for (int i = 0; i < 16; i += 8) {
-			uint64_t r = rnd(g);
+			uint64_t r = af_bench_rnd(g);
 			memcpy(a + i, &r, 8);
 		}
 		if (v6)
@@ -508,9 +441,7 @@ static bool mix_init(struct mix *m, const struct dbs *d, const struct bench_opts
 		fprintf(stderr, "bench_geo: out of memory for the address mix\n");
 		goto cleanup;
 	}
-	double sum = 0;
-	for (uint32_t i = 0; i < m->count; i++)
-		cdf[i] = sum += pow((double)(i + 1), -o->zipf_s);
+	double sum = af_bench_zipf_fill(cdf, m->count, o->zipf_s);
 	/* Classes by error diffusion over the ranks' weights: an address is
 	 * IPv6 (or not found) when that brings the class's share of look-ups
 	 * closer to the one asked for. Both the share of look-ups and that of
@@ -572,15 +503,7 @@ static bool mix_init(struct mix *m, const struct dbs *d, const struct bench_opts
 	for (uint32_t i = 0; i < m->count; i++)
 		cdf[i] /= sum;
 	for (size_t j = 0; j < m->lookups; j++) {
-		double u = (double)(rnd(&g) >> 11) * 0x1.0p-53;
-		uint32_t lo = 0, hi = m->count - 1;
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (cdf[mid] < u)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		uint32_t lo = (uint32_t)af_bench_zipf_rank(cdf, m->count, af_bench_unit(&g));
 		m->order[j] = lo;
 		m->n_v6 += m->ip[lo].family == AF_IP_V6;
 		m->n_not_found += !(m->ref[lo].flags & AF_GEO_FOUND);
@@ -648,7 +571,7 @@ struct phase {
 static double pass_bare(const struct mix *m, const struct dbs *d, uint64_t *sum)
 {
 	uint64_t s = 0;
-	double t0 = now_s();
+	double t0 = af_bench_now_s();
 	for (size_t j = 0; j < m->lookups; j++) {
 		const struct sockaddr *sa = &m->sock[m->order[j]].sa;
 		int e1 = MMDB_SUCCESS, e2 = MMDB_SUCCESS;
@@ -657,7 +580,7 @@ static double pass_bare(const struct mix *m, const struct dbs *d, uint64_t *sum)
 		s += (r1.found_entry ? r1.entry.offset : 0) +
 		     (r2.found_entry ? r2.entry.offset : 0) + (unsigned)(e1 | e2);
 	}
-	double t = now_s() - t0;
+	double t = af_bench_now_s() - t0;
 	*sum = s;
 	return t;
 }
@@ -667,12 +590,12 @@ static double pass_full(const struct mix *m, const struct dbs *d, uint64_t *sum)
 {
 	uint64_t s = 0;
 	struct af_geo geo;
-	double t0 = now_s();
+	double t0 = af_bench_now_s();
 	for (size_t j = 0; j < m->lookups; j++) {
 		full_lookup(d->db, &m->ip[m->order[j]], &geo);
 		s += geo.asn + geo.radius_km + (uint8_t)geo.country[0] + geo.flags;
 	}
-	double t = now_s() - t0;
+	double t = af_bench_now_s() - t0;
 	*sum = s;
 	return t;
 }
@@ -689,12 +612,12 @@ static double pass_cached(const struct mix *m, struct af_geo_reader *r, struct a
 		size_t n = m->lookups - j < BATCH ? m->lookups - j : BATCH;
 		for (size_t k = 0; k < n; k++)
 			ev[k].src = m->ip[m->order[j + k]];
-		double t0 = now_s();
+		double t0 = af_bench_now_s();
 		af_geo_reader_enter(r);
 		for (size_t k = 0; k < n; k++)
 			af_geo_enrich(r, &ev[k]);
 		af_geo_reader_leave(r);
-		t += now_s() - t0;
+		t += af_bench_now_s() - t0;
 		for (size_t k = 0; k < n; k++) {
 			uint32_t i = m->order[j + k];
 			s += ev[k].geo.asn + ev[k].geo.radius_km + (uint8_t)ev[k].geo.country[0] +
@@ -732,12 +655,12 @@ static double pass_stage(struct stage *st, struct af_geo_reader *r, struct af_ge
 			ev[k].geo = st->geo0[j + k];
 			ev[k].flags = st->flags0[j + k];
 		}
-		double t0 = now_s();
+		double t0 = af_bench_now_s();
 		af_geo_reader_enter(r);
 		for (size_t k = 0; k < n; k++)
 			af_geo_enrich(r, &ev[k]);
 		af_geo_reader_leave(r);
-		t += now_s() - t0;
+		t += af_bench_now_s() - t0;
 		for (size_t k = 0; k < n; k++) {
 			s += ev[k].geo.asn + ev[k].geo.flags;
 			if (!check || ev[k].src.family == AF_IP_NONE ||
@@ -996,7 +919,7 @@ int main(int argc, char **argv)
 	int a = parse_args(argc, argv, &o);
 	if (a != 0)
 		return a < 0 ? 0 : a;
-	int cpu = o.pin ? pin_cpu() : -1;
+	int cpu = o.pin ? af_bench_pin_cpu() : -1;
 	if (!dbs_open(&d, &o) || !mix_init(&m, &d, &o) || !stage_init(&st, &o))
 		goto cleanup;
 	reader = af_geo_reader_new(d.hub, o.cache_entries);
@@ -1049,7 +972,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	for (int p = 0; p < PH_COUNT; p++)
-		ph[p].median_s = median(ph[p].pass_s, o.passes);
+		ph[p].median_s = af_bench_median(ph[p].pass_s, o.passes);
 	r.o = &o;
 	r.d = &d;
 	r.m = &m;

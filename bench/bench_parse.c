@@ -23,13 +23,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/bench_util.h"
 #include "bench/corpus.h"
 #include "bench/parse_bare.h"
 #include "pipeline/event.h"
@@ -37,7 +36,7 @@
 #include "pipeline/parse/json.h"
 #include "pipeline/parse/parse.h"
 
-#define MAX_PASSES 1000
+#define MAX_PASSES AF_BENCH_MEDIAN_MAX
 
 struct bench_opts {
 	struct af_corpus_opts corpus;
@@ -70,19 +69,6 @@ static void usage(FILE *f)
 	           "  --dump FILE   write the corpus as JSON lines to FILE and exit\n");
 }
 
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (!s || *s == '-')
-		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* 0 on success, 2 on a usage error (after saying why), -1 for --help. */
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
@@ -95,13 +81,14 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t n;
-		if (strcmp(a, "--events") == 0 && parse_u64(v, 1, 100000000, &n)) {
+		if (strcmp(a, "--events") == 0 && af_bench_parse_u64(v, 1, 100000000, &n)) {
 			o->corpus.events = (size_t)n;
-		} else if (strcmp(a, "--accounts") == 0 && parse_u64(v, 1, 100000000, &n)) {
+		} else if (strcmp(a, "--accounts") == 0 &&
+		           af_bench_parse_u64(v, 1, 100000000, &n)) {
 			o->corpus.accounts = (uint32_t)n;
-		} else if (strcmp(a, "--passes") == 0 && parse_u64(v, 1, MAX_PASSES, &n)) {
+		} else if (strcmp(a, "--passes") == 0 && af_bench_parse_u64(v, 1, MAX_PASSES, &n)) {
 			o->passes = (unsigned)n;
-		} else if (strcmp(a, "--seed") == 0 && parse_u64(v, 0, UINT64_MAX, &n)) {
+		} else if (strcmp(a, "--seed") == 0 && af_bench_parse_u64(v, 0, UINT64_MAX, &n)) {
 			o->corpus.seed = n;
 		} else if (strcmp(a, "--dump") == 0 && v) {
 			o->dump = v;
@@ -126,39 +113,6 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		i++; /* the option's value */
 	}
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Pin to the CPU we are on; its number, or -1 when not pinned. */
-static int pin_cpu(void)
-{
-	int cpu = sched_getcpu();
-	if (cpu < 0)
-		return -1;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) == 0 ? cpu : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[MAX_PASSES];
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static int dump_corpus(const struct af_corpus *c, const char *path)
@@ -347,14 +301,14 @@ static double pass_ours(const struct af_corpus *c, struct af_parser *ps, uint64_
 	const char *detail;
 	uint64_t s = 0;
 	size_t bad = 0;
-	double t0 = now_s();
+	double t0 = af_bench_now_s();
 	for (size_t i = 0; i < c->count; i++) {
 		if (af_parse_record(ps, c->buf + c->off[i], c->len[i], &ev, &detail) !=
 		    AF_REASON_NONE)
 			bad++;
 		s += ev.account_hash ^ (uint64_t)ev.ts_ns;
 	}
-	double t = now_s() - t0;
+	double t = af_bench_now_s() - t0;
 	*sum = s;
 	return bad ? -1 : t;
 }
@@ -364,13 +318,13 @@ static double pass_bare(const struct af_corpus *c, struct af_bare *bare, uint64_
 	struct af_bare_rec br;
 	uint64_t s = 0;
 	size_t bad = 0;
-	double t0 = now_s();
+	double t0 = af_bench_now_s();
 	for (size_t i = 0; i < c->count; i++) {
 		if (!af_bare_record(bare, c->buf + c->off[i], c->len[i], &br))
 			bad++;
 		s += br.sum;
 	}
-	double t = now_s() - t0;
+	double t = af_bench_now_s() - t0;
 	*sum = s;
 	return bad ? -1 : t;
 }
@@ -383,14 +337,14 @@ static double pass_extract(const struct af_corpus *c, struct af_jparser *jp,
 	struct af_jval slots[AF_F_COUNT];
 	uint64_t s = 0;
 	size_t bad = 0;
-	double t0 = now_s();
+	double t0 = af_bench_now_s();
 	for (size_t i = 0; i < c->count; i++) {
 		if (af_jparser_extract(jp, spec, c->buf + c->off[i], c->len[i], slots) !=
 		    AF_REASON_NONE)
 			bad++;
 		s += slots[AF_F_ID].len;
 	}
-	double t = now_s() - t0;
+	double t = af_bench_now_s() - t0;
 	*sum = s;
 	return bad ? -1 : t;
 }
@@ -424,7 +378,7 @@ static void print_json(const struct report *r)
 	const struct af_corpus *c = r->c;
 	printf("{\"benchmark\":\"parse\",\"events\":%zu,\"bytes\":%zu,\"avg_record_bytes\":%.1f,"
 	       "\"max_record_bytes\":%zu,\"accounts\":%u,\"seed\":%" PRIu64 ",\"passes\":%u,"
-	       "\"cpu\":%d,\"kernel\":{\"ours\":\"%s\",\"bare\":\"%s\","
+	       "\"cpu\":%d,\"kernel\":{\"ours\":\"%s\",\"bare\":\"%s\""
 	       "},",
 	       c->count, c->bytes, (double)c->bytes / (double)c->count, c->max_len,
 	       r->o->corpus.accounts, r->o->corpus.seed, r->o->passes, r->cpu, r->kernel_ours,
@@ -505,7 +459,7 @@ int main(int argc, char **argv)
 		rc = dump_corpus(&c, o.dump);
 		goto cleanup;
 	}
-	int cpu = o.pin ? pin_cpu() : -1;
+	int cpu = o.pin ? af_bench_pin_cpu() : -1;
 	ps = af_parser_new(c.max_len, err, sizeof(err));
 	if (!ps) {
 		fprintf(stderr, "bench_parse: parser: %s\n", err);
@@ -554,10 +508,10 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	ours.median_s = median(ours.pass_s, o.passes);
-	bare_side.median_s = median(bare_side.pass_s, o.passes);
+	ours.median_s = af_bench_median(ours.pass_s, o.passes);
+	bare_side.median_s = af_bench_median(bare_side.pass_s, o.passes);
 	if (o.breakdown)
-		extract.median_s = median(extract.pass_s, o.passes);
+		extract.median_s = af_bench_median(extract.pass_s, o.passes);
 
 	struct report r = {
 	    .o = &o,

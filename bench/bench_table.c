@@ -25,15 +25,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "bench/bench_util.h"
 #include "pipeline/state/table.h"
 
 #define MAX_PASSES 99
@@ -69,34 +68,6 @@ static void usage(FILE *f)
 	           "  --json          one JSON object instead of the table\n");
 }
 
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	if (!s || *s == '-')
-		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_double(const char *s, double min, double max, double *out)
-{
-	char *end;
-
-	errno = 0;
-	if (!s)
-		return false;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= min && v <= max))
-		return false;
-	*out = v;
-	return true;
-}
-
 /* 0 on success, 2 on a usage error (after saying why), -1 for --help. */
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
@@ -114,18 +85,21 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t n;
 
-		if (strcmp(a, "--keys") == 0 && parse_u64(v, 1, 100000000, &n)) {
+		if (strcmp(a, "--keys") == 0 && af_bench_parse_u64(v, 1, 100000000, &n)) {
 			o->keys = (size_t)n;
-		} else if (strcmp(a, "--ops") == 0 && parse_u64(v, 1, 1000000000, &n)) {
+		} else if (strcmp(a, "--ops") == 0 && af_bench_parse_u64(v, 1, 1000000000, &n)) {
 			o->ops = (size_t)n;
-		} else if (strcmp(a, "--zipf") == 0 && parse_double(v, 0, 10, &o->zipf_s)) {
-		} else if (strcmp(a, "--value-size") == 0 && parse_u64(v, 16, 1 << 20, &n)) {
+		} else if (strcmp(a, "--zipf") == 0 &&
+		           af_bench_parse_double(v, 0, 10, &o->zipf_s)) {
+		} else if (strcmp(a, "--value-size") == 0 &&
+		           af_bench_parse_u64(v, 16, 1 << 20, &n)) {
 			o->value_size = (size_t)n;
-		} else if (strcmp(a, "--key-max") == 0 && parse_u64(v, 32, AF_TABLE_KEY_MAX, &n)) {
+		} else if (strcmp(a, "--key-max") == 0 &&
+		           af_bench_parse_u64(v, 32, AF_TABLE_KEY_MAX, &n)) {
 			o->key_max = (size_t)n;
-		} else if (strcmp(a, "--passes") == 0 && parse_u64(v, 1, MAX_PASSES, &n)) {
+		} else if (strcmp(a, "--passes") == 0 && af_bench_parse_u64(v, 1, MAX_PASSES, &n)) {
 			o->passes = (unsigned)n;
-		} else if (strcmp(a, "--seed") == 0 && parse_u64(v, 0, UINT64_MAX, &n)) {
+		} else if (strcmp(a, "--seed") == 0 && af_bench_parse_u64(v, 0, UINT64_MAX, &n)) {
 			o->seed = n;
 		} else if (strcmp(a, "--json") == 0) {
 			o->json = true;
@@ -142,40 +116,6 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		i++; /* the option's value */
 	}
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[MAX_PASSES];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/* splitmix64 */
-static uint64_t rnd(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
 }
 
 /* Resident bytes of this process, from /proc/self/statm; 0 if unreadable. */
@@ -235,25 +175,17 @@ static bool workload_init(struct workload *w, const struct bench_opts *o)
 	for (size_t i = 0; i < o->keys; i++)
 		perm[i] = (uint32_t)i;
 	for (size_t i = o->keys - 1; i > 0; i--) {
-		size_t j = rnd(&rs) % (i + 1);
+		size_t j = af_bench_rnd(&rs) % (i + 1);
 		uint32_t tmp = perm[i];
 		perm[i] = perm[j];
 		perm[j] = tmp;
 	}
-	double sum = 0;
-	for (size_t i = 0; i < o->keys; i++)
-		cdf[i] = sum += pow((double)(i + 1), -o->zipf_s);
+	double sum = af_bench_zipf_fill(cdf, o->keys, o->zipf_s);
 	for (size_t i = 0; i < o->ops; i++) {
-		double u = (double)(rnd(&rs) >> 11) * 0x1p-53 * sum;
-		size_t lo = 0, hi = o->keys - 1;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (cdf[mid] < u)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		w->mix[i] = perm[lo];
+		/* scaled draw over unnormalized weights: keeps the mix of earlier runs */
+		double u = af_bench_unit(&rs) * sum;
+
+		w->mix[i] = perm[af_bench_zipf_rank(cdf, o->keys, u)];
 	}
 	ok = true;
 cleanup:
@@ -304,22 +236,22 @@ static int run(const struct bench_opts *o, const struct workload *w, struct repo
 		fprintf(stderr, "bench_table: af_table_new: %s\n", af_err_str(err));
 		goto cleanup;
 	}
-	t0 = now_s();
+	t0 = af_bench_now_s();
 	for (size_t k = 0; k < o->keys; k++)
 		upsert_key(t, w, k, now += STEP_NS);
-	r->fill_s = now_s() - t0;
+	r->fill_s = af_bench_now_s() - t0;
 	r->rss_after = rss_bytes();
 	af_table_stats(t, &r->st_full);
 
 	for (unsigned p = 0; p < o->passes; p++) {
-		t0 = now_s();
+		t0 = af_bench_now_s();
 		for (size_t i = 0; i < o->ops; i++)
 			upsert_key(t, w, w->mix[i], now += STEP_NS);
-		pass_u[p] = now_s() - t0;
+		pass_u[p] = af_bench_now_s() - t0;
 
 		uint64_t sum = 0;
 		size_t misses = 0;
-		t0 = now_s();
+		t0 = af_bench_now_s();
 		for (size_t i = 0; i < o->ops; i++) {
 			size_t k = w->mix[i];
 			const struct bench_value *v =
@@ -329,17 +261,17 @@ static int run(const struct bench_opts *o, const struct workload *w, struct repo
 			else
 				misses++;
 		}
-		pass_f[p] = now_s() - t0;
+		pass_f[p] = af_bench_now_s() - t0;
 		r->checksum = sum;
 		r->misses += misses;
 	}
-	r->upsert_s = median(pass_u, o->passes);
-	r->find_s = median(pass_f, o->passes);
+	r->upsert_s = af_bench_median(pass_u, o->passes);
+	r->find_s = af_bench_median(pass_f, o->passes);
 
-	t0 = now_s();
+	t0 = af_bench_now_s();
 	for (size_t k = o->keys; k < w->nkeys; k++)
 		upsert_key(t, w, k, now += STEP_NS);
-	r->flood_s = now_s() - t0;
+	r->flood_s = af_bench_now_s() - t0;
 	af_table_stats(t, &r->st);
 
 	rc = 0;

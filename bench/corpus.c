@@ -17,6 +17,8 @@
  */
 #include "bench/corpus.h"
 
+#include "bench/bench_util.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -186,6 +188,7 @@ const char *af_corpus_type_name(enum af_corpus_type type)
 
 /* --- randomness --- */
 
+/* splitmix64's finalizer: hashes an index into the values derived from it */
 static uint64_t mix64(uint64_t z)
 {
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -195,8 +198,7 @@ static uint64_t mix64(uint64_t z)
 
 static uint64_t rnd(struct gen *g)
 {
-	g->rng += 0x9E3779B97F4A7C15ULL;
-	return mix64(g->rng);
+	return af_bench_rnd(&g->rng);
 }
 
 /* Uniform in [0, n). */
@@ -213,16 +215,7 @@ static bool chance(struct gen *g, unsigned percent)
 /* A Zipf rank in [0, accounts): rank 0 is the most frequent. */
 static uint32_t zipf(struct gen *g)
 {
-	double u = (double)(rnd(g) >> 11) * 0x1.0p-53;
-	uint32_t lo = 0, hi = g->accounts - 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (g->zipf[mid] < u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return (uint32_t)af_bench_zipf_rank(g->zipf, g->accounts, af_bench_unit(&g->rng));
 }
 
 #define PICK(g, a) ((a)[below((g), (uint32_t)N(a))])
