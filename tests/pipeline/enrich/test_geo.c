@@ -152,6 +152,24 @@ static struct af_geo_hub *hub_open(const struct af_geo_hub_opts *opts)
 	return hub;
 }
 
+/* A hub over one database with a list file written from text: the
+ * corporate networks (hosting false) or the hosting ASNs (hosting true). */
+static struct af_geo_hub *hub_with_list(struct scratch *s, const char *text, const char *db,
+                                        bool hosting)
+{
+	struct af_geo_hub_opts opts = {0};
+
+	write_list(s, text);
+	if (hosting) {
+		opts.asn = db;
+		opts.hosting_asns = s->list;
+	} else {
+		opts.city = db;
+		opts.corporate_networks = s->list;
+	}
+	return hub_open(&opts);
+}
+
 static struct af_event event_from(const char *ip)
 {
 	struct af_event ev;
@@ -537,12 +555,7 @@ Test(geo, marks_addresses_in_corporate_networks)
 	struct af_geo in, out;
 
 	scratch_new(&s);
-	write_list(&s, "# egress\n81.2.69.128/25\n2001:db8::/32\n");
-	{
-		struct af_geo_hub_opts opts = {.city = CITY, .corporate_networks = s.list};
-
-		hub = hub_open(&opts);
-	}
+	hub = hub_with_list(&s, "# egress\n81.2.69.128/25\n2001:db8::/32\n", CITY, false);
 	r = af_geo_reader_new(hub, 0);
 	in = geo_of(r, "81.2.69.142");
 	out = geo_of(r, "81.2.69.100");
@@ -562,12 +575,7 @@ Test(geo, marks_a_corporate_address_also_when_the_record_location_is_kept)
 	struct af_event ev = event_with_record_location("2001:db8::5");
 
 	scratch_new(&s);
-	write_list(&s, "2001:db8::/32\n");
-	{
-		struct af_geo_hub_opts opts = {.city = CITY, .corporate_networks = s.list};
-
-		hub = hub_open(&opts);
-	}
+	hub = hub_with_list(&s, "2001:db8::/32\n", CITY, false);
 	r = af_geo_reader_new(hub, 0);
 	enrich(r, &ev);
 	cr_assert_str_eq(ev.geo.city, "Hanoi");
@@ -585,12 +593,7 @@ Test(geo, marks_addresses_of_hosting_asns)
 	struct af_geo telstra, google;
 
 	scratch_new(&s);
-	write_list(&s, "AS1221\n64500\n");
-	{
-		struct af_geo_hub_opts opts = {.asn = ASN, .hosting_asns = s.list};
-
-		hub = hub_open(&opts);
-	}
+	hub = hub_with_list(&s, "AS1221\n64500\n", ASN, true);
 	r = af_geo_reader_new(hub, 0);
 	telstra = geo_of(r, "1.128.0.1");
 	google = geo_of(r, "1.0.0.1");
