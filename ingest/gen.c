@@ -345,6 +345,7 @@ static void draw_profiles(struct af_gen *g)
 		af_gen_rng_seed(&r, g->opts.seed, TAG_ORG, i, 0);
 		a->trip_day = -1;
 		a->trip_truth = -1;
+		a->trip_arrival = 0;
 		if (i >= n - n_bulk) {
 			a->office = 0; /* the mailers run at headquarters */
 			a->profile = AF_GEN_P_BULK;

@@ -141,6 +141,7 @@ struct af_gen_account {
 	uint8_t trip_len;    /* days away, departure to return */
 	uint8_t trip_office; /* destination */
 	int32_t trip_truth;  /* index of the trip's new_asn truth line; -1 */
+	int64_t trip_arrival; /* first sign-in abroad (ns); set on departure day */
 };
 
 /* ---- events -------------------------------------------------------------- */

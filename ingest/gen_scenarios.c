@@ -467,14 +467,18 @@ static void day_trip(struct af_gen *g, struct af_gen_rng *r, uint32_t a, uint32_
 			    there->place->cc, (long long)(flight / MIN));
 			af_gen_truth_add(g, "new_country", a, first, first, note);
 			acct->trip_truth = af_gen_truth_add(g, "new_asn", a, first, first, note);
+			acct->trip_arrival = first;
 		}
 		return;
 	}
 	/* A day abroad: the office there, the hotel in the evening. */
 	int64_t mid = af_gen_midnight(g, d, to->place->tz_min);
 	if (is_weekend(g, d)) {
-		int64_t t = login(g, r, a, mid + af_gen_rng_range(r, 9 * HOUR, 20 * HOUR), hotel,
-		                  AF_GEN_APP_OWA);
+		int64_t t = mid + af_gen_rng_range(r, 9 * HOUR, 20 * HOUR);
+		/* Not before the landing (see below). */
+		if (t < acct->trip_arrival + HOUR)
+			return;
+		t = login(g, r, a, t, hotel, AF_GEN_APP_OWA);
 		push_signin(g, r, a, t + af_gen_rng_range(r, MIN, HOUR), hotel, AF_GEN_APP_OUTLOOK,
 		            false, 0);
 		return;
@@ -482,6 +486,10 @@ static void day_trip(struct af_gen *g, struct af_gen_rng *r, uint32_t a, uint32_
 	int64_t s = mid + (acct->day_start + af_gen_rng_range(r, -20, 25)) * MIN +
 	            af_gen_rng_range(r, 0, 59) * SEC;
 	int64_t e = mid + (acct->day_end + af_gen_rng_range(r, -25, 40)) * MIN;
+	/* Flying east, the first local morning may come before the landing:
+	 * that day is spent arriving (the hotel sign-ins after landing). */
+	if (s < acct->trip_arrival + 3 * HOUR)
+		return;
 	int64_t ok =
 	    session_signins(g, r, a, s, e, office_loc(to, r), scaled(r, acct->signins, 75, 125));
 	mail_work(g, r, a, ok + 5 * MIN, e, office_loc(to, r), scaled(r, acct->sends, 60, 140));
@@ -670,7 +678,8 @@ static void seed_incident(struct af_gen *g, struct af_gen_rng *r, int64_t day0)
 		/* Smart lockout answers 50053 after ten wrong passwords. */
 		push_signin(g, r, v, t, atk, AF_GEN_APP_ATTACKER, true, i < 10 ? 50126 : 50053);
 		f_last = t;
-		t += af_gen_rng_range(r, 60, 150) * SEC;
+		/* A script, not a person: a try every 15-45 s. */
+		t += af_gen_rng_range(r, 15, 45) * SEC;
 	}
 
 	char note[200];

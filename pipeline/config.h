@@ -162,6 +162,8 @@ struct af_config_rule_mass_recipients {
 	int64_t suppression;
 	uint32_t threshold; /* distinct recipients (message trace) of an account... */
 	int64_t window;     /* ns; ...within this (counted over one to two windows) */
+	double peak_factor;      /* ...or this many times the account's decaying peak */
+	int64_t peak_half_life; /* ns; the peak halves in this much event time */
 };
 
 struct af_config_rule_sent_items_bypass {

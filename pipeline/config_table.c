@@ -235,22 +235,25 @@ static const struct af_config_key rules_keys[] = {
     },
     /* A week covers one whole working cycle (office days, home days, a
      * weekend on the phone), and it is the initial learning period Defender
-     * for Cloud Apps gives its anomaly policies. Ten sign-ins let a busy
-     * account (dozens a day) be watched from its first day rather than its
-     * eighth: whichever comes first ends the learning. */
+     * for Cloud Apps gives its anomaly policies. Both must hold: a busy
+     * account reaches ten sign-ins in its first morning, long before its
+     * evening at home or its weekend on the phone has been seen (ending the
+     * learning there raised a new_asn for most accounts on their first
+     * evening), and an account that signs in twice a week has not shown
+     * its habits after seven days. */
     {
         AF_CONFIG_UINT(rules.learning_days),
         .def = "7",
         .min = "0",
         .max = "365",
-        .help = "rules that compare with history stay quiet for an account this many days...",
+        .help = "rules that compare with history stay quiet for an account for this many days...",
     },
     {
         AF_CONFIG_UINT(rules.learning_signins),
         .def = "10",
         .min = "0",
         .max = "1000000",
-        .help = "...or until it has this many successful sign-ins, whichever comes first",
+        .help = "...and until it has this many successful sign-ins",
     },
     /* A day: an analyst works an incident within a working day, and a
      * second alert of the same kind for the same account inside it adds no
@@ -477,6 +480,27 @@ static const struct af_config_key rules_keys[] = {
         .min = "1m",
         .max = "24h",
         .help = "...within this window (counted over one to two windows: may fire early)",
+    },
+    /* A mailing-list owner or a notification service reaches hundreds of
+     * distinct people every working hour, every week: its bar is its own
+     * busiest window (decaying, so a retired campaign does not hide a
+     * later abuse forever) times three, since the count spans up to two
+     * windows and a campaign has good and bad hours. A week's half-life
+     * carries the peak over a weekend and a holiday; a person whose
+     * busiest hour is 20 recipients keeps the fixed threshold. */
+    {
+        AF_CONFIG_DOUBLE(rules.mass_recipients.peak_factor),
+        .def = "3",
+        .min = "0",
+        .max = "1000",
+        .help = "...or this many times the account's busiest window (0: the threshold alone)",
+    },
+    {
+        AF_CONFIG_DURATION(rules.mass_recipients.peak_half_life),
+        .def = "7d",
+        .min = "1h",
+        .max = "365d",
+        .help = "the busiest window's count halves over this much event time",
     },
 
     /* sent_items_bypass: Outlook and OWA save what they send; a send that

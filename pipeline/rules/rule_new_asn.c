@@ -12,6 +12,13 @@
  * carrier changes addresses constantly and stays in one ASN, so carrier
  * churn is not news, while an attacker renting a server shows up as an
  * operator the account never used. Quiet while the account is learning.
+ * An ordinary (not risky) new ASN in a country the account has not used
+ * either is left to new_country, whose alert names the ASN: one sign-in,
+ * one alert, as a traveller's first sign-in abroad is new in both ways.
+ * A risky one is raised as well, since that is what makes it high.
+ * An address in a configured corporate egress network (geo.corporate_networks)
+ * is the organisation's own, whatever operator carries it: a traveller's
+ * first day at the office abroad is not news.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -72,15 +79,18 @@ static void apply(struct af_rule_env *env, const struct af_event *ev)
 	struct af_alert a;
 	bool risky;
 
-	if (asn == 0 || (ev->geo.flags & AF_GEO_INTERNAL))
+	if (asn == 0 || (ev->geo.flags & (AF_GEO_INTERNAL | AF_GEO_CORPORATE)))
 		return;
 	if (!af_account_learned(acct, cfg, ev->ts_ns) ||
 	    af_account_knows_asn(acct, cfg, asn, ev->ts_ns))
 		return;
+	risky = (ev->geo.flags & RISKY) != 0;
+	if (!risky && cfg->new_country.enabled && af_fam_country_key(ev->geo.country) != 0 &&
+	    !af_account_knows_country(acct, cfg, ev->geo.country, ev->ts_ns))
+		return;
 	if (af_rule_suppressed(env, self, ev->ts_ns))
 		return;
 
-	risky = (ev->geo.flags & RISKY) != 0;
 	risk_text(risk, sizeof(risk), ev->geo.flags);
 	snprintf(trigger, sizeof(trigger), "AS%" PRIu32, asn);
 	af_rule_alert_init(&a, self, risky ? cfg->new_asn.severity_risky : cfg->new_asn.severity,

@@ -67,8 +67,12 @@ static void apply(struct af_rule_env *env, const struct af_event *ev)
 	af_rule_alert_init(&a, self, cfg->new_country.severity, ev, cc);
 	af_alert_observe_text(&a, "country", cc);
 	af_alert_observe(&a, "known_countries", af_account_country_count(acct, cfg, ev->ts_ns));
-	if (ev->geo.asn != 0)
+	if (ev->geo.asn != 0) {
 		af_alert_observe(&a, "asn", ev->geo.asn);
+		af_alert_observe_text(&a, "as_org", ev->geo.as_org);
+		af_alert_observe(&a, "known_asn", af_account_knows_asn(acct, cfg, ev->geo.asn,
+		                                                       ev->ts_ns));
+	}
 	af_rule_place(place, sizeof(place), &ev->geo);
 	seen_before(seen, sizeof(seen), acct, af_fam_day(ev->ts_ns), af_fam_days(cfg->history));
 	af_rule_message(&a, "%s signed in from %s for the first time; seen before: %s.",

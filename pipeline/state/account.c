@@ -59,10 +59,8 @@ static void copy_id(char *dst, size_t size, const char *src)
 bool af_account_learned(const struct af_account *acct, const struct af_config_rules *cfg,
                         int64_t ts)
 {
-	if (acct->signins == 0)
+	if (acct->signins == 0 || acct->signins < cfg->learning_signins)
 		return false;
-	if (acct->signins >= cfg->learning_signins)
-		return true;
 	return ts - (int64_t)acct->first_min * MIN_NS >= (int64_t)cfg->learning_days * DAY_NS;
 }
 
@@ -197,7 +195,8 @@ void af_account_size_report(FILE *out)
 {
 	const struct af_account *a = NULL;
 	size_t fam = sizeof(a->countries) + sizeof(a->asns) + sizeof(a->nets);
-	size_t mail = sizeof(a->sends) + sizeof(a->send_base) + sizeof(a->rcpts);
+	size_t mail = sizeof(a->sends) + sizeof(a->send_base) + sizeof(a->rcpts) +
+	              sizeof(a->rcpt_peak);
 	size_t scalars = offsetof(struct af_account, travel);
 
 	fprintf(out, "struct af_account: %zu bytes hot (budget %d)\n", sizeof(struct af_account),

@@ -90,6 +90,8 @@ struct af_account {
 	struct af_window sends;          /* sends in the burst window */
 	struct af_baseline send_base;    /* sends per hour, EWMA */
 	struct af_distinct_window rcpts; /* distinct recipients in the window */
+	float rcpt_peak; /* most distinct recipients of one window (epoch),
+	                    decaying (mass_recipients) */
 
 	/* Per account-scope rule: the minute until which it stays quiet
 	 * (rounded up); 0 = never alerted. */
@@ -132,9 +134,8 @@ void af_account_learn(struct af_account *acct, struct af_account_cold *cold,
                       const struct af_config_rules *cfg, const struct af_event *ev);
 
 /* Whether the rules that compare with history may judge the account at ts:
- * it has at least one successful sign-in, and either cfg->learning_days
- * have passed since it was first seen or it has cfg->learning_signins
- * successful sign-ins, whichever comes first. */
+ * cfg->learning_days have passed since it was first seen and it has at
+ * least cfg->learning_signins successful sign-ins (and at least one). */
 bool af_account_learned(const struct af_account *acct, const struct af_config_rules *cfg,
                         int64_t ts);
 

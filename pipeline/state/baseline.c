@@ -108,3 +108,11 @@ double af_baseline_zscore(const struct af_baseline *b, double x, double sd_floor
 		sd = sd_floor;
 	return (x - (double)b->mean) / sd;
 }
+
+float af_baseline_peak(float peak, double x, double decay, uint64_t periods)
+{
+	assert(decay >= 0.0 && decay <= 1.0);
+	double old = (double)peak * pow_u64(decay, periods);
+
+	return (float)(x > old ? x : old);
+}

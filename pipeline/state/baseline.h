@@ -79,4 +79,11 @@ double af_baseline_stddev(const struct af_baseline *b);
  * @pre sd_floor > 0. */
 double af_baseline_zscore(const struct af_baseline *b, double x, double sd_floor);
 
+/* A decaying peak: the larger of x (the value of the period just completed)
+ * and peak decayed over the `periods` periods since it was last folded, by
+ * `decay` per period (e.g. 0.5^(1/half-life in periods)). Repeated squaring,
+ * as for gaps: the same bits on every IEEE-754 machine.
+ * @pre 0 <= decay <= 1. Cost: at most 64 multiplications. */
+float af_baseline_peak(float peak, double x, double decay, uint64_t periods);
+
 #endif

@@ -111,7 +111,10 @@ Test(replay_alerts, counts_alerts_by_rule_in_the_summary)
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	char *s = af_slurp(summary, NULL);
 	cr_assert_not_null(s);
-	cr_assert_geq(af_json_int(s, "alerts"), 4, "%s", s);
+	/* new_country, impossible_travel and signin_fail_burst (without the
+	 * Anonymous-IP database the new ASN is not risky, so new_country's
+	 * alert speaks for it). */
+	cr_assert_geq(af_json_int(s, "alerts"), 3, "%s", s);
 	cr_assert_not_null(strstr(s, "\"alerts_by_rule\":{"), "%s", s);
 	cr_assert_not_null(strstr(s, "\"impossible_travel\":1"), "%s", s);
 	free(s);

@@ -163,3 +163,35 @@ Test(new_asn, the_id_depends_on_the_asn_not_on_arrival_order)
 	rt_signin(T0 + 3 * HOUR, &BERLIN);
 	cr_assert_eq(rt_alert("new_asn", rt_count("new_asn") - 1)->id, id);
 }
+
+Test(new_asn, leaves_an_ordinary_network_in_a_new_country_to_new_country)
+{
+	rt_history(&FRANKFURT);
+	rt_signin(T0, &TOKYO);
+
+	cr_assert_eq(nalerts, 1, "one sign-in, one alert");
+	const struct af_alert *a = rt_alert("new_country", 0);
+	cr_assert_eq(rt_num(a, "asn"), 64497);
+	cr_assert_str_eq(rt_text(a, "as_org"), "Example JP Networks");
+	cr_assert_eq(rt_num(a, "known_asn"), 0);
+}
+
+Test(new_asn, speaks_for_a_new_country_when_new_country_is_off)
+{
+	rt_set("rules.new_country.enabled", "false");
+	rt_history(&FRANKFURT);
+	rt_signin(T0, &TOKYO);
+
+	cr_assert_eq(nalerts, 1);
+	cr_assert_eq(rt_num(rt_alert("new_asn", 0), "asn"), 64497);
+}
+
+Test(new_asn, never_counts_a_corporate_network_as_new)
+{
+	struct rt_place office = BERLIN;
+
+	office.flags = AF_GEO_CORPORATE;
+	rt_history(&FRANKFURT);
+	rt_signin(T0, &office);
+	cr_assert_eq(nalerts, 0);
+}

@@ -71,25 +71,36 @@ Test(new_country, stays_quiet_while_the_account_is_learning)
 	cr_assert_eq(nalerts, 0);
 }
 
-Test(new_country, learning_ends_at_ten_successful_signins)
+Test(new_country, learning_needs_ten_successful_signins)
 {
-	rt_signins(T0 - HOUR, &HANOI, 10, MIN);
-	rt_signin(T0, &ASHBURN);
+	rt_signins(T0 - 9 * DAY, &HANOI, 9, DAY);
+	rt_signin(T0, &ASHBURN); /* the tenth: judged before it is learned */
+	cr_assert_eq(rt_count("new_country"), 0);
+	rt_signin(T0 + HOUR, &TOKYO);
 	cr_assert_eq(rt_count("new_country"), 1);
+	cr_assert_str_eq(rt_text(rt_alert("new_country", 0), "country"), "JP");
+}
+
+Test(new_country, ten_signins_in_the_first_hour_do_not_end_the_learning)
+{
+	/* A busy account's first morning, before its evening or weekend. */
+	rt_signins(T0 - HOUR, &HANOI, 30, MIN);
+	rt_signin(T0, &ASHBURN);
+	cr_assert_eq(rt_count("new_country"), 0);
 }
 
 Test(new_country, failed_signins_do_not_shorten_the_learning)
 {
 	for (int i = 0; i < 20; i++)
-		rt_fail(T0 - HOUR + i * MIN, RT_ACCOUNT, &HANOI, 50126);
-	rt_signins(T0 - 10 * MIN, &HANOI, 9, MIN);
+		rt_fail(T0 - 8 * DAY + i * MIN, RT_ACCOUNT, &HANOI, 50126);
+	rt_signins(T0 - 9 * HOUR, &HANOI, 9, HOUR);
 	rt_signin(T0, &ASHBURN);
 	cr_assert_eq(rt_count("new_country"), 0);
 }
 
 Test(new_country, learning_ends_seven_days_after_the_account_was_first_seen)
 {
-	rt_signin(T0 - 7 * DAY, &HANOI);
+	rt_signins(T0 - 7 * DAY, &HANOI, 10, MIN);
 	rt_signin(T0 - 1, &FRANKFURT); /* 1 ns short of seven days: still learning */
 	cr_assert_eq(rt_count("new_country"), 0);
 	rt_signin(T0, &TOKYO);

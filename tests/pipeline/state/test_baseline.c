@@ -183,3 +183,12 @@ Test(baseline, gives_the_same_bits_for_the_same_events)
 	cr_assert_eq(a.current, b.current);
 	cr_assert_eq(a.periods, b.periods);
 }
+
+Test(baseline, a_peak_is_the_larger_of_the_new_value_and_the_decayed_old_one)
+{
+	cr_assert_float_eq(af_baseline_peak(100.0f, 50.0, 0.5, 1), 50.0, 1e-6);
+	cr_assert_float_eq(af_baseline_peak(100.0f, 20.0, 0.5, 2), 25.0, 1e-6);
+	cr_assert_float_eq(af_baseline_peak(100.0f, 200.0, 0.5, 1), 200.0, 1e-6);
+	cr_assert_float_eq(af_baseline_peak(100.0f, 0.0, 1.0, 1000), 100.0, 1e-6, "no decay");
+	cr_assert_float_eq(af_baseline_peak(0.0f, 7.0, 0.9, 3), 7.0, 1e-6);
+}
