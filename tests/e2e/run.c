@@ -77,7 +77,7 @@ void af_rmdir(const char *dir)
 	rmdir(dir);
 }
 
-int af_run(struct af_run *r, const char *stdin_path, const char *const *args)
+int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *argv)
 {
 	memset(r, 0, sizeof(*r));
 	char *dir = af_tmpdir();
@@ -87,13 +87,6 @@ int af_run(struct af_run *r, const char *stdin_path, const char *const *args)
 	snprintf(out_path, sizeof(out_path), "%s/stdout", dir);
 	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
 
-	const char *argv[64];
-	size_t n = 0;
-	argv[n++] = AF_BIN;
-	for (size_t i = 0; args[i] && n < 63; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, stdin_path ? stdin_path : "/dev/null", O_RDONLY,
@@ -101,7 +94,7 @@ int af_run(struct af_run *r, const char *stdin_path, const char *const *args)
 	posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	pid_t pid;
-	int rc = posix_spawn(&pid, AF_BIN, &fa, NULL, (char *const *)argv, environ);
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		af_rmdir(dir);
@@ -116,6 +109,17 @@ int af_run(struct af_run *r, const char *stdin_path, const char *const *args)
 	af_rmdir(dir);
 	free(dir);
 	return 0;
+}
+
+int af_run(struct af_run *r, const char *stdin_path, const char *const *args)
+{
+	const char *argv[64];
+	size_t n = 0;
+	argv[n++] = AF_BIN;
+	for (size_t i = 0; args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return af_run_argv(r, stdin_path, argv);
 }
 
 void af_run_free(struct af_run *r)

@@ -19,6 +19,9 @@ struct af_run {
 int af_run(struct af_run *r, const char *stdin_path, const char *const *args);
 void af_run_free(struct af_run *r);
 
+/* Run any program: argv[0] is its path or a name looked up in PATH. */
+int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *argv);
+
 /* A fresh temporary folder (mkdtemp) whose path is returned (owned). */
 char *af_tmpdir(void);
 
