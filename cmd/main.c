@@ -20,7 +20,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "  replay    run exported audit logs (files, directories, - for stdin)\n"
 	      "            through the engine: auditflow replay [OPTIONS] FILE...\n"
-	      "  validate  check a configuration file: auditflow validate -c FILE\n"
+	      "  validate  check a configuration file, its rule settings and the\n"
+	      "            geo databases and lists it names: auditflow validate -c FILE\n"
 	      "  gen       write a synthetic organisation's audit logs with an attack\n"
 	      "            embedded: auditflow gen --scenario NAME [OPTIONS]\n"
 	      "  version   print the version\n"
@@ -69,6 +70,9 @@ static int cmd_validate(int argc, char **argv)
 		af_config_help(stdout, AF_CMD_VALIDATE);
 	} else if (!cfg.cli.config_path || cfg.cli.args.count != 0) {
 		fputs("usage: auditflow validate -c FILE\n", stderr);
+		status = 2;
+	} else if (af_replay_check(&cfg, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow validate: %s: %s\n", cfg.cli.config_path, err);
 		status = 2;
 	} else {
 		printf("%s: ok\n", cfg.cli.config_path);

@@ -28,6 +28,7 @@
 #include "pipeline/enrich/geo.h"
 #include "pipeline/merge.h"
 #include "pipeline/parse/parse.h"
+#include "pipeline/rules/rule.h"
 #include "pipeline/shard.h"
 #include "pipeline/state/keyset.h"
 #include "sinks/alert_out.h"
@@ -254,19 +255,9 @@ static int step(struct replay *r, uint32_t i)
 	return 0;
 }
 
-/* The enrich stage: databases and lists from the configuration. A bad
- * database or list is a configuration error (exit 2). */
-static int open_geo(struct replay *r)
+/* The hub's options from the geo section (paths borrowed from g). */
+static void geo_opts(const struct af_config_geo *g, struct af_geo_hub_opts *opts)
 {
-	const struct af_config_geo *g = &r->cfg->geo;
-	struct af_geo_hub_opts opts = {
-		.city = g->city,
-		.asn = g->asn,
-		.anon = g->anon,
-		.corporate_networks = g->corporate_networks,
-		.hosting_asns = g->hosting_asns,
-		.reload_interval_ns = g->reload_interval,
-	};
 	const struct af_config_geo_fields *f = &g->fields;
 	const char *paths[AF_GEO_F_COUNT] = {
 		[AF_GEO_F_COUNTRY] = f->country,     [AF_GEO_F_CITY] = f->city,
@@ -276,7 +267,40 @@ static int open_geo(struct replay *r)
 		[AF_GEO_F_VPN] = f->vpn,             [AF_GEO_F_HOSTING] = f->hosting,
 		[AF_GEO_F_PROXY] = f->proxy,         [AF_GEO_F_TOR] = f->tor,
 	};
-	memcpy(opts.paths.field, paths, sizeof(paths));
+
+	memset(opts, 0, sizeof(*opts));
+	opts->city = g->city;
+	opts->asn = g->asn;
+	opts->anon = g->anon;
+	opts->corporate_networks = g->corporate_networks;
+	opts->hosting_asns = g->hosting_asns;
+	opts->reload_interval_ns = g->reload_interval;
+	memcpy(opts->paths.field, paths, sizeof(paths));
+}
+
+af_err_t af_replay_check(const struct af_config *cfg, char *errstr, size_t errstr_size)
+{
+	struct af_geo_hub_opts opts;
+	struct af_geo_hub *hub = NULL;
+	af_err_t err = af_rules_check(&cfg->rules, errstr, errstr_size);
+
+	if (err != AF_OK)
+		return err;
+	geo_opts(&cfg->geo, &opts);
+	err = af_geo_hub_open(&opts, &hub, errstr, errstr_size);
+	if (err == AF_OK)
+		af_geo_hub_close(hub);
+	return err;
+}
+
+/* The enrich stage: databases and lists from the configuration. A bad
+ * database or list is a configuration error (exit 2). */
+static int open_geo(struct replay *r)
+{
+	const struct af_config_geo *g = &r->cfg->geo;
+	struct af_geo_hub_opts opts;
+
+	geo_opts(g, &opts);
 	if (af_geo_hub_open(&opts, &r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", r->errstr);
 		return 2;

@@ -7,11 +7,18 @@
 #define AF_CMD_REPLAY_H
 
 #include "pipeline/config.h"
+#include "pipeline/err.h"
 
 /* Run a replay with cfg (parsed; cfg->cli.args are the inputs). Returns the
  * process exit status: 0 success, 1 runtime failure (an input that cannot
  * be read, an output that cannot be written), 2 usage error. Messages go to
  * stderr. */
 int af_replay_main(const struct af_config *cfg);
+
+/* What a replay checks at start-up beyond the configuration's syntax: the
+ * rule settings (af_rules_check) and the geo databases and lists, opened
+ * and closed again. Returns AF_OK, or AF_E_CONFIG (or the hub's error)
+ * with errstr naming the setting or file. For `auditflow validate`. */
+af_err_t af_replay_check(const struct af_config *cfg, char *errstr, size_t errstr_size);
 
 #endif

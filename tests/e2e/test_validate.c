@@ -62,3 +62,40 @@ Test(validate, rejects_a_value_out_of_range_and_exits_2)
 	cr_assert_not_null(strstr(r.err, "max_record_bytes"), "%s", r.err);
 	validate_done(dir, &r);
 }
+
+Test(validate, refuses_bad_rule_settings_with_exit_2)
+{
+	char path[4096];
+	struct af_run r;
+	char *dir = validate("codes.yaml", "rules:\n  benign_codes: \"50140,KMSI\"\n", path,
+	                     sizeof(path), &r);
+	cr_assert_eq(r.status, 2, "%s", r.out);
+	cr_assert_not_null(strstr(r.err, "rules.benign_codes"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "KMSI"), "%s", r.err);
+	validate_done(dir, &r);
+}
+
+Test(validate, opens_the_geo_databases_it_names)
+{
+	char path[4096];
+	struct af_run r;
+	char *dir = validate("geo.yaml",
+	                     "geo:\n  city: " AF_TEST_DATA "/geo/scenario/city.mmdb\n"
+	                     "  asn: /nonexistent/asn.mmdb\n",
+	                     path, sizeof(path), &r);
+	cr_assert_eq(r.status, 2, "%s", r.out);
+	cr_assert_not_null(strstr(r.err, "/nonexistent/asn.mmdb"), "%s", r.err);
+	validate_done(dir, &r);
+}
+
+Test(validate, accepts_real_geo_databases)
+{
+	char path[4096];
+	struct af_run r;
+	char *dir = validate("geo.yaml",
+	                     "geo:\n  city: " AF_TEST_DATA "/geo/scenario/city.mmdb\n"
+	                     "  asn: " AF_TEST_DATA "/geo/scenario/asn.mmdb\n",
+	                     path, sizeof(path), &r);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	validate_done(dir, &r);
+}
