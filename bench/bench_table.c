@@ -118,20 +118,6 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	return 0;
 }
 
-/* Resident bytes of this process, from /proc/self/statm; 0 if unreadable. */
-static size_t rss_bytes(void)
-{
-	unsigned long size, resident;
-	FILE *f = fopen("/proc/self/statm", "r");
-	int n;
-
-	if (!f)
-		return 0;
-	n = fscanf(f, "%lu %lu", &size, &resident);
-	fclose(f);
-	return n == 2 ? resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 /* --- the workload ---------------------------------------------------------- */
 
 struct workload {
@@ -230,7 +216,7 @@ static int run(const struct bench_opts *o, const struct workload *w, struct repo
 	af_err_t err;
 	double t0;
 
-	r->rss_before = rss_bytes();
+	r->rss_before = af_bench_rss_bytes();
 	err = af_table_new(o->value_size, o->key_max, o->keys, &t);
 	if (err != AF_OK) {
 		fprintf(stderr, "bench_table: af_table_new: %s\n", af_err_str(err));
@@ -240,7 +226,7 @@ static int run(const struct bench_opts *o, const struct workload *w, struct repo
 	for (size_t k = 0; k < o->keys; k++)
 		upsert_key(t, w, k, now += STEP_NS);
 	r->fill_s = af_bench_now_s() - t0;
-	r->rss_after = rss_bytes();
+	r->rss_after = af_bench_rss_bytes();
 	af_table_stats(t, &r->st_full);
 
 	for (unsigned p = 0; p < o->passes; p++) {

@@ -22,9 +22,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* qsort's order for doubles (af_bench_median's). */
 static inline int af_bench_cmp_double(const void *a, const void *b)
@@ -157,6 +159,20 @@ static inline size_t af_bench_zipf_rank(const double *cdf, size_t n, double u)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Resident bytes of this process, from /proc/self/statm; 0 if unreadable. */
+static inline size_t af_bench_rss_bytes(void)
+{
+	unsigned long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%lu %lu", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
 #endif

@@ -11,7 +11,8 @@
 #                   instead of the generated pair
 #   GEO_DB_ARGS=... arguments for make-bench-mmdb.pl ("--networks 200000");
 #                   it writes into bench/out/ once and reuses the files
-#   STAGES="parse geo"  the stages to run, in order (default: all)
+#   DETECT_ARGS=... extra arguments for bench_detect (e.g. "--mem-accounts 200000")
+#   STAGES="parse geo detect"  the stages to run, in order (default: all)
 #   RESULTS=FILE    where to write (default: bench/results.md)
 #
 # Each run of bench_parse already reports the median of its timed passes;
@@ -34,7 +35,7 @@ fi
 build="$(cd "$build" && pwd)"
 runs="${RUNS:-5}"
 results="${RESULTS:-$here/results.md}"
-STAGES="${STAGES:-parse geo}"
+STAGES="${STAGES:-parse geo detect}"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -231,6 +232,75 @@ EOF
 			"$(json_val "$(json_obj "$f" bare)" ns_per_lookup)" \
 			"$(awk -v r="$(json_val "$(cat "$f")" ratio)" 'BEGIN { print 100 * r }')" \
 			"$(json_val "$(json_obj "$f" stage)" ns_per_event)"
+	done
+}
+
+run_detect() {
+	local bin="$build/bench/bench_detect"
+	if [ ! -x "$bin" ]; then
+		echo "run.sh: $bin is missing; build the tree first (make build)" >&2
+		exit 2
+	fi
+	for i in $(seq 1 "$runs"); do
+		echo "run.sh: detect benchmark, run $i of $runs" >&2
+		# shellcheck disable=SC2086 # DETECT_ARGS is a list of words
+		"$bin" --json ${DETECT_ARGS:-} >"$tmp/detect.$i"
+	done
+}
+
+section_detect() {
+	local first="$tmp/detect.1" top geo state mem by_rule
+	# top-level keys only: "accounts" is also a key of state and memory
+	top="$(sed -E 's/\{[^{}]*\}//g' "$first")"
+	geo="$(json_obj "$first" geo)"
+	state="$(json_obj "$first" state)"
+	mem="$(json_obj "$first" memory)"
+	# "new_country":12,"new_asn":3 -> new_country 12, new_asn 3
+	by_rule="$(json_obj "$first" alerts_by_rule | sed -E 's/"([a-z_]+)":([0-9]+)/\1 \2/g; s/,/, /g')"
+	cat <<EOF
+
+## Detect stage, single thread
+
+The detect stage (\`af_shard_apply\`: the account and address tables, all
+$(json_val "$top" rules) rules, learning) over the parse benchmark's corpus, parsed beforehand,
+each event given a synthetic geo drawn from a fixed table of places by a hash
+of its source address (\`bench/bench_detect.c\`).
+
+- corpus: $(json_val "$top" events) records, $(json_val "$top" accounts) accounts, seed $(json_val "$top" seed); $(json_val "$top" reordered) records were earlier than the one before them and were put in event time order (stable sort) first
+- geo: $(json_val "$geo" places) places; by events $(pct "$(json_val "$geo" hosting_share)") from hosting addresses, $(pct "$(json_val "$geo" anonymous_share)") from VPN, Tor or anonymous ones
+- method: median of $runs runs; each run's figure is the median of its $(json_val "$top" passes) timed passes, each on a fresh shard made and freed outside the clock, after a warm-up pass; every pass must raise the same alerts (count, per rule, checksum of ids and times) and keep the same state as the warm-up, or the run fails
+
+| stage | events/s | ns/event | page faults per pass |
+| --- | ---: | ---: | ---: |
+| \`af_shard_apply\` | $(printf '%.0f' "$(median_of detect detect events_per_s)") | $(printf '%.1f' "$(median_of detect detect ns_per_event)") | $(printf '%.0f' "$(median_of detect detect faults_per_pass)") |
+
+Each pass starts from an empty shard, so its time includes the first touch
+of the table pages its accounts and addresses take (the page faults above).
+
+Alerts per pass: $(json_val "$(json_obj "$first" alerts)" per_pass) ($by_rule).
+State after a pass: $(json_val "$state" accounts) accounts and $(json_val "$state" addresses) addresses held; evictions $(json_val "$state" account_evictions) and $(json_val "$state" address_evictions), expirations $(json_val "$state" account_expirations) and $(json_val "$state" address_expirations), HLL blocks refused $(json_val "$state" hll_refused).
+
+**Memory per account**: a shard whose caps hold $(json_val "$mem" accounts) accounts, each given
+$(json_val "$mem" events_per_account) events (two sign-ins from two addresses, an Exchange send, its
+message trace row).
+
+| | bytes |
+| --- | ---: |
+| resident per account: (RSS after the events - RSS after \`af_shard_new\`) / accounts | $(printf '%.1f' "$(median_of detect memory bytes_per_account)") |
+| allocated per account: \`af_shard_stats\` bytes / accounts (address table and HLL pool at their default caps included) | $(printf '%.1f' "$(median_of detect memory alloc_per_account)") |
+| of which the account table's own allocation per entry | $(printf '%.1f' "$(median_of detect memory table_bytes_per_account)") |
+| \`sizeof(struct af_account)\`, the hot state | $(json_val "$mem" sizeof_account) |
+| \`sizeof(struct af_account_cold)\` | $(json_val "$mem" sizeof_account_cold) |
+| resident after \`af_shard_new\`, whole shard (probe arrays and HLL pool, written at creation) | $(awk -v b="$(median_of detect memory creation_bytes)" 'BEGIN { printf "%.1f MB", b / 1e6 }') |
+
+Runs, events/s (ns/event); resident bytes per account:
+
+EOF
+	for f in "$tmp"/detect.*; do
+		printf -- '- %.0f (%.1f); %.1f\n' \
+			"$(json_val "$(json_obj "$f" detect)" events_per_s)" \
+			"$(json_val "$(json_obj "$f" detect)" ns_per_event)" \
+			"$(json_val "$(json_obj "$f" memory)" bytes_per_account)"
 	done
 }
 

@@ -39,6 +39,10 @@ static const char *field_bounds(const char *p, const char *e, const char **cs, c
                                 bool *quoted)
 {
 	*quoted = p < e && *p == '"';
+	if (p >= e) {
+		*cs = *ce = e;
+		return e;
+	}
 	if (!*quoted) {
 		const char *comma = memchr(p, ',', (size_t)(e - p));
 		*cs = p;
