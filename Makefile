@@ -38,12 +38,20 @@ test-asan:
 # cannot run under TSan (its shared arena is mapped at random addresses
 # inside TSan's reserved ranges, and past that its runner crashes;
 # Snaipe/Criterion#274), so only test files with a main of their own for
-# TSan run here: tests/pipeline/enrich/test_geo.c runs its swap scenarios.
+# TSan run here: tests/pipeline/enrich/test_geo.c runs its swap scenarios,
+# and tests/pipeline/runtime/tsan_ring_main.c (linked with the TSan-built
+# afcore, with the flags AF_TSAN gives it) runs the ring's and the pool's
+# threaded scenarios.
 # TSan fails the test (exit 66) on any report; no suppressions are needed.
 test-tsan:
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAF_TSAN=ON -DAF_TESTS=ON >/dev/null
 	@cmake --build build-tsan -j $(JOBS) --target pipeline_enrich_test_geo auditflow
 	cd build-tsan && ctest --output-on-failure -R 'enrich_test_geo$$'
+	$(CC) -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -fsanitize=thread -fno-omit-frame-pointer \
+		-I. tests/pipeline/runtime/tsan_ring_main.c tests/pipeline/runtime/ring_scenarios.c \
+		build-tsan/libafcore.a -pthread \
+		-o build-tsan/tsan_ring_main
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" ./build-tsan/tsan_ring_main
 	./tests/e2e/reload-under-tsan.sh build-tsan/auditflow
 
 # A short libFuzzer run of the record parser; skipped without clang.

@@ -1,22 +1,30 @@
-/* replay.c - `auditflow replay FILE...`: read exports, parse, merge by event
- * time, drop re-delivered duplicates, write normalized events, dead letters
- * and the summary.
+/* replay.c - `auditflow replay FILE...`: read exports through the
+ * multi-threaded pipeline (pipeline/runtime/runtime.h) and write alerts,
+ * normalized events, dead letters and the summary.
  *
- * Thread: the main thread.
+ * Thread: the main thread sets up, then waits for the run to end while it
+ * draws the progress line and takes SIGINT/SIGTERM; the runtime's source
+ * thread calls this file's fill.
  * In: the inputs named on the command line (ingest/file.h).
- * Out: --events-out (ECS JSON lines), --dlq (dead letters), --summary
- * (one JSON object), -o (alerts; the rules arrive with the detection
- * stage), and a readable summary on stderr.
+ * Out: -o (alerts), --events-out (ECS JSON lines), --dlq (dead letters),
+ * --summary (one JSON object), and a readable summary on stderr.
  *
- * DESIGN: the order of work is fixed so that output depends only on input:
- * the merge tells which input to read next (the one furthest behind in event
- * time), dead letters are written in read order, and events leave the merge
- * in (time, input, record number) order before duplicate suppression, so
- * "which copy of a re-delivered record counts" never depends on timing.
+ * DESIGN: the source reads whole batches from one input at a time, taking
+ * next the input whose events the workers have seen the least far into
+ * (af_runtime_frontier), so several exports of the same period advance
+ * together and the reorder buffers stay small. Which input it reads when
+ * depends on timing; what comes out does not (see pipeline/merge.h): each
+ * record carries its number within its input, and the shards order events
+ * by their input's own frontier.
+ * A first SIGINT or SIGTERM stops reading and lets the pipeline finish what
+ * it has read: the alerts, the summary and exit 0 follow as for a complete
+ * run over a shorter input. A second one exits at once.
  */
 #include "cmd/replay.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,55 +32,38 @@
 #include <unistd.h>
 
 #include "ingest/file.h"
-#include "pipeline/dedup.h"
 #include "pipeline/enrich/geo.h"
-#include "pipeline/merge.h"
-#include "pipeline/parse/parse.h"
 #include "pipeline/rules/rule.h"
-#include "pipeline/shard.h"
-#include "pipeline/state/keyset.h"
+#include "pipeline/runtime/runtime.h"
 #include "sinks/alert_out.h"
 #include "sinks/dlq.h"
 #include "sinks/events_ecs.h"
 #include "sinks/summary.h"
 
-/* Events the reorder buffer may hold: bounds memory (~1 KiB each) whatever
- * the window and the input rate. */
-#define REPLAY_MERGE_MAX (256u * 1024u)
-
-
 struct replay_input {
 	struct af_file *file;
-	const char *last_path; /* the reader's path pointer last seen */
-	uint32_t last_file;    /* its index in paths[] */
+	bool eof;
+	bool held;              /* rec was read but did not fit its batch */
+	struct af_record rec;   /* the held record (its bytes stay valid: this
+	                           input is not read again before it is used) */
+	uint64_t seq;           /* records read from this input */
 };
 
 struct replay {
 	const struct af_config *cfg;
 	struct replay_input *inputs;
 	uint32_t ninputs;
-	char **paths; /* the run's file table: event pos.file indexes it */
-	uint32_t npaths, paths_cap;
-	struct af_parser *parser;
 	struct af_geo_hub *geo;
-	struct af_geo_reader *geo_reader;
-	struct af_geo_reader_stats geo_stats; /* kept at close for the summary */
-	struct af_geo_hub_stats hub_stats;
-	struct af_merge *merge;
-	struct af_dedup *dedup;
-	struct af_keyset accounts;
+	struct af_runtime *rt;
 	struct af_dlq *dlq;
 	struct af_ecs_out *events;
 	struct af_alert_out *alerts;
-	struct af_shard *shard;
 	struct af_summary sum;
-	uint64_t seq;
-	int64_t pace_first_ts; /* --speed: event time of the first event */
-	struct timespec pace_start;
-	bool io_failed;
+	struct af_geo_reader_stats geo_stats; /* kept at the end for the summary */
+	struct af_geo_hub_stats hub_stats;
+	_Atomic uint64_t bytes_done, bytes_total; /* published by fill */
 	bool progress;      /* a progress line on stderr (a terminal) */
 	double progress_t0; /* when the run started */
-	double progress_at; /* when the line was last drawn */
 	char errstr[512];
 };
 
@@ -83,112 +74,31 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Index of path in the run's file table, adding it when new. The reader's
- * path pointer is stable while a file is read, so the lookup is a pointer
- * comparison per record. */
-static uint32_t file_index(struct replay *r, struct replay_input *in, const char *path)
+/* The unfinished input the workers have seen least far into; among those
+ * not seen yet, the one read least (so each gets its first batch early). */
+static int pick_input(struct replay *r)
 {
-	if (path == in->last_path)
-		return in->last_file;
-	if (r->npaths == r->paths_cap) {
-		uint32_t cap = r->paths_cap ? r->paths_cap * 2 : 16;
-		char **p = realloc(r->paths, cap * sizeof(*p));
-		if (!p)
-			return in->last_file;
-		r->paths = p;
-		r->paths_cap = cap;
+	int best = -1;
+	int64_t best_f = 0;
+
+	for (uint32_t i = 0; i < r->ninputs; i++) {
+		if (r->inputs[i].eof)
+			continue;
+		int64_t f = af_runtime_frontier(r->rt, i);
+		if (best < 0 || f < best_f ||
+		    (f == best_f && r->inputs[i].seq < r->inputs[best].seq)) {
+			best = (int)i;
+			best_f = f;
+		}
 	}
-	char *copy = strdup(path ? path : "");
-	if (!copy)
-		return in->last_file;
-	r->paths[r->npaths] = copy;
-	in->last_path = path;
-	in->last_file = r->npaths++;
-	return in->last_file;
+	return best;
 }
 
-/* --speed X: hold an event until X times its event-time offset has passed. */
-static void pace(struct replay *r, int64_t ts_ns)
+static void publish_progress(struct replay *r)
 {
-	double speed = r->cfg->replay.speed;
-	if (speed <= 0)
-		return;
-	if (r->pace_first_ts == INT64_MIN) {
-		r->pace_first_ts = ts_ns;
-		clock_gettime(CLOCK_MONOTONIC, &r->pace_start);
-		return;
-	}
-	double due = (double)(ts_ns - r->pace_first_ts) / 1e9 / speed;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	double elapsed = (double)(now.tv_sec - r->pace_start.tv_sec) +
-	                 (double)(now.tv_nsec - r->pace_start.tv_nsec) / 1e9;
-	if (due > elapsed) {
-		double wait = due - elapsed;
-		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-		nanosleep(&ts, NULL);
-	}
-}
-
-/* An event leaves the merge: duplicates are dropped here, in event order,
- * then it is enriched (with the databases current at that moment: a
- * reload during a paced replay shows in the events after it). */
-static void emit(struct replay *r, struct af_event *ev, bool late)
-{
-	if (late)
-		r->sum.late++;
-	if (ev->dedup_key != 0 && af_dedup_check(r->dedup, ev->dedup_key, ev->ts_ns)) {
-		r->sum.duplicates++;
-		return;
-	}
-	pace(r, ev->ts_ns);
-	/* One epoch section per event: the replay may block next (a pipe on
-	 * stdin, --speed), and a reload must not wait for it. Sections are
-	 * cheap (a fence on entry); the runtime's workers hold one per batch. */
-	af_geo_reader_enter(r->geo_reader);
-	af_geo_enrich(r->geo_reader, ev);
-	af_geo_reader_leave(r->geo_reader);
-	af_shard_apply(r->shard, ev);
-	r->sum.events_ok++;
-	r->sum.by_kind[ev->kind]++;
-	r->sum.by_schema[ev->schema]++;
-	af_keyset_add(&r->accounts, ev->account_hash);
-	if (r->events &&
-	    af_ecs_write(r->events, ev, r->paths[ev->pos.file]) != AF_OK)
-		r->io_failed = true;
-}
-
-static void drain(struct replay *r)
-{
-	struct af_event ev;
-	bool late;
-	while (af_merge_pop(r->merge, &ev, &late))
-		emit(r, &ev, late);
-}
-
-static void dead_letter(struct replay *r, enum af_reason reason, const char *detail,
-                        const struct af_record *rec)
-{
-	r->sum.events_invalid++;
-	r->sum.invalid_by_reason[reason]++;
-	if (af_dlq_write(r->dlq, reason, detail, rec->path, rec->line, rec->offset, rec->input,
-	                 rec->data, rec->len) != AF_OK)
-		r->io_failed = true;
-}
-
-/* The progress line: bytes read of the inputs' total (when known), rate,
- * ETA. Drawn at most twice a second; the clock is read every 4096 records
- * so the per-record cost is a counter test. */
-static void progress(struct replay *r, bool final)
-{
-	if (!r->progress || (!final && (r->sum.events_in & 4095) != 0))
-		return;
-	double now = now_s();
-	if (!final && now - r->progress_at < 0.5)
-		return;
-	r->progress_at = now;
 	uint64_t done = 0, total = 0;
 	bool known = true; /* the total is unknown if any input's is (a pipe) */
+
 	for (uint32_t i = 0; i < r->ninputs; i++) {
 		uint64_t d, t;
 		af_file_progress(r->inputs[i].file, &d, &t);
@@ -196,10 +106,64 @@ static void progress(struct replay *r, bool final)
 		total += t;
 		known = known && t > 0;
 	}
-	if (!known)
-		total = 0;
-	double elapsed = now - r->progress_t0;
-	double rate = elapsed > 0 ? (double)r->sum.events_in / elapsed : 0;
+	atomic_store_explicit(&r->bytes_done, done, memory_order_relaxed);
+	atomic_store_explicit(&r->bytes_total, known ? total : 0, memory_order_relaxed);
+}
+
+/* The source's fill (the runtime's source thread): one batch from one
+ * input. A record that does not fit is held for the next batch of its
+ * input. */
+static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, char *errstr,
+                     size_t errstr_size)
+{
+	struct replay *r = ctx;
+	int i = pick_input(r);
+
+	if (i < 0)
+		return AF_EOF;
+	struct replay_input *in = &r->inputs[i];
+	b->input = (uint32_t)i;
+	for (;;) {
+		if (!in->held) {
+			af_err_t err = af_file_next(in->file, &in->rec, errstr, errstr_size);
+			if (err == AF_EOF) {
+				in->eof = true;
+				b->last = true;
+				break;
+			}
+			if (err != AF_OK)
+				return err;
+		}
+		struct af_rt_rec rec = {
+			.file = af_runtime_path_index(rt, in->rec.path),
+			.reason = in->rec.reason,
+			.line = in->rec.line,
+			.offset = in->rec.offset,
+			.seq = in->seq,
+		};
+		if (!af_rt_batch_add(b, in->rec.data, in->rec.len, &rec)) {
+			in->held = true;
+			break;
+		}
+		in->held = false;
+		in->seq++;
+	}
+	publish_progress(r);
+	return AF_OK;
+}
+
+/* The progress line: bytes read of the inputs' total (when known), rate,
+ * ETA. */
+static void progress(struct replay *r, bool final)
+{
+	if (!r->progress)
+		return;
+	uint64_t records, invalid;
+	af_runtime_progress(r->rt, &records, &invalid);
+	uint64_t done = atomic_load_explicit(&r->bytes_done, memory_order_relaxed);
+	uint64_t total = atomic_load_explicit(&r->bytes_total, memory_order_relaxed);
+	double elapsed = now_s() - r->progress_t0;
+	double rate = elapsed > 0 ? (double)records / elapsed : 0;
 	char pos[64] = "";
 	if (total > 0 && done <= total) {
 		double frac = (double)done / (double)total;
@@ -209,50 +173,10 @@ static void progress(struct replay *r, bool final)
 	} else {
 		snprintf(pos, sizeof(pos), " %.1f MB read", (double)done / 1e6);
 	}
-	fprintf(stderr, "\r\033[K%llu events, %.0f/s, %llu invalid%s",
-	        (unsigned long long)r->sum.events_in, rate,
-	        (unsigned long long)r->sum.events_invalid, pos);
+	fprintf(stderr, "\r\033[K%llu events, %.0f/s, %llu invalid%s", (unsigned long long)records,
+	        rate, (unsigned long long)invalid, pos);
 	if (final)
 		fputc('\n', stderr);
-}
-
-/* Read one record from input i and route it. Returns 0, or 1 on a read
- * error (message printed). */
-static int step(struct replay *r, uint32_t i)
-{
-	struct replay_input *in = &r->inputs[i];
-	struct af_record rec;
-	af_err_t err = af_file_next(in->file, &rec, r->errstr, sizeof(r->errstr));
-	if (err == AF_EOF) {
-		af_merge_finish(r->merge, i);
-		drain(r);
-		return 0;
-	}
-	if (err != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", r->errstr);
-		return 1;
-	}
-	r->sum.events_in++;
-	progress(r, false);
-	if (rec.reason != AF_REASON_NONE) {
-		dead_letter(r, rec.reason, NULL, &rec);
-		return 0;
-	}
-	struct af_event ev;
-	ev.pos.input = i;
-	ev.pos.file = file_index(r, in, rec.path);
-	ev.pos.line = rec.line;
-	ev.pos.offset = rec.offset;
-	ev.pos.seq = r->seq++;
-	const char *detail = NULL;
-	enum af_reason reason = af_parse_record(r->parser, rec.data, rec.len, &ev, &detail);
-	if (reason != AF_REASON_NONE) {
-		dead_letter(r, reason, detail, &rec);
-		return 0;
-	}
-	af_merge_push(r->merge, &ev);
-	drain(r);
-	return 0;
 }
 
 /* The hub's options from the geo section (paths borrowed from g). */
@@ -297,21 +221,15 @@ af_err_t af_replay_check(const struct af_config *cfg, char *errstr, size_t errst
  * database or list is a configuration error (exit 2). */
 static int open_geo(struct replay *r)
 {
-	const struct af_config_geo *g = &r->cfg->geo;
 	struct af_geo_hub_opts opts;
 
-	geo_opts(g, &opts);
+	geo_opts(&r->cfg->geo, &opts);
 	if (af_geo_hub_open(&opts, &r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", r->errstr);
 		return 2;
 	}
 	if (af_geo_hub_watch(r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", r->errstr);
-		return 1;
-	}
-	r->geo_reader = af_geo_reader_new(r->geo, g->cache_entries);
-	if (!r->geo_reader) {
-		fprintf(stderr, "auditflow: out of memory\n");
 		return 1;
 	}
 	return 0;
@@ -356,22 +274,12 @@ static int open_inputs(struct replay *r)
 			fprintf(stderr, "auditflow: %s\n", r->errstr);
 			return 1;
 		}
-		r->inputs[i].last_file = UINT32_MAX;
 	}
 	return 0;
 }
 
-/* A rule raised an alert: to the alerts output (which counts it by rule in
- * the summary). */
-static void on_alert(void *ctx, const struct af_alert *a)
-{
-	struct replay *r = ctx;
-	if (af_alert_out_write(r->alerts, a) != AF_OK)
-		r->io_failed = true;
-}
-
 /* One line on the enrich stage for the end of the run, when it looked
- * anything up (from the counts close_all kept). */
+ * anything up. */
 static void print_geo_stats(const struct replay *r)
 {
 	const struct af_geo_reader_stats s = r->geo_stats;
@@ -392,6 +300,15 @@ static void print_geo_stats(const struct replay *r)
 static int close_all(struct replay *r, int status)
 {
 	char err[512];
+	if (r->rt) {
+		af_runtime_geo_stats(r->rt, &r->geo_stats);
+		af_runtime_free(r->rt);
+		r->rt = NULL;
+	}
+	if (r->geo) {
+		af_geo_hub_stats(r->geo, &r->hub_stats);
+		af_geo_hub_close(r->geo);
+	}
 	if (r->dlq && af_dlq_close(r->dlq, err, sizeof(err)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", err);
 		status = status ? status : 1;
@@ -404,30 +321,46 @@ static int close_all(struct replay *r, int status)
 		fprintf(stderr, "auditflow: %s\n", err);
 		status = status ? status : 1;
 	}
-	af_shard_free(r->shard);
 	for (uint32_t i = 0; i < r->ninputs && r->inputs; i++)
 		af_file_close(r->inputs[i].file);
 	free(r->inputs);
-	for (uint32_t i = 0; i < r->npaths; i++)
-		free(r->paths[i]);
-	free(r->paths);
-	af_parser_free(r->parser);
-	if (r->geo_reader) {
-		af_geo_reader_stats(r->geo_reader, &r->geo_stats);
-		af_geo_hub_stats(r->geo, &r->hub_stats);
-		af_geo_reader_free(r->geo_reader);
-	}
-	if (r->geo)
-		af_geo_hub_close(r->geo);
-	af_merge_free(r->merge);
-	af_dedup_free(r->dedup);
-	af_keyset_fini(&r->accounts);
 	return status;
+}
+
+/* Wait for the run to end, drawing progress and taking the stop signals
+ * (blocked in every thread, taken here only). Returns the signal that
+ * stopped reading, or 0. */
+static int supervise(struct replay *r, const sigset_t *stop_set)
+{
+	int stopped = 0;
+	double drawn = 0;
+	struct timespec tick = {0, 100 * 1000 * 1000};
+
+	while (!af_runtime_done(r->rt)) {
+		int sig = sigtimedwait(stop_set, NULL, &tick);
+		if (sig > 0) {
+			if (stopped) {
+				fprintf(stderr, "\nauditflow: second signal, exiting at once\n");
+				_exit(128 + sig);
+			}
+			stopped = sig;
+			af_runtime_stop(r->rt);
+			fprintf(stderr, "\nauditflow: %s: finishing the records already read "
+			                "(again to quit at once)\n",
+			        sig == SIGINT ? "interrupted" : "terminated");
+		}
+		double now = now_s();
+		if (now - drawn >= 0.5) {
+			progress(r, false);
+			drawn = now;
+		}
+	}
+	return stopped;
 }
 
 int af_replay_main(const struct af_config *cfg)
 {
-	struct replay r = {.cfg = cfg, .pace_first_ts = INT64_MIN};
+	struct replay r = {.cfg = cfg};
 	af_summary_init(&r.sum);
 	int status = 0;
 	double t0 = now_s();
@@ -439,45 +372,47 @@ int af_replay_main(const struct af_config *cfg)
 		                "see auditflow replay --help\n");
 		return 2;
 	}
-	if (af_keyset_init(&r.accounts) != AF_OK) {
-		fprintf(stderr, "auditflow: out of memory\n");
-		return 1;
-	}
-	r.parser = af_parser_new(cfg->input.max_record_bytes, r.errstr, sizeof(r.errstr));
-	r.dedup = af_dedup_new(cfg->input.dedup_retention, cfg->input.dedup_max_entries);
-	r.merge = af_merge_new((uint32_t)cfg->cli.args.count, cfg->input.reorder_window,
-	                       REPLAY_MERGE_MAX);
-	if (!r.parser || !r.dedup || !r.merge) {
-		fprintf(stderr, "auditflow: cannot start: %s\n",
-		        r.parser ? "out of memory" : r.errstr);
-		return close_all(&r, 1);
+	if (af_rules_check(&cfg->rules, r.errstr, sizeof(r.errstr)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", r.errstr);
+		return 2;
 	}
 	int geo_status = open_geo(&r);
 	if (geo_status != 0)
 		return close_all(&r, geo_status);
-	af_err_t shard_err = af_shard_new(cfg, on_alert, &r, &r.shard, r.errstr, sizeof(r.errstr));
-	if (shard_err != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", r.errstr);
-		return close_all(&r, shard_err == AF_E_NOMEM ? 1 : 2);
-	}
 	if (open_inputs(&r) != 0 || open_outputs(&r) != 0)
 		return close_all(&r, 1);
 
-	uint32_t i;
-	while ((i = af_merge_next_input(r.merge)) != UINT32_MAX) {
-		if (step(&r, i) != 0) {
-			status = 1;
-			break;
-		}
+	struct af_rt_source src = {.ctx = &r, .ninputs = r.ninputs, .fill = fill};
+	struct af_rt_sinks sinks = {.alerts = r.alerts, .dlq = r.dlq, .events = r.events};
+	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
+	if (err != AF_OK) {
+		fprintf(stderr, "auditflow: cannot start: %s\n", r.errstr);
+		return close_all(&r, err == AF_E_CONFIG ? 2 : 1);
 	}
-	drain(&r);
+
+	/* The stop signals go to this thread's sigtimedwait only: blocked
+	 * before the threads start, so they inherit the mask. */
+	sigset_t stop_set, old_set;
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
+	if (af_runtime_start(r.rt, r.errstr, sizeof(r.errstr)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", r.errstr);
+		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+		return close_all(&r, 1);
+	}
+	supervise(&r, &stop_set);
+	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK) {
+		fprintf(stderr, "\nauditflow: %s\n", r.errstr);
+		status = 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	progress(&r, true);
-	r.sum.accounts = af_keyset_count(&r.accounts);
+	uint64_t forced = af_runtime_reorder_forced(r.rt);
 	r.sum.wall_s = now_s() - t0;
 
 	status = close_all(&r, status);
-	if (r.io_failed && status == 0)
-		status = 1;
 	if (cfg->output.summary &&
 	    af_summary_write(&r.sum, cfg->output.summary, r.errstr, sizeof(r.errstr)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", r.errstr);
@@ -485,6 +420,11 @@ int af_replay_main(const struct af_config *cfg)
 	}
 	af_summary_print(stderr, &r.sum);
 	print_geo_stats(&r);
+	if (forced > 0)
+		fprintf(stderr, "auditflow: the reorder buffers overflowed %llu times: inputs too "
+		                "far apart in event time, so the order of those events (and "
+		                "alerts that depend on it) may vary between runs\n",
+		        (unsigned long long)forced);
 	if (r.sum.events_invalid > 0 && !cfg->output.dlq)
 		fprintf(stderr, "auditflow: %llu records were unusable; --dlq FILE writes each with "
 		                "its reason and position\n",

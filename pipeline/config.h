@@ -94,7 +94,8 @@ struct af_config_geo {
 };
 
 struct af_config_runtime {
-	uint32_t threads; /* worker threads; 0 = online CPUs */
+	uint32_t threads;       /* worker threads; 0 = online CPUs */
+	uint32_t batch_records; /* records per batch from the source */
 };
 
 struct af_config_replay {

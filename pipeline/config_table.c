@@ -171,6 +171,20 @@ static const struct af_config_key runtime_keys[] = {
         .metavar = "THREADS",
         .help = "worker threads; 0 = one per online CPU",
     },
+    {
+        /* 256 records of ~1 KiB: a quarter of a MiB per hand-over, so the
+         * per-batch costs (ring hand-offs, a marker per shard, an epoch
+         * section) are spread over enough records to vanish, while a
+         * batch still fits in L2 while a worker parses it. */
+        AF_CONFIG_UINT(runtime.batch_records),
+        .def = "256",
+        .min = "1",
+        .max = "65536",
+        .opt = "batch-size",
+        .commands = STREAM_CMDS | AF_CMD_BENCH,
+        .metavar = "RECORDS",
+        .help = "records the source hands to a worker at once",
+    },
 };
 
 /* Replay-only: pacing and a progress line mean nothing to a Kafka consumer. */

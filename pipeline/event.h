@@ -60,6 +60,11 @@ enum {
 	AF_EV_FORWARD_EXTERNAL = 1u << 9, /* ...to another domain than the account's */
 	AF_EV_GEO_FROM_RECORD = 1u << 10, /* geo came from the record (Entra location) */
 	AF_EV_NAME_SELF = 1u << 11,     /* a recipient's display name is the sender's */
+	/* Set by the runtime, never by a parser: which parts of the event this
+	 * copy carries to its shard (pipeline/shard.h): the account part (the
+	 * copy that is counted and written out) and/or the address part. */
+	AF_EV_PART_ACCOUNT = 1u << 29,
+	AF_EV_PART_ADDRESS = 1u << 30,
 };
 
 /* Geo/ASN facts about the source address. Zeroed means unknown. */

@@ -1,19 +1,22 @@
 /* merge.c - event-time merge of several inputs with a bounded reorder window.
  *
  * Thread: the owner of the handle only (see merge.h).
- * In: events pushed per input, input ends. Out: events in (ts, input, seq)
- * order, with a late flag.
+ * In: events pushed per input with a frontier, frontier advances, input ends.
+ * Out: events in (key, input, seq) order, each with its late verdict.
  *
  * DESIGN: the events themselves sit still in a slab of max_buffered slots;
- * the binary min-heap orders small nodes (ts, input, seq, slot), so sifting
- * moves 24 bytes instead of a whole struct af_event. A stack of free slot
- * numbers hands slots out and takes them back. The key includes the input
- * and the record number, so equal times leave in one order whatever the
- * interleaving of the reads.
+ * the binary min-heap orders small nodes (key, input, seq, slot), so sifting
+ * moves 24 bytes instead of a whole struct af_event. The late verdicts sit
+ * beside the slab, one byte per slot, rather than in the node, which would
+ * pad it to 32. A stack of free slot numbers hands slots out and takes them
+ * back. The key is fixed at push from the input's own frontier, and the order
+ * includes the input and the record number, so the order of two events never
+ * depends on what else happened to be read in between.
  *
- * The watermark and the input to read next are kept up to date on push and
- * finish (a scan of the inputs), not recomputed on every pop, since the
- * caller pops after every push and most pops find nothing ready.
+ * The smallest frontier and the input it belongs to are kept up to date when a
+ * frontier rises or an input finishes (a scan of the inputs), not recomputed
+ * on every pop, since the caller pops after every push and most pops find
+ * nothing ready.
  */
 #include "pipeline/merge.h"
 
@@ -22,29 +25,30 @@
 #include <string.h>
 
 struct node {
-	int64_t ts;
+	int64_t key;
 	uint64_t seq;
 	uint32_t input;
 	uint32_t slot;
 };
 
 struct input {
-	int64_t frontier; /* largest ts pushed; INT64_MIN before the first */
+	int64_t frontier; /* F_i; INT64_MIN while nothing is known */
 	bool finished;
 };
 
 struct af_merge {
 	struct af_event *events; /* slab of cap slots */
+	bool *late;              /* verdict of the event in each slot */
 	uint32_t *free_slots;    /* stack of unused slot numbers */
 	size_t nfree;
 	struct node *heap;
 	size_t size, cap;
 	struct input *inputs;
 	uint32_t ninputs;
-	uint32_t next;     /* unfinished input with the smallest frontier */
-	int64_t watermark; /* its frontier; INT64_MAX when all are finished */
+	uint32_t next;        /* unfinished input with the smallest frontier */
+	int64_t min_frontier; /* its frontier; INT64_MAX when all are finished */
 	int64_t window_ns;
-	int64_t max_popped; /* largest ts popped; INT64_MIN before the first */
+	uint64_t forced;
 };
 
 struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_buffered)
@@ -57,10 +61,12 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 	if (m == NULL)
 		return NULL;
 	m->events = malloc(max_buffered * sizeof *m->events);
+	m->late = malloc(max_buffered * sizeof *m->late);
 	m->free_slots = malloc(max_buffered * sizeof *m->free_slots);
 	m->heap = malloc(max_buffered * sizeof *m->heap);
 	m->inputs = malloc(ninputs * sizeof *m->inputs);
-	if (m->events == NULL || m->free_slots == NULL || m->heap == NULL || m->inputs == NULL) {
+	if (m->events == NULL || m->late == NULL || m->free_slots == NULL || m->heap == NULL ||
+	    m->inputs == NULL) {
 		af_merge_free(m);
 		return NULL;
 	}
@@ -73,9 +79,9 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 		m->inputs[i] = (struct input){.frontier = INT64_MIN, .finished = false};
 	m->ninputs = ninputs;
 	m->next = 0;
-	m->watermark = INT64_MIN;
+	m->min_frontier = INT64_MIN;
 	m->window_ns = window_ns;
-	m->max_popped = INT64_MIN;
+	m->forced = 0;
 	return m;
 }
 
@@ -84,24 +90,37 @@ void af_merge_free(struct af_merge *m)
 	if (m == NULL)
 		return;
 	free(m->events);
+	free(m->late);
 	free(m->free_slots);
 	free(m->heap);
 	free(m->inputs);
 	free(m);
 }
 
-static void update_watermark(struct af_merge *m)
+static void update_min_frontier(struct af_merge *m)
 {
 	m->next = UINT32_MAX;
-	m->watermark = INT64_MAX;
+	m->min_frontier = INT64_MAX;
 	for (uint32_t i = 0; i < m->ninputs; i++) {
 		const struct input *in = &m->inputs[i];
 
-		if (!in->finished && (m->next == UINT32_MAX || in->frontier < m->watermark)) {
+		if (!in->finished && (m->next == UINT32_MAX || in->frontier < m->min_frontier)) {
 			m->next = i;
-			m->watermark = in->frontier;
+			m->min_frontier = in->frontier;
 		}
 	}
+}
+
+/* Only a rise can move the minimum, and only if this input could hold it. */
+static void raise_frontier(struct af_merge *m, uint32_t input, int64_t frontier)
+{
+	struct input *in = &m->inputs[input];
+
+	if (frontier <= in->frontier)
+		return;
+	in->frontier = frontier;
+	if (!in->finished)
+		update_min_frontier(m);
 }
 
 uint32_t af_merge_next_input(const struct af_merge *m)
@@ -109,25 +128,36 @@ uint32_t af_merge_next_input(const struct af_merge *m)
 	return m->next;
 }
 
+static int64_t sub_saturated(int64_t a, int64_t b)
+{
+	return a < INT64_MIN + b ? INT64_MIN : a - b;
+}
+
 static bool before(const struct node *a, const struct node *b)
 {
-	if (a->ts != b->ts)
-		return a->ts < b->ts;
+	if (a->key != b->key)
+		return a->key < b->key;
 	if (a->input != b->input)
 		return a->input < b->input;
 	return a->seq < b->seq;
 }
 
-void af_merge_push(struct af_merge *m, const struct af_event *ev)
+void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t frontier)
 {
 	uint32_t input = ev->pos.input;
 
 	assert(m->size < m->cap);
 	assert(input < m->ninputs && !m->inputs[input].finished);
 
+	raise_frontier(m, input, frontier > ev->ts_ns ? frontier : ev->ts_ns);
+	int64_t edge = sub_saturated(m->inputs[input].frontier, m->window_ns);
+	bool late = ev->ts_ns < edge;
+
 	uint32_t slot = m->free_slots[--m->nfree];
 	memcpy(&m->events[slot], ev, sizeof *ev);
-	struct node n = {.ts = ev->ts_ns, .seq = ev->pos.seq, .input = input, .slot = slot};
+	m->late[slot] = late;
+	struct node n = {
+	    .key = late ? edge : ev->ts_ns, .seq = ev->pos.seq, .input = input, .slot = slot};
 
 	size_t i = m->size++;
 	while (i > 0) {
@@ -139,47 +169,47 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev)
 		i = parent;
 	}
 	m->heap[i] = n;
+}
 
-	struct input *in = &m->inputs[input];
-	if (ev->ts_ns > in->frontier || in->frontier == INT64_MIN) {
-		in->frontier = ev->ts_ns;
-		update_watermark(m);
-	}
+void af_merge_advance(struct af_merge *m, uint32_t input, int64_t frontier)
+{
+	assert(input < m->ninputs);
+	raise_frontier(m, input, frontier);
 }
 
 void af_merge_finish(struct af_merge *m, uint32_t input)
 {
 	assert(input < m->ninputs);
 	m->inputs[input].finished = true;
-	update_watermark(m);
+	update_min_frontier(m);
 }
 
-static int64_t sub_saturated(int64_t a, int64_t b)
+/* Whether a key is safe to release: no event still to come can sort before
+ * it (see merge.h). */
+static bool safe(const struct af_merge *m, int64_t key)
 {
-	return a < INT64_MIN + b ? INT64_MIN : a - b;
-}
-
-static bool ready(const struct af_merge *m, int64_t ts)
-{
-	if (m->size == m->cap || m->next == UINT32_MAX)
+	if (m->next == UINT32_MAX)
 		return true;
-	/* Nothing is ready while some input has pushed nothing. */
-	if (m->watermark == INT64_MIN)
+	/* An input that has told us nothing could still send anything. */
+	if (m->min_frontier == INT64_MIN)
 		return false;
-	return ts <= sub_saturated(m->watermark, m->window_ns);
+	return key < sub_saturated(m->min_frontier, m->window_ns);
 }
 
 bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late)
 {
-	if (m->size == 0 || !ready(m, m->heap[0].ts))
+	if (m->size == 0)
 		return false;
+	if (!safe(m, m->heap[0].key)) {
+		if (m->size < m->cap)
+			return false;
+		m->forced++;
+	}
 
 	struct node top = m->heap[0];
 	memcpy(out, &m->events[top.slot], sizeof *out);
+	*late = m->late[top.slot];
 	m->free_slots[m->nfree++] = top.slot;
-	*late = top.ts < m->max_popped;
-	if (top.ts > m->max_popped)
-		m->max_popped = top.ts;
 
 	/* Sift the last node down from the root. */
 	struct node last = m->heap[--m->size];
@@ -199,6 +229,11 @@ bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late)
 	if (m->size > 0)
 		m->heap[i] = last;
 	return true;
+}
+
+uint64_t af_merge_forced(const struct af_merge *m)
+{
+	return m->forced;
 }
 
 size_t af_merge_buffered(const struct af_merge *m)

@@ -1,24 +1,47 @@
 /* merge.h - merge several inputs, each roughly in event-time order, into one
- * stream in event-time order, absorbing local disorder within a window.
+ * stream in event-time order, absorbing local disorder within a window, so
+ * that the output order and the late verdicts depend only on each input's
+ * own record sequence, never on how the reads of the inputs interleave.
  *
- * Thread: one owner (the replay source thread); not shared, no locks.
- * In: copies of events, each naming its input in ev->pos.input, and the end
- * of each input. Out: the events, ordered by (ts_ns, pos.input, pos.seq),
- * each flagged late if it had to leave after a later event already had.
+ * Thread: one owner (the replay source thread, or one shard of the runtime);
+ * not shared, no locks.
+ * In: copies of events, each naming its input in ev->pos.input and its record
+ * number within that input in ev->pos.seq, with what the caller knows of the
+ * input's frontier; frontier advances without an event; the end of each input.
+ * Out: the events ordered by (key, pos.input, pos.seq), each with the late
+ * verdict given to it when it was pushed.
+ *
+ * Frontier: F_i, the largest event time seen so far in input i, over the whole
+ * input and not only the events pushed here: a push raises it to the
+ * frontier the caller gives and to the event's own time, af_merge_advance
+ * raises it with no event. INT64_MIN before anything is known. Several shards,
+ * each merging its own subset of the events, reach the same F_i at the same
+ * record when each is told the whole input's frontier in input order (a
+ * batch-end marker carrying the batch's largest time), so they agree on every
+ * verdict and on the relative order of the events they share.
+ *
+ * Late and key: an event of input i pushed when F_i (raised by this push) is
+ * F is late iff ts < F - window (saturating); its key is max(ts, F - window),
+ * so a late event sorts as if it had arrived at the edge of the window. Its
+ * ts_ns is left as it was: that is the time the caller applies to state.
+ *
+ * Release: W = min over unfinished inputs of (F_i - window). The buffered
+ * minimum leaves when its key < W; nothing leaves while an unfinished input
+ * has F_i == INT64_MIN; everything leaves, in order, once every input is
+ * finished. Why this is a pure function of the inputs: F_i never falls, so
+ * any later event of input i has key >= F_i - window >= W; an event with key
+ * < W therefore precedes everything still to come, and the output is the sort
+ * by (key, input, seq) of all the pushed events, whatever the interleaving
+ * (W is strict because a later event of input j can have key exactly W).
+ * The one exception is a full buffer: af_merge_pop then forces the minimum
+ * out before it is safe, and counts it (af_merge_forced); only then can the
+ * order depend on the interleaving, and the caller should report it.
  *
  * Use: loop { i = af_merge_next_input(m); if i == UINT32_MAX break; read one
  * event of input i and af_merge_push it, or af_merge_finish(m, i) at its end;
  * then af_merge_pop until it returns false }. Reading the input with the
- * smallest frontier keeps every input's frontier close to the watermark, so
- * the buffer holds about a window's worth of events per input.
- *
- * Watermark: the smallest frontier (largest ts pushed so far) among the
- * inputs not finished; -infinity while one of them has pushed nothing;
- * +infinity when all are finished. An event leaves once its ts <= watermark
- * - window, or when the buffer is full. Whenever no input's disorder (how far
- * an event can be earlier than one read before it from the same input)
- * reaches window_ns and the buffer does not fill, the output is sorted and
- * nothing is late.
+ * smallest frontier keeps every input's frontier close to W, so the buffer
+ * holds about a window's worth of events per input.
  */
 #ifndef AF_MERGE_H
 #define AF_MERGE_H
@@ -33,7 +56,7 @@ struct af_merge;
 
 /* A merger of ninputs inputs (numbered 0..ninputs-1) holding at most
  * max_buffered events. Returns NULL when out of memory.
- * @pre ninputs >= 1, window_ns >= 0, max_buffered >= 1.
+ * @pre ninputs >= 1, window_ns >= 0, 1 <= max_buffered <= UINT32_MAX.
  * Cost: allocates max_buffered events (~sizeof(struct af_event) each) now,
  * nothing afterwards. */
 struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_buffered);
@@ -41,28 +64,49 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 /* Frees m and the events still buffered; NULL is ignored. */
 void af_merge_free(struct af_merge *m);
 
-/* Which input to read next: the unfinished input with the smallest frontier,
- * the lowest number on a tie; inputs that have pushed nothing come first.
+/* Which input to read next: the unfinished input with the smallest frontier
+ * (INT64_MIN, nothing known yet, first), the lowest number on a tie.
  * UINT32_MAX once every input is finished. Cost: O(1). */
 uint32_t af_merge_next_input(const struct af_merge *m);
 
-/* Copy *ev (borrowed) into the buffer and advance its input's frontier.
+/* Copy *ev (borrowed) into the buffer, raise its input's frontier to
+ * max(frontier, ev->ts_ns) and judge it late or not against that (see the
+ * top of this file).
+ * frontier: the largest event time the caller knows of among the records of
+ * the input up to and including this one; INT64_MIN for "only this event"
+ * (the merge's own maximum of the input's pushes is then the frontier).
+ * It must not cover records after this one, or the verdicts would depend on
+ * how far ahead the caller happened to look.
  * @pre !af_merge_full(m) (pop until af_merge_pop returns false after each
- * push); ev->pos.input < ninputs and that input is not finished.
- * Cost: O(log buffered + ninputs). */
-void af_merge_push(struct af_merge *m, const struct af_event *ev);
+ * push); ev->pos.input < ninputs and that input is not finished; the events of
+ * one input are pushed in their record order.
+ * Cost: O(log buffered), plus O(ninputs) when the frontier rises. */
+void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t frontier);
 
-/* Input has ended; it no longer holds the watermark back.
+/* Raise input's frontier to frontier, with no event: how a shard learns of
+ * the records of the input that went to other shards. A lower frontier than
+ * the current one changes nothing.
+ * @pre input < ninputs; frontier covers only records before any event of the
+ * input pushed afterwards (the same rule as af_merge_push's frontier).
+ * Advancing a finished input is harmless. Cost: O(ninputs) when it rises. */
+void af_merge_advance(struct af_merge *m, uint32_t input, int64_t frontier);
+
+/* Input has ended; it no longer holds W back.
  * @pre input < ninputs. Finishing twice is harmless. Cost: O(ninputs). */
 void af_merge_finish(struct af_merge *m, uint32_t input);
 
 /* The next event ready to leave, copied into *out: the buffered minimum by
- * (ts_ns, pos.input, pos.seq) when its ts <= watermark - window or the buffer
- * is full. *late is set when its ts is earlier than that of an event popped
- * before (it arrived later than the window allows; it is delivered anyway).
- * Returns false, leaving *out and *late alone, when nothing is ready.
- * Cost: O(log buffered). */
+ * (key, pos.input, pos.seq) when its key < W, when every input is finished,
+ * or when the buffer is full (a forced pop, counted). *late is the verdict
+ * given at push (its ts was more than the window before its input's frontier;
+ * it is delivered anyway). Returns false, leaving *out and *late alone, when
+ * nothing is ready. Cost: O(log buffered). */
 bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late);
+
+/* How many pops so far were forced by a full buffer before their event was
+ * safe to release: zero means the output so far is the order described at the
+ * top of this file, whatever the interleaving. */
+uint64_t af_merge_forced(const struct af_merge *m);
 
 /* Events buffered now. */
 size_t af_merge_buffered(const struct af_merge *m);

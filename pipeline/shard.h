@@ -20,6 +20,7 @@
 #ifndef AF_SHARD_H
 #define AF_SHARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,22 @@ void af_shard_free(struct af_shard *s);
 
 /* Apply one event. Cost: two table probes and the rules for its kind. */
 void af_shard_apply(struct af_shard *s, const struct af_event *ev);
+
+/* The parts of an event a shard applies. With N shards, an event's account
+ * part goes to the shard that owns the account and its address part to the
+ * shard that owns the source address (password spray), which may be
+ * another one: the account rules and the address rules never read each
+ * other's state. */
+enum { AF_SHARD_ACCOUNT = 1u << 0, AF_SHARD_ADDRESS = 1u << 1 };
+
+/* af_shard_apply for the parts in parts only (AF_SHARD_* bits). */
+void af_shard_apply_parts(struct af_shard *s, const struct af_event *ev, unsigned parts);
+
+/* Whether ev has an address part that some enabled rule of cfg reads: the
+ * runtime routes such an event to the address's shard too. cfg borrowed.
+ * Thread: any (pure). Cost: a walk of the rule table (cache the kinds when
+ * calling per event: af_rules_kinds). */
+bool af_shard_wants_address(const struct af_config *cfg, const struct af_event *ev);
 
 struct af_shard_stats {
 	uint64_t accounts, addresses;  /* held now */

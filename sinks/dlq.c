@@ -59,13 +59,21 @@ af_err_t af_dlq_write(struct af_dlq *dlq, enum af_reason reason, const char *det
                       const char *path, uint64_t line, uint64_t offset, uint32_t input,
                       const char *raw, size_t raw_len)
 {
-	struct af_jsonw *w = dlq->w;
-
 	if ((unsigned)reason < AF_REASON_COUNT)
 		dlq->counts[reason]++;
-	if (w == NULL)
+	if (dlq->w == NULL)
 		return AF_OK;
+	af_dlq_format(dlq->w, dlq->raw_max, reason, detail, path, line, offset, input, raw,
+	              raw_len);
+	return af_jsonw_end_line(dlq->w);
+}
 
+void af_dlq_format(struct af_jsonw *w, size_t raw_max, enum af_reason reason, const char *detail,
+                   const char *path, uint64_t line, uint64_t offset, uint32_t input,
+                   const char *raw, size_t raw_len)
+{
+	if (raw_max == 0)
+		raw_max = AF_DLQ_RAW_MAX_DEFAULT;
 	af_jsonw_object_begin(w);
 	af_jsonw_field_string(w, "reason", af_reason_name(reason));
 	if (detail != NULL)
@@ -78,9 +86,27 @@ af_err_t af_dlq_write(struct af_dlq *dlq, enum af_reason reason, const char *det
 	af_jsonw_field_uint(w, "offset", offset);
 	af_jsonw_field_uint(w, "input", input);
 	af_jsonw_object_end(w);
-	af_dlq_raw(w, raw_len ? raw : "", raw_len, dlq->raw_max);
+	af_dlq_raw(w, raw_len ? raw : "", raw_len, raw_max);
 	af_jsonw_object_end(w);
-	return af_jsonw_end_line(w);
+}
+
+af_err_t af_dlq_write_text(struct af_dlq *dlq, const char *text, size_t len)
+{
+	if (dlq->w == NULL || len == 0)
+		return AF_OK;
+	af_jsonw_raw(dlq->w, text, len);
+	return af_jsonw_flush(dlq->w);
+}
+
+
+bool af_dlq_enabled(const struct af_dlq *dlq)
+{
+	return dlq->w != NULL;
+}
+
+size_t af_dlq_raw_max(const struct af_dlq *dlq)
+{
+	return dlq->raw_max;
 }
 
 uint64_t af_dlq_count(const struct af_dlq *dlq, enum af_reason reason)

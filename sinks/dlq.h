@@ -23,11 +23,14 @@
 #ifndef AF_DLQ_H
 #define AF_DLQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pipeline/err.h"
 #include "pipeline/reason.h"
+
+struct af_jsonw;
 
 /* raw_max used when af_dlq_open is given 0. */
 #define AF_DLQ_RAW_MAX_DEFAULT 4096
@@ -51,6 +54,29 @@ struct af_dlq *af_dlq_open(const char *path, size_t raw_max, char *errstr, size_
 af_err_t af_dlq_write(struct af_dlq *dlq, enum af_reason reason, const char *detail,
                       const char *path, uint64_t line, uint64_t offset, uint32_t input,
                       const char *raw, size_t raw_len);
+
+/* One dead-letter line, without its newline, into w (a writer over the
+ * caller's buffer, say): the same text af_dlq_write writes, so a worker
+ * thread can format dead letters and hand the text to the thread that owns
+ * the output. raw_max 0 means AF_DLQ_RAW_MAX_DEFAULT. All pointers
+ * borrowed. Thread: any (touches only w). */
+void af_dlq_format(struct af_jsonw *w, size_t raw_max, enum af_reason reason, const char *detail,
+                   const char *path, uint64_t line, uint64_t offset, uint32_t input,
+                   const char *raw, size_t raw_len);
+
+/* Write text (whole lines from af_dlq_format, each ending in '\n') to the
+ * output and flush it; nothing when the output only counts. The lines are
+ * not counted here (af_dlq_count): the formatting thread keeps the
+ * counts. Returns AF_E_IO once a write has failed. */
+af_err_t af_dlq_write_text(struct af_dlq *dlq, const char *text, size_t len);
+
+
+/* Whether dead letters go to a file (else they are only counted), and the
+ * raw excerpt limit: what a formatting thread needs to know. Thread: any,
+ * after open (neither changes). */
+bool af_dlq_enabled(const struct af_dlq *dlq);
+size_t af_dlq_raw_max(const struct af_dlq *dlq);
+
 
 /* Records counted for reason so far (0 for reasons out of range). */
 uint64_t af_dlq_count(const struct af_dlq *dlq, enum af_reason reason);

@@ -200,6 +200,14 @@ af_err_t af_ecs_write(struct af_ecs_out *out, const struct af_event *ev, const c
 	return af_jsonw_end_line(out->w);
 }
 
+af_err_t af_ecs_write_text(struct af_ecs_out *out, const char *text, size_t len)
+{
+	if (len == 0)
+		return AF_OK;
+	af_jsonw_raw(out->w, text, len);
+	return af_jsonw_flush(out->w);
+}
+
 af_err_t af_ecs_flush(struct af_ecs_out *out)
 {
 	return af_jsonw_flush(out->w);

@@ -74,6 +74,10 @@ struct af_ecs_out *af_ecs_open(const char *path, char *errstr, size_t errstr_siz
  * cause). Cost: af_ecs_format plus a write(2) when the buffer is half full. */
 af_err_t af_ecs_write(struct af_ecs_out *out, const struct af_event *ev, const char *source_path);
 
+/* Write text (whole lines from af_ecs_format, each followed by '\n', made
+ * by another thread) and flush it. Returns AF_E_IO once a write failed. */
+af_err_t af_ecs_write_text(struct af_ecs_out *out, const char *text, size_t len);
+
 /* Write buffered lines out now. AF_E_IO if this or an earlier write failed. */
 af_err_t af_ecs_flush(struct af_ecs_out *out);
 

@@ -1,0 +1,189 @@
+/* rt_impl.h - the runtime's insides, shared by runtime.c (set-up, source,
+ * sink, control) and rt_core.c (the core threads). Not a public header.
+ *
+ * Thread: see each structure; everything here is made before the threads
+ * start and freed after they are joined.
+ */
+#ifndef AF_RT_IMPL_H
+#define AF_RT_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipeline/dedup.h"
+#include "pipeline/event.h"
+#include "pipeline/merge.h"
+#include "pipeline/parse/parse.h"
+#include "pipeline/runtime/pool.h"
+#include "pipeline/runtime/ring.h"
+#include "pipeline/runtime/runtime.h"
+#include "pipeline/shard.h"
+#include "pipeline/state/keyset.h"
+#include "sinks/jsonw.h"
+
+/* Slots of each mesh ring. 1024 pointers: at a few hundred nanoseconds an
+ * event, a quarter of a millisecond of work queued between two cores,
+ * enough to ride out one being descheduled briefly. */
+#define RT_MESH_SLOTS 1024u
+/* Items a worker gathers per destination before one burst push, and a
+ * shard pops per burst. */
+#define RT_STAGE 32u
+#define RT_LOOK 64u
+/* Batches per core in the source's pool: one being parsed, two queued. */
+#define RT_BATCHES_PER_CORE 3u
+/* Messages to the sink per core (alerts and text chunks). */
+#define RT_MSGS 32u
+/* Bytes of text a message carries (dead-letter and event lines). */
+#define RT_TEXT_MIN (64u * 1024u)
+/* Events the reorder buffers may hold in all, shared among the shards. */
+#define RT_MERGE_MAX (256u * 1024u)
+#define RT_MERGE_MIN 4096u
+/* Files in the run's table: chunks of 1024 paths. */
+#define RT_PATH_CHUNK 1024u
+#define RT_PATH_CHUNKS 1024u
+
+/* What travels the mesh: an event copy or a batch's marker. */
+enum { RT_ITEM_EVENT, RT_ITEM_MARKER };
+
+struct rt_item {
+	uint32_t type;
+	uint32_t input;    /* marker: the batch's input */
+	bool last;         /* marker: the batch ends its input */
+	uint64_t batch;    /* marker: the batch's number */
+	int64_t frontier;  /* event: largest event time in its batch up to and
+	                      including it; marker: in the whole batch */
+	struct af_event ev; /* event only; ev.flags carries AF_EV_PART_* */
+};
+
+/* What travels to the sink. */
+enum { RT_MSG_ALERT, RT_MSG_DLQ, RT_MSG_EVENTS };
+
+struct rt_msg {
+	uint32_t type;
+	uint32_t len; /* text bytes */
+	struct af_alert alert;
+	char text[]; /* text chunk of whole lines */
+};
+
+/* A text chunk being filled: lines are formatted into line[] and copied
+ * into the message when whole, so a line never straddles two messages. */
+struct rt_text {
+	struct rt_msg *msg; /* NULL: none started */
+	uint32_t type;
+	char *line;
+	size_t line_size;
+};
+
+/* One core thread: a worker (parse, enrich, route) and a shard. */
+struct rt_core {
+	struct af_runtime *rt;
+	uint32_t id;
+	pthread_t thread;
+	bool started;
+
+	/* Worker side. */
+	struct af_parser *parser;
+	struct af_geo_reader *geo;
+	unsigned addr_kinds;        /* event kinds an address rule reads */
+	struct af_pool *items;      /* rt_items; lane j: returned by core j */
+	struct af_ring *in_batches; /* from the source */
+	struct af_rt_batch *batch;  /* being worked on, or NULL */
+	uint32_t rec_i;             /* next record of it */
+	int64_t batch_max;          /* largest event time in it so far */
+	uint32_t marker_next;       /* markers sent for it so far */
+	struct rt_item *pend[2];    /* routed items waiting for stage room */
+	uint32_t pend_dst[2];
+	uint32_t npend;
+	struct rt_item *copy_of;    /* an item whose address copy awaits an item */
+	uint32_t copy_dst;
+	void **stage;               /* [N][RT_STAGE] */
+	uint32_t *nstage;           /* [N] */
+	bool out_closed;
+	struct rt_text dlq;
+	uint64_t records_done;
+
+	/* Shard side. */
+	struct af_config cfg; /* the run's, with this shard's share of the caps */
+	struct af_shard *shard;
+	struct af_merge *merge;
+	struct af_dedup *dedup;
+	struct af_keyset accounts;
+	uint64_t expected;     /* next batch number to read */
+	struct rt_look {
+		void *item[RT_LOOK];
+		uint32_t at, n;
+	} *look;               /* [N]: popped from mesh[j][id], not yet read */
+	void **ret;            /* [N][RT_STAGE]: items to give back to core j */
+	uint32_t *nret;        /* [N] */
+	bool *input_done;      /* [ninputs] */
+	bool shard_done;
+	struct rt_text events;
+
+	/* To the sink. */
+	struct af_pool *msgs;   /* one lane: the sink */
+	struct af_ring *to_sink;
+
+	struct af_summary sum; /* this core's counts */
+	struct af_geo_reader_stats geo_stats;
+	_Atomic uint64_t pub_invalid; /* published for progress */
+	char errstr[256];
+};
+
+struct af_runtime {
+	const struct af_config *cfg;
+	struct af_rt_source src;
+	struct af_rt_sinks sinks;
+	struct af_geo_hub *hub;
+	uint32_t n;
+	struct rt_core *cores;
+	struct af_ring **mesh; /* [from * n + to] */
+	struct af_pool *batches; /* owner: the source; lane i: core i */
+	size_t text_size;        /* bytes of a message's text */
+
+	pthread_t source_thread, sink_thread;
+	bool source_started, sink_started;
+	atomic_bool stop;  /* graceful: read no more */
+	atomic_bool abort; /* fatal: everyone out now */
+	atomic_int fatal;  /* 0 none; else 1 + the thread that failed first */
+	atomic_uint running; /* threads not yet finished */
+	char source_err[512];
+	char sink_err[512];
+	bool sink_io_failed;
+
+	_Atomic int64_t pace_first_ts; /* --speed: the first event's time */
+	double pace_start;             /* --speed: when the run started */
+
+	_Atomic uint64_t pub_records; /* published by the source */
+	uint64_t records;
+	_Atomic int64_t *frontier; /* [ninputs] */
+
+	char **path_chunk[RT_PATH_CHUNKS];
+	uint32_t npaths;
+	const char *last_path; /* the source's last lookup */
+	uint32_t last_index;
+};
+
+/* A waiting loop's state: spin, then yield, then sleep a little longer each
+ * time, up to a millisecond. */
+struct rt_backoff {
+	unsigned n;
+};
+void af_rt_backoff(struct rt_backoff *b);
+
+/* Record a fatal error from thread `who` (first one wins) and stop
+ * everyone. */
+void af_rt_fail(struct af_runtime *rt, int who, const char *msg);
+
+/* The core thread's body. */
+void *af_rt_core_main(void *arg);
+
+/* Core set-up and tear-down (rt_core.c). */
+af_err_t af_rt_core_init(struct rt_core *c, struct af_runtime *rt, uint32_t id, char *errstr,
+                         size_t errstr_size);
+void af_rt_core_fini(struct rt_core *c);
+
+double af_rt_now(void);
+
+#endif

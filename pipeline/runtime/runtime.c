@@ -1,0 +1,456 @@
+/* runtime.c - the runtime's set-up, its source and sink threads, and the
+ * controls (start, stop, wait); the core threads are in rt_core.c. See
+ * runtime.h for the design.
+ *
+ * Thread: new/start/wait/free on the controlling thread; the source and sink
+ * loops on their own threads.
+ * In: batches from the source's fill. Out: the sinks' writes.
+ */
+#include "pipeline/runtime/runtime.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline/runtime/rt_impl.h"
+
+/* Thread numbers for af_rt_fail: the cores are 2 + their id. */
+enum { WHO_SOURCE = 0, WHO_SINK = 1 };
+
+double af_rt_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void af_rt_backoff(struct rt_backoff *b)
+{
+	unsigned n = b->n++;
+
+	if (n < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		return;
+	}
+	if (n < 80) {
+		sched_yield();
+		return;
+	}
+	/* 16 us doubling to 1 ms: an idle stage costs a few wake-ups a
+	 * millisecond, and a busy one never gets here. */
+	unsigned shift = n - 80 < 6 ? n - 80 : 6;
+	struct timespec ts = {0, 16000L << shift};
+	nanosleep(&ts, NULL);
+}
+
+void af_rt_fail(struct af_runtime *rt, int who, const char *msg)
+{
+	int none = 0;
+
+	if (atomic_compare_exchange_strong(&rt->fatal, &none, who + 1)) {
+		char *dst = who == WHO_SOURCE ? rt->source_err
+		            : who == WHO_SINK ? rt->sink_err
+		                              : rt->cores[who - 2].errstr;
+		size_t size = who >= 2 ? sizeof(rt->cores[0].errstr) : sizeof(rt->source_err);
+		snprintf(dst, size, "%s", msg);
+	}
+	atomic_store(&rt->abort, true);
+}
+
+bool af_rt_batch_add(struct af_rt_batch *b, const char *data, size_t len,
+                     const struct af_rt_rec *rec)
+{
+	if (b->count == b->cap || len > b->size - b->used)
+		return false;
+	struct af_rt_rec *r = &b->rec[b->count++];
+	*r = *rec;
+	r->off = (uint32_t)b->used;
+	r->len = (uint32_t)len;
+	memcpy(b->bytes + b->used, data, len);
+	b->used += len;
+	return true;
+}
+
+/* --- the file table --- */
+
+uint32_t af_runtime_path_index(struct af_runtime *rt, const char *path)
+{
+	if (path == NULL)
+		path = "";
+	if (rt->last_path == path)
+		return rt->last_index;
+	/* The reader's path pointer is stable while a file is read, so this is
+	 * reached once per file, not per record. */
+	uint32_t i = rt->npaths;
+	if (i == RT_PATH_CHUNK * RT_PATH_CHUNKS)
+		return UINT32_MAX;
+	char ***chunk = &rt->path_chunk[i / RT_PATH_CHUNK];
+	if (*chunk == NULL) {
+		*chunk = calloc(RT_PATH_CHUNK, sizeof(char *));
+		if (*chunk == NULL)
+			return UINT32_MAX;
+	}
+	char *copy = strdup(path);
+	if (copy == NULL)
+		return UINT32_MAX;
+	/* Readers learn of index i only through a batch pushed after this
+	 * store; the ring's release/acquire orders it before their read. */
+	(*chunk)[i % RT_PATH_CHUNK] = copy;
+	rt->npaths = i + 1;
+	rt->last_path = path;
+	rt->last_index = i;
+	return i;
+}
+
+const char *af_runtime_path(const struct af_runtime *rt, uint32_t index)
+{
+	if (index >= RT_PATH_CHUNK * RT_PATH_CHUNKS || rt->path_chunk[index / RT_PATH_CHUNK] == NULL)
+		return "";
+	const char *p = rt->path_chunk[index / RT_PATH_CHUNK][index % RT_PATH_CHUNK];
+	return p != NULL ? p : "";
+}
+
+/* --- the source thread --- */
+
+static void *source_main(void *arg)
+{
+	struct af_runtime *rt = arg;
+	struct rt_backoff bo = {0};
+	uint64_t next = 0;
+	char err[sizeof(rt->source_err)];
+
+	while (!atomic_load_explicit(&rt->stop, memory_order_relaxed) &&
+	       !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
+		struct af_rt_batch *b = af_pool_get(rt->batches);
+		if (b == NULL) {
+			af_rt_backoff(&bo);
+			continue;
+		}
+		bo.n = 0;
+		b->count = 0;
+		b->used = 0;
+		b->last = false;
+		b->input = 0;
+		af_err_t e = rt->src.fill(rt->src.ctx, rt, b, err, sizeof(err));
+		if (e == AF_EOF) {
+			af_pool_put(rt->batches, b);
+			break;
+		}
+		if (e != AF_OK) {
+			af_pool_put(rt->batches, b);
+			af_rt_fail(rt, WHO_SOURCE, err);
+			break;
+		}
+		b->number = next++;
+		rt->records += b->count;
+		atomic_store_explicit(&rt->pub_records, rt->records, memory_order_relaxed);
+		struct af_ring *to = rt->cores[b->number % rt->n].in_batches;
+		while (!af_ring_push_spsc(to, b)) {
+			if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
+				goto out;
+			af_rt_backoff(&bo);
+		}
+		bo.n = 0;
+	}
+out:
+	for (uint32_t i = 0; i < rt->n; i++)
+		af_ring_close_spsc(rt->cores[i].in_batches);
+	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
+	return NULL;
+}
+
+/* --- the sink thread --- */
+
+static void sink_write(struct af_runtime *rt, const struct rt_msg *m)
+{
+	af_err_t e = AF_OK;
+
+	switch (m->type) {
+	case RT_MSG_ALERT:
+		e = af_alert_out_write(rt->sinks.alerts, &m->alert);
+		break;
+	case RT_MSG_DLQ:
+		e = af_dlq_write_text(rt->sinks.dlq, m->text, m->len);
+		break;
+	case RT_MSG_EVENTS:
+		if (rt->sinks.events != NULL)
+			e = af_ecs_write_text(rt->sinks.events, m->text, m->len);
+		break;
+	}
+	/* A failed write is reported at close and makes the exit status 1,
+	 * as in any output; the run goes on so the summary stays whole. */
+	if (e != AF_OK)
+		rt->sink_io_failed = true;
+}
+
+static void *sink_main(void *arg)
+{
+	struct af_runtime *rt = arg;
+	struct rt_backoff bo = {0};
+	void *got[RT_MSGS];
+	bool flushed = true;
+
+	for (;;) {
+		bool moved = false, all_done = true;
+		for (uint32_t i = 0; i < rt->n; i++) {
+			struct rt_core *c = &rt->cores[i];
+			size_t k = af_ring_pop_batch_spsc(c->to_sink, got, RT_MSGS);
+			for (size_t j = 0; j < k; j++)
+				sink_write(rt, got[j]);
+			if (k > 0) {
+				af_pool_put_batch_spsc(c->msgs, 0, got, k);
+				moved = true;
+				flushed = false;
+			} else if (!af_ring_drained_spsc(c->to_sink)) {
+				all_done = false;
+			}
+		}
+		if (moved) {
+			bo.n = 0;
+			continue;
+		}
+		if (!flushed) {
+			/* Alerts are rare and wanted promptly: out as soon as
+			 * the cores have nothing more for now. */
+			if (af_alert_out_flush(rt->sinks.alerts) != AF_OK)
+				rt->sink_io_failed = true;
+			flushed = true;
+		}
+		if (all_done || atomic_load_explicit(&rt->abort, memory_order_relaxed))
+			break;
+		af_rt_backoff(&bo);
+	}
+	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
+	return NULL;
+}
+
+/* --- set-up and control --- */
+
+static uint32_t thread_count(const struct af_config *cfg)
+{
+	long n = cfg->runtime.threads;
+
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > AF_RT_THREADS_MAX)
+		n = AF_RT_THREADS_MAX;
+	return (uint32_t)n;
+}
+
+/* Lay out every batch of the pool once: records and bytes inside the
+ * pool object, after the header. */
+static af_err_t batches_init(struct af_runtime *rt, uint32_t cap, size_t size, size_t count)
+{
+	struct af_rt_batch **all = calloc(count, sizeof(*all));
+
+	if (all == NULL)
+		return AF_E_NOMEM;
+	for (size_t i = 0; i < count; i++) {
+		struct af_rt_batch *b = af_pool_get(rt->batches);
+		memset(b, 0, sizeof(*b));
+		b->cap = cap;
+		b->size = size;
+		b->rec = (struct af_rt_rec *)(b + 1);
+		b->bytes = (char *)(b->rec + cap);
+		all[i] = b;
+	}
+	for (size_t i = 0; i < count; i++)
+		af_pool_put(rt->batches, all[i]);
+	free(all);
+	return AF_OK;
+}
+
+af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *src,
+                        const struct af_rt_sinks *sinks, struct af_geo_hub *hub,
+                        struct af_runtime **out, char *errstr, size_t errstr_size)
+{
+	struct af_runtime *rt = calloc(1, sizeof(*rt));
+	af_err_t err = AF_E_NOMEM;
+
+	if (rt == NULL)
+		goto nomem;
+	rt->cfg = cfg;
+	rt->src = *src;
+	rt->sinks = *sinks;
+	rt->hub = hub;
+	rt->n = thread_count(cfg);
+	rt->last_index = UINT32_MAX;
+	/* A message's text holds at least one whole dead-letter line. */
+	rt->text_size = RT_TEXT_MIN;
+	if (rt->text_size < 6 * af_dlq_raw_max(sinks->dlq) + 8192)
+		rt->text_size = 6 * af_dlq_raw_max(sinks->dlq) + 8192;
+
+	rt->frontier = calloc(src->ninputs ? src->ninputs : 1, sizeof(*rt->frontier));
+	rt->cores = calloc(rt->n, sizeof(*rt->cores));
+	rt->mesh = calloc((size_t)rt->n * rt->n, sizeof(*rt->mesh));
+	if (rt->frontier == NULL || rt->cores == NULL || rt->mesh == NULL)
+		goto nomem;
+	for (uint32_t i = 0; i < src->ninputs; i++)
+		atomic_init(&rt->frontier[i], INT64_MIN);
+	for (size_t i = 0; i < (size_t)rt->n * rt->n; i++)
+		if (af_ring_new(RT_MESH_SLOTS, &rt->mesh[i]) != AF_OK)
+			goto nomem;
+
+	uint32_t cap = cfg->runtime.batch_records ? cfg->runtime.batch_records : 256;
+	size_t size = cfg->input.max_record_bytes;
+	if (size < (size_t)1 << 20)
+		size = (size_t)1 << 20;
+	size_t count = (size_t)rt->n * RT_BATCHES_PER_CORE + 1;
+	if (af_pool_new(count, sizeof(struct af_rt_batch) + cap * sizeof(struct af_rt_rec) + size,
+	                rt->n, &rt->batches) != AF_OK)
+		goto nomem;
+	if (batches_init(rt, cap, size, count) != AF_OK)
+		goto nomem;
+
+	for (uint32_t i = 0; i < rt->n; i++) {
+		err = af_rt_core_init(&rt->cores[i], rt, i, errstr, errstr_size);
+		if (err != AF_OK)
+			goto fail;
+	}
+	*out = rt;
+	return AF_OK;
+nomem:
+	snprintf(errstr, errstr_size, "out of memory setting up the pipeline");
+	err = AF_E_NOMEM;
+fail:
+	af_runtime_free(rt);
+	return err;
+}
+
+uint32_t af_runtime_threads(const struct af_runtime *rt)
+{
+	return rt->n;
+}
+
+af_err_t af_runtime_start(struct af_runtime *rt, char *errstr, size_t errstr_size)
+{
+	atomic_store(&rt->running, rt->n + 2);
+	atomic_store(&rt->pace_first_ts, INT64_MIN);
+	rt->pace_start = af_rt_now();
+	for (uint32_t i = 0; i < rt->n; i++) {
+		if (pthread_create(&rt->cores[i].thread, NULL, af_rt_core_main, &rt->cores[i]) != 0)
+			goto fail;
+		rt->cores[i].started = true;
+	}
+	if (pthread_create(&rt->sink_thread, NULL, sink_main, rt) != 0)
+		goto fail;
+	rt->sink_started = true;
+	if (pthread_create(&rt->source_thread, NULL, source_main, rt) != 0)
+		goto fail;
+	rt->source_started = true;
+	return AF_OK;
+fail:
+	snprintf(errstr, errstr_size, "cannot start the pipeline's threads");
+	atomic_store(&rt->abort, true);
+	af_runtime_wait(rt, NULL, NULL, 0);
+	return AF_E_IO;
+}
+
+void af_runtime_stop(struct af_runtime *rt)
+{
+	atomic_store_explicit(&rt->stop, true, memory_order_relaxed);
+}
+
+bool af_runtime_done(const struct af_runtime *rt)
+{
+	return atomic_load_explicit(&((struct af_runtime *)rt)->running, memory_order_acquire) == 0;
+}
+
+af_err_t af_runtime_wait(struct af_runtime *rt, struct af_summary *sum, char *errstr,
+                         size_t errstr_size)
+{
+	if (rt->source_started)
+		pthread_join(rt->source_thread, NULL);
+	for (uint32_t i = 0; i < rt->n; i++)
+		if (rt->cores[i].started)
+			pthread_join(rt->cores[i].thread, NULL);
+	if (rt->sink_started)
+		pthread_join(rt->sink_thread, NULL);
+	rt->source_started = rt->sink_started = false;
+	for (uint32_t i = 0; i < rt->n; i++)
+		rt->cores[i].started = false;
+
+	if (sum != NULL) {
+		for (uint32_t i = 0; i < rt->n; i++)
+			af_summary_merge(sum, &rt->cores[i].sum);
+		sum->events_in += rt->records;
+	}
+	int who = atomic_load(&rt->fatal);
+	if (who == 0)
+		return AF_OK;
+	who -= 1;
+	if (errstr != NULL)
+		snprintf(errstr, errstr_size, "%s",
+		         who == WHO_SOURCE ? rt->source_err
+		         : who == WHO_SINK ? rt->sink_err
+		                           : rt->cores[who - 2].errstr);
+	return AF_E_IO;
+}
+
+void af_runtime_free(struct af_runtime *rt)
+{
+	if (rt == NULL)
+		return;
+	for (uint32_t i = 0; rt->cores != NULL && i < rt->n; i++)
+		af_rt_core_fini(&rt->cores[i]);
+	for (size_t i = 0; rt->mesh != NULL && i < (size_t)rt->n * rt->n; i++)
+		af_ring_free(rt->mesh[i]);
+	for (uint32_t c = 0; c < RT_PATH_CHUNKS && rt->path_chunk[c] != NULL; c++) {
+		for (uint32_t i = 0; i < RT_PATH_CHUNK; i++)
+			free(rt->path_chunk[c][i]);
+		free(rt->path_chunk[c]);
+	}
+	af_pool_free(rt->batches);
+	free(rt->mesh);
+	free(rt->cores);
+	free(rt->frontier);
+	free(rt);
+}
+
+void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid)
+{
+	struct af_runtime *m = (struct af_runtime *)rt;
+	uint64_t bad = 0;
+
+	for (uint32_t i = 0; i < rt->n; i++)
+		bad += atomic_load_explicit(&m->cores[i].pub_invalid, memory_order_relaxed);
+	*records = atomic_load_explicit(&m->pub_records, memory_order_relaxed);
+	*invalid = bad;
+}
+
+int64_t af_runtime_frontier(const struct af_runtime *rt, uint32_t input)
+{
+	return atomic_load_explicit(&((struct af_runtime *)rt)->frontier[input], memory_order_relaxed);
+}
+
+void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint32_t i = 0; i < rt->n; i++) {
+		const struct af_geo_reader_stats *s = &rt->cores[i].geo_stats;
+		out->lookups += s->lookups;
+		out->addr_hits += s->addr_hits;
+		out->record_hits += s->record_hits;
+		out->record_misses += s->record_misses;
+		out->not_found += s->not_found;
+		out->internal += s->internal;
+		out->from_record += s->from_record;
+	}
+}
+
+uint64_t af_runtime_reorder_forced(const struct af_runtime *rt)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < rt->n; i++)
+		if (rt->cores[i].merge != NULL)
+			n += af_merge_forced(rt->cores[i].merge);
+	return n;
+}

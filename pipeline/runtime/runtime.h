@@ -1,0 +1,184 @@
+/* runtime.h - the multi-threaded pipeline: one source thread, N core
+ * threads (each a worker and a shard), one sink thread.
+ *
+ * Thread: af_runtime_new, _start, _wait and _free on one controlling thread
+ * (the main thread); af_runtime_stop and the progress readers from any
+ * thread; the source's fill callback on the source thread.
+ * In: batches of framed records from a source (files now, Kafka later).
+ * Out: alerts, dead letters and normalized events to the sinks given, and
+ * the run's counts.
+ *
+ * DESIGN (DESIGN.md, "Threads"):
+ *  - The source thread fills batches from a pool and numbers them; batch b
+ *    goes to core b mod N. A batch holds records of one input only, each
+ *    with its number within that input.
+ *  - Core i parses and enriches its batches, then routes each event: the
+ *    account part to the core that owns the account, the address part (if
+ *    an address rule reads it) to the core that owns the address; one copy
+ *    when both are the same core. Routing goes through an N x N mesh of SPSC
+ *    rings (pipeline/runtime/ring.h). After a batch's last record, core i
+ *    sends a marker to every core: the batch's number, input, largest
+ *    event time and whether it ends its input.
+ *  - Core j, as a shard, reads its inbound rings in batch order: all of
+ *    batch b from core b mod N up to its marker, then batch b+1 from the
+ *    next core. So a shard sees its events in input order whatever N is,
+ *    and every shard sees every marker, hence the same per-input event-time
+ *    frontiers. Its event-time merge (pipeline/merge.h) orders events by a
+ *    key computed from the event and its input's frontier alone, so every
+ *    account's (and address's) events reach the rules in the same order for
+ *    any N and any batch size: the alert set is the same.
+ *  - Each core is both worker and shard so that N threads use N cores: a
+ *    core that cannot hand on its work (ring full, pool empty) keeps
+ *    draining its inbound rings meanwhile, which is also what keeps the
+ *    mesh free of deadlock (a shard only ever waits for an earlier batch
+ *    than the ones filling the rings to it).
+ *  - Alerts, dead-letter lines and event lines go from each core to the
+ *    sink thread through one more SPSC ring per core; messages, events and
+ *    batches come from pools made at start-up and go back to their owner
+ *    through rings (pipeline/runtime/pool.h). Nothing on the per-record
+ *    path allocates, locks or makes a system call.
+ *  - Back-pressure: a full ring or an empty pool stops the producer, which
+ *    polls with a backoff (spin, yield, then short sleeps) until the
+ *    consumer catches up. Every bound is fixed at start-up.
+ *  - Stop (af_runtime_stop, e.g. on SIGINT): the source stops reading; the
+ *    batches already read are processed, every shard flushes its merge, the
+ *    sink writes everything out, and the threads end. A fatal error on any
+ *    thread stops all of them at once (af_runtime_wait says which).
+ */
+#ifndef AF_RUNTIME_H
+#define AF_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/config.h"
+#include "pipeline/enrich/geo.h"
+#include "pipeline/err.h"
+#include "sinks/alert_out.h"
+#include "sinks/dlq.h"
+#include "sinks/events_ecs.h"
+#include "sinks/summary.h"
+
+/* Most core threads. */
+#define AF_RT_THREADS_MAX 64
+
+/* One record in a batch: its bytes are b->bytes[off, off + len). */
+struct af_rt_rec {
+	uint32_t off, len;
+	uint32_t file;   /* af_runtime_path index of the file it came from */
+	uint32_t reason; /* AF_REASON_NONE, or why framing rejected it (then
+	                    the bytes are the excerpt kept for the dead letter) */
+	uint64_t line;   /* 1-based line of its first byte; 0 unknown */
+	uint64_t offset; /* byte offset of its first byte in the input */
+	uint64_t seq;    /* its number within its input, from 0 */
+};
+
+/* A batch: records of one input, in input order. The source fills input,
+ * last and the records (af_rt_batch_add); the runtime the rest. */
+struct af_rt_batch {
+	uint64_t number; /* set by the runtime */
+	uint32_t input;  /* which input the records are from */
+	bool last;       /* no record of this input follows this batch */
+	uint32_t count;  /* records held */
+	uint32_t cap;    /* record slots */
+	size_t used;     /* bytes held */
+	size_t size;     /* byte capacity: at least max_record_bytes */
+	struct af_rt_rec *rec;
+	char *bytes;
+};
+
+/* Append a record (data borrowed, copied). Returns false, adding nothing,
+ * when the batch has no slot or not len bytes left: hand the batch over
+ * and add the record to the next one. A record of up to max_record_bytes
+ * always fits in an empty batch. rec's off and len are set here. */
+bool af_rt_batch_add(struct af_rt_batch *b, const char *data, size_t len,
+                     const struct af_rt_rec *rec);
+
+struct af_runtime;
+
+/* Where batches come from. Thread: fill runs on the source thread only. */
+struct af_rt_source {
+	void *ctx;
+	uint32_t ninputs; /* inputs the records can name, 0..ninputs-1 */
+	/* Fill b (empty) with the next records and set b->input and b->last.
+	 * Returns AF_OK (b may hold no records only when b->last is set: an
+	 * input ended), AF_EOF when every input has ended (b unused), or
+	 * another error with errstr written (the run fails).
+	 * af_runtime_frontier tells which input is furthest behind. */
+	af_err_t (*fill)(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, char *errstr,
+	                 size_t errstr_size);
+};
+
+/* Where results go; all borrowed, used by the sink thread only between
+ * af_runtime_start and af_runtime_wait. dlq is required (it may only
+ * count); events may be NULL. alerts counts by rule into the summary it was
+ * opened with, which af_runtime_wait's summary does not repeat. */
+struct af_rt_sinks {
+	struct af_alert_out *alerts;
+	struct af_dlq *dlq;
+	struct af_ecs_out *events;
+};
+
+/* A runtime for cfg (borrowed; must outlive it: threads, batch size,
+ * bounds, rules, pacing), reading from *src and writing to *sinks (both
+ * copied; what they point to is borrowed), enriching with hub (borrowed;
+ * NULL: no enrichment), into *out.
+ * Returns AF_OK, AF_E_CONFIG (rules; errstr says which), or AF_E_NOMEM.
+ * Cost: every pool, ring and table, made here. */
+af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *src,
+                        const struct af_rt_sinks *sinks, struct af_geo_hub *hub,
+                        struct af_runtime **out, char *errstr, size_t errstr_size);
+
+/* Core threads the runtime runs (the -j value after "0 = online CPUs"). */
+uint32_t af_runtime_threads(const struct af_runtime *rt);
+
+/* Start the threads. Block the signals the caller wants to handle before
+ * calling: the threads inherit the mask. Returns AF_E_IO (errstr) when a
+ * thread cannot be started; the ones started are stopped and joined. */
+af_err_t af_runtime_start(struct af_runtime *rt, char *errstr, size_t errstr_size);
+
+/* Ask for a graceful stop: read no more, finish what was read. Thread: any;
+ * async-signal-safe (one atomic store). */
+void af_runtime_stop(struct af_runtime *rt);
+
+/* Whether every thread has finished (af_runtime_wait will not block).
+ * Thread: any. */
+bool af_runtime_done(const struct af_runtime *rt);
+
+/* Join the threads and add the run's counts into *sum (alerts excepted:
+ * see struct af_rt_sinks). Returns AF_OK, or the first fatal error with
+ * its message in errstr (the threads were stopped at once). */
+af_err_t af_runtime_wait(struct af_runtime *rt, struct af_summary *sum, char *errstr,
+                         size_t errstr_size);
+
+/* Free the runtime; NULL is ignored. @pre not started, or waited for. */
+void af_runtime_free(struct af_runtime *rt);
+
+/* Records read and records dead-lettered so far, for a progress line.
+ * Thread: any; approximate while the run goes (published per batch). */
+void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid);
+
+/* The largest event time the workers have seen in input so far
+ * (INT64_MIN before any): the source reads next from the input furthest
+ * behind, so the inputs advance together and the shards' reorder buffers
+ * stay small. Thread: any. */
+int64_t af_runtime_frontier(const struct af_runtime *rt, uint32_t input);
+
+/* The index of path in the run's file table, adding it when new (records
+ * name their file by it). Returns UINT32_MAX when the table is full or out
+ * of memory. path borrowed (copied). Thread: the source thread only. */
+uint32_t af_runtime_path_index(struct af_runtime *rt, const char *path);
+
+/* The path of a file index seen in a record. Thread: any thread that got
+ * the index through the pipeline (or after af_runtime_wait). */
+const char *af_runtime_path(const struct af_runtime *rt, uint32_t index);
+
+/* The enrich stage's counters summed over the cores, and the reorder
+ * buffers' forced releases (events let out before their turn because a
+ * buffer was full: the only case in which order depends on timing).
+ * @pre after af_runtime_wait. */
+void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out);
+uint64_t af_runtime_reorder_forced(const struct af_runtime *rt);
+
+#endif
