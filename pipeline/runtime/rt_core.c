@@ -15,6 +15,7 @@
  * alert can wait (for a message from its pool), and the sink it waits for
  * waits on no core.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,14 @@ static bool work_record(struct rt_core *c, struct af_rt_batch *b)
 	return true;
 }
 
+static void count_latency(struct rt_core *c, double seconds)
+{
+	double ns = seconds * 1e9;
+	unsigned k = ns < 1 ? 0 : (unsigned)(log2(ns) * RT_LAT_STEPS);
+
+	c->latency[k < RT_LAT_BUCKETS ? k : RT_LAT_BUCKETS - 1]++;
+}
+
 /* Send the batch's marker to every core, then give the batch back.
  * Returns false when an item or a stage was missing (try again later). */
 static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
@@ -309,6 +318,7 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 	                                              memory_order_relaxed))
 		;
 	c->records_done += b->count;
+	count_latency(c, af_rt_now() - b->filled_at);
 	af_pool_put_spsc(rt->batches, c->id, b);
 	c->batch = NULL;
 	stages_flush(c);

@@ -44,6 +44,11 @@
 #define RT_PATH_CHUNK 1024u
 #define RT_PATH_CHUNKS 1024u
 
+/* Batch latency histogram: bucket k holds latencies in
+ * [2^(k/RT_LAT_STEPS), 2^((k+1)/RT_LAT_STEPS)) nanoseconds. */
+#define RT_LAT_STEPS 16u
+#define RT_LAT_BUCKETS (40u * RT_LAT_STEPS)
+
 /* What travels the mesh: an event copy or a batch's marker. */
 enum { RT_ITEM_EVENT, RT_ITEM_MARKER };
 
@@ -125,6 +130,7 @@ struct rt_core {
 	struct af_pool *msgs;   /* one lane: the sink */
 	struct af_ring *to_sink;
 
+	uint64_t latency[RT_LAT_BUCKETS]; /* batches by latency */
 	struct af_summary sum; /* this core's counts */
 	struct af_geo_reader_stats geo_stats;
 	_Atomic uint64_t pub_invalid; /* published for progress */

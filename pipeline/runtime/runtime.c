@@ -8,6 +8,7 @@
  */
 #include "pipeline/runtime/runtime.h"
 
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,7 @@ static void *source_main(void *arg)
 			break;
 		}
 		b->number = next++;
+		b->filled_at = af_rt_now();
 		rt->records += b->count;
 		atomic_store_explicit(&rt->pub_records, rt->records, memory_order_relaxed);
 		struct af_ring *to = rt->cores[b->number % rt->n].in_batches;
@@ -453,4 +455,25 @@ uint64_t af_runtime_reorder_forced(const struct af_runtime *rt)
 		if (rt->cores[i].merge != NULL)
 			n += af_merge_forced(rt->cores[i].merge);
 	return n;
+}
+
+double af_runtime_batch_latency(const struct af_runtime *rt, double q)
+{
+	uint64_t total = 0, seen = 0;
+
+	for (uint32_t i = 0; i < rt->n; i++)
+		for (unsigned k = 0; k < RT_LAT_BUCKETS; k++)
+			total += rt->cores[i].latency[k];
+	if (total == 0)
+		return 0;
+	uint64_t want = (uint64_t)ceil(q * (double)total);
+	if (want == 0)
+		want = 1;
+	for (unsigned k = 0; k < RT_LAT_BUCKETS; k++) {
+		for (uint32_t i = 0; i < rt->n; i++)
+			seen += rt->cores[i].latency[k];
+		if (seen >= want) /* the bucket's middle, in seconds */
+			return exp2(((double)k + 0.5) / RT_LAT_STEPS) / 1e9;
+	}
+	return exp2((double)RT_LAT_BUCKETS / RT_LAT_STEPS) / 1e9;
 }

@@ -78,6 +78,7 @@ struct af_rt_rec {
  * last and the records (af_rt_batch_add); the runtime the rest. */
 struct af_rt_batch {
 	uint64_t number; /* set by the runtime */
+	double filled_at; /* set by the runtime: when the source handed it on */
 	uint32_t input;  /* which input the records are from */
 	bool last;       /* no record of this input follows this batch */
 	uint32_t count;  /* records held */
@@ -180,5 +181,13 @@ const char *af_runtime_path(const struct af_runtime *rt, uint32_t index);
  * @pre after af_runtime_wait. */
 void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out);
 uint64_t af_runtime_reorder_forced(const struct af_runtime *rt);
+
+/* Batch latency: from the moment the source hands a batch on to the
+ * moment its worker has routed its last event and sent its markers
+ * (queueing, parse, enrich, route), as quantiles in seconds over every
+ * batch of the run (q in [0, 1], e.g. 0.5 and 0.99); 0 when no batch
+ * ran. Resolution: sixteen buckets per power of two (4 %).
+ * @pre after af_runtime_wait. */
+double af_runtime_batch_latency(const struct af_runtime *rt, double q);
 
 #endif

@@ -1,0 +1,146 @@
+/* test_runtime.c - the multi-threaded pipeline end to end through the real
+ * binary: the alert set (ids and contents) and the counts of a generated
+ * attack scenario are the same for every thread count and batch size, and
+ * a stop signal drains what was read, writes the summary and exits 0,
+ * while a second one exits at once. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "scenario.h"
+
+extern char **environ;
+
+TestSuite(runtime, .init = af_e2e_setup, .fini = af_e2e_teardown, .timeout = 900);
+
+/* The summary's counts that must not depend on the threads. */
+static const char *const counted[] = {"events_in", "events_ok", "events_invalid", "duplicates",
+                                      "late", "alerts", "accounts"};
+
+Test(runtime, gives_the_same_alerts_and_counts_for_any_threads_and_batch_size)
+{
+	static const struct {
+		const char *threads, *batch;
+	} runs[] = {{"1", "256"}, {"2", "1"}, {"3", "7"}, {"4", "64"}, {"8", "1000"}};
+	char *first = NULL, *first_summary = NULL;
+
+	af_scn_make("seed-incident", NULL);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		char alerts[32], summary[32];
+		snprintf(alerts, sizeof(alerts), "alerts-%zu.json", i);
+		snprintf(summary, sizeof(summary), "summary-%zu.json", i);
+		const char *extra[] = {"-j", runs[i].threads, "--batch-size", runs[i].batch,
+		                       "--summary", af_e2e_path(summary), NULL};
+		struct af_scn s;
+		af_scn_replay(&s, NULL, extra, alerts);
+		char *sorted = af_scn_sorted_alerts(&s);
+		char *sum = af_slurp(af_e2e_path(summary), NULL);
+		cr_assert_not_null(sum);
+		if (first == NULL) {
+			cr_assert_gt(s.nalerts, 10, "the scenario raises its alerts");
+			first = sorted;
+			first_summary = sum;
+		} else {
+			cr_assert_str_eq(sorted, first, "-j %s --batch-size %s: other alerts",
+			                 runs[i].threads, runs[i].batch);
+			for (size_t k = 0; k < sizeof(counted) / sizeof(counted[0]); k++)
+				cr_assert_eq(af_json_int(sum, counted[k]),
+				             af_json_int(first_summary, counted[k]),
+				             "-j %s --batch-size %s: %s differs", runs[i].threads,
+				             runs[i].batch, counted[k]);
+			free(sorted);
+			free(sum);
+		}
+		af_scn_free(&s);
+	}
+	free(first);
+	free(first_summary);
+}
+
+/* Start a paced replay of the scenario (slow enough to be interrupted),
+ * summary to summary.json. */
+static pid_t start_paced(void)
+{
+	const char *argv[] = {AF_BIN,
+	                      "replay",
+	                      "-c",
+	                      af_e2e_path("geo.yaml"),
+	                      "--no-progress",
+	                      "--speed",
+	                      "2000",
+	                      "-j",
+	                      "2",
+	                      "--summary",
+	                      af_e2e_path("summary.json"),
+	                      "-o",
+	                      af_e2e_path("alerts.json"),
+	                      af_e2e_path("signins.jsonl"),
+	                      af_e2e_path("audit.jsonl"),
+	                      af_e2e_path("messagetrace.jsonl"),
+	                      NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, af_e2e_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC,
+	                                 0644);
+	cr_assert_eq(posix_spawn(&pid, AF_BIN, &fa, NULL, (char *const *)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
+Test(runtime, drains_what_it_read_and_exits_0_on_the_first_signal)
+{
+	/* 14 days at 2,000 times their pace: ten minutes if not stopped; the
+	 * batches in flight take a few seconds to drain. */
+	af_scn_make("seed-incident", NULL);
+	pid_t pid = start_paced();
+	sleep_s(1.0);
+	cr_assert_eq(kill(pid, SIGINT), 0);
+	int ws;
+	cr_assert_eq(waitpid(pid, &ws, 0), pid);
+	char *err = af_slurp(af_e2e_path("stderr.txt"), NULL);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "exit status %d: %s", ws, err);
+	cr_assert_not_null(strstr(err, "interrupted"), "it says why it stopped: %s", err);
+
+	char *sum = af_slurp(af_e2e_path("summary.json"), NULL);
+	cr_assert_not_null(sum, "the summary is written");
+	long long in = af_json_int(sum, "events_in"), ok = af_json_int(sum, "events_ok"),
+	          bad = af_json_int(sum, "events_invalid"), dup = af_json_int(sum, "duplicates");
+	cr_assert_gt(in, 0, "it had read something: %s", sum);
+	cr_assert_lt(in, 238000, "and stopped early: %s", sum);
+	cr_assert_eq(in, ok + bad + dup, "every record read is accounted for: %s", sum);
+	free(sum);
+	free(err);
+}
+
+Test(runtime, exits_at_once_on_a_second_signal)
+{
+	af_scn_make("seed-incident", NULL);
+	pid_t pid = start_paced();
+	sleep_s(1.0);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	sleep_s(0.2);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	int ws;
+	cr_assert_eq(waitpid(pid, &ws, 0), pid);
+	char *err = af_slurp(af_e2e_path("stderr.txt"), NULL);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 128 + SIGTERM, "exit status %d: %s", ws,
+	          err);
+	cr_assert_not_null(strstr(err, "second signal"), "%s", err);
+	free(err);
+}
