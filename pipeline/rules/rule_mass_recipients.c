@@ -39,7 +39,7 @@
 static void fold_peak(struct af_account *acct, const struct af_config_rule_mass_recipients *c,
                       int64_t ts)
 {
-	const struct af_distinct_window *dw = &acct->rcpts;
+	struct af_distinct_window *dw = &acct->rcpts;
 	int64_t epoch = ts / c->window;
 
 	if (dw->epoch == INT64_MIN || epoch <= dw->epoch)

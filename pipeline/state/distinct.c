@@ -132,7 +132,8 @@ void af_distinct_add(struct af_distinct *d, struct af_hll_pool *pool, uint64_t h
 	uint32_t fp = fingerprint(hash);
 
 	if (d->hll) {
-		af_hll_add(d->hll->regs, P, remix(fp));
+		if (af_hll_add(d->hll->regs, P, remix(fp)))
+			d->cache.gen++;
 		return;
 	}
 	if (small_has(d, fp))
@@ -149,6 +150,9 @@ void af_distinct_add(struct af_distinct *d, struct af_hll_pool *pool, uint64_t h
 	hll_add_small(blk->regs, d);
 	af_hll_add(blk->regs, P, remix(fp));
 	d->hll = blk;
+	/* The fingerprints are in the block now; their room holds the cache. */
+	memset(&d->cache, 0, sizeof(d->cache));
+	d->cache.gen = 1;
 }
 
 static uint64_t at_least_past_small(uint64_t est)
@@ -156,10 +160,15 @@ static uint64_t at_least_past_small(uint64_t est)
 	return est > AF_DISTINCT_SMALL + 1 ? est : AF_DISTINCT_SMALL + 1;
 }
 
-uint64_t af_distinct_count(const struct af_distinct *d)
+uint64_t af_distinct_count(struct af_distinct *d)
 {
-	if (d->hll)
-		return at_least_past_small(af_hll_count(d->hll->regs, P));
+	if (d->hll) {
+		if (d->cache.est_gen != d->cache.gen) {
+			d->cache.est = at_least_past_small(af_hll_count(d->hll->regs, P));
+			d->cache.est_gen = d->cache.gen;
+		}
+		return d->cache.est;
+	}
 	if (d->saturated)
 		return AF_DISTINCT_SMALL + 1;
 	return d->n;
@@ -205,6 +214,9 @@ enum af_window_result af_dwin_add(struct af_distinct_window *dw, struct af_hll_p
 		if (e == dw->epoch + 1) {
 			dw->prev = dw->cur; /* the block, if any, moves with it */
 			af_distinct_init(&dw->cur);
+			/* Its union estimate was with the counter just dropped. */
+			if (dw->prev.hll)
+				dw->prev.cache.u_gen = 0;
 		} else {
 			af_distinct_reset(&dw->cur, pool);
 		}
@@ -227,7 +239,7 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 /* Distinct items in a or b. Exact when both are exact; otherwise the HLL of
  * the union built in the pool's scratch block. Never less than either
  * side's own count, so a saturated side stays a lower bound. */
-static uint64_t union_count(const struct af_distinct *a, const struct af_distinct *b,
+static uint64_t union_count(struct af_distinct *a, struct af_distinct *b,
                             struct af_hll_pool *pool)
 {
 	uint64_t n;
@@ -239,10 +251,16 @@ static uint64_t union_count(const struct af_distinct *a, const struct af_distinc
 				n++;
 	} else {
 		if (!a->hll) {
-			const struct af_distinct *t = a;
+			struct af_distinct *t = a;
 			a = b;
 			b = t;
 		}
+		/* a keeps the union's estimate while neither side changes: a's
+		 * registers (its gen), b's registers or exact count. A window
+		 * roll, which changes what b is, clears it (af_dwin_add). */
+		uint32_t other = b->hll ? b->cache.gen : (uint32_t)b->n | AF_DISTINCT_EXACT_TAG;
+		if (a->cache.u_gen == a->cache.gen && a->cache.u_other == other)
+			return a->cache.u_est;
 		uint8_t *regs = pool_scratch(pool)->regs;
 		memcpy(regs, a->hll->regs, sizeof(a->hll->regs));
 		if (b->hll)
@@ -250,11 +268,16 @@ static uint64_t union_count(const struct af_distinct *a, const struct af_distinc
 		else
 			hll_add_small(regs, b);
 		n = at_least_past_small(af_hll_count(regs, P));
+		n = max_u64(n, max_u64(af_distinct_count(a), af_distinct_count(b)));
+		a->cache.u_est = n;
+		a->cache.u_gen = a->cache.gen;
+		a->cache.u_other = other;
+		return n;
 	}
 	return max_u64(n, max_u64(af_distinct_count(a), af_distinct_count(b)));
 }
 
-uint64_t af_dwin_count(const struct af_distinct_window *dw, struct af_hll_pool *pool,
+uint64_t af_dwin_count(struct af_distinct_window *dw, struct af_hll_pool *pool,
                        int64_t width_ns, int64_t now_ts)
 {
 	int64_t e = epoch_of(width_ns, now_ts);

@@ -39,6 +39,7 @@
 
 #define AF_DISTINCT_SMALL 8  /* exact fingerprints held inline */
 #define AF_DISTINCT_HLL_P 10 /* precision of pool blocks: 1 KiB, 3.25% */
+#define AF_DISTINCT_EXACT_TAG 0x80000000u
 
 /* One block of HLL registers; free blocks are chained through next. */
 struct af_hll_block {
@@ -74,7 +75,22 @@ void af_hll_pool_free(struct af_hll_pool *pool);
 void af_hll_pool_stats(const struct af_hll_pool *pool, struct af_hll_pool_stats *st);
 
 struct af_distinct {
-	uint32_t small[AF_DISTINCT_SMALL]; /* fingerprints, the first n valid (unused once hll) */
+	union {
+		/* While exact: fingerprints, the first n valid. */
+		uint32_t small[AF_DISTINCT_SMALL];
+		/* Once hll: estimates kept until a register rises, since a
+		 * count costs a pass over 1 KiB and a rule asks on every event
+		 * while most events of a busy counter change no register. */
+		struct {
+			uint64_t est;     /* own estimate, valid when est_gen == gen */
+			uint64_t u_est;   /* the window's union estimate (af_dwin_count) */
+			uint32_t gen;     /* bumped whenever a register rises; from 1 */
+			uint32_t est_gen;
+			uint32_t u_gen;   /* gen when u_est was made; 0: none */
+			uint32_t u_other; /* the other counter then: its gen, or its
+			                     exact count | AF_DISTINCT_EXACT_TAG */
+		} cache;
+	};
 	uint8_t n;                         /* fingerprints held */
 	bool saturated;                    /* the pool refused a block; count is a lower bound */
 	struct af_hll_block *hll;          /* NULL while exact; owned, from the pool */
@@ -91,9 +107,10 @@ void af_distinct_add(struct af_distinct *d, struct af_hll_pool *pool, uint64_t h
 
 /* Distinct items counted: exact up to AF_DISTINCT_SMALL, then the HLL
  * estimate (never below AF_DISTINCT_SMALL + 1, which it has seen); when
- * saturated without a block, AF_DISTINCT_SMALL + 1.
- * Cost: O(1) while exact; O(1024) with a block. */
-uint64_t af_distinct_count(const struct af_distinct *d);
+ * saturated without a block, AF_DISTINCT_SMALL + 1. Not const: the
+ * estimate is kept in d until a register rises.
+ * Cost: O(1) while exact or unchanged; O(1024) after a change. */
+uint64_t af_distinct_count(struct af_distinct *d);
 
 /* Whether the count is only a lower bound because the pool refused a block
  * (sticky until af_distinct_reset). */
@@ -144,7 +161,7 @@ enum af_window_result af_dwin_add(struct af_distinct_window *dw, struct af_hll_p
  * @pre as for af_dwin_add, with now_ts for ts.
  * Cost: O(AF_DISTINCT_SMALL^2) for two exact sets; a 1 KiB copy, merge and
  * count when a counter is an HLL. */
-uint64_t af_dwin_count(const struct af_distinct_window *dw, struct af_hll_pool *pool,
+uint64_t af_dwin_count(struct af_distinct_window *dw, struct af_hll_pool *pool,
                        int64_t width_ns, int64_t now_ts);
 
 /* Whether either counter is saturated (the count is a lower bound). */

@@ -174,12 +174,18 @@ Test(dedup, moves_an_id_seen_again_after_its_retention_to_the_back)
 	for (uint64_t k = 1; k <= 4; k++)
 		af_dedup_check(d, k, (int64_t)k);
 	cr_assert_not(af_dedup_check(d, 1, 20), "beyond the retention: remembered anew");
-	/* Full: newest 21, so ids before 11 expire; key 1 is now at 20. */
+	/* Newest 21, so ids before 11 are expired; a new id drops two from
+	 * the front: key 1 (now at 20) goes to the back, key 2 expires. */
 	cr_assert_not(af_dedup_check(d, 5, 21));
 	struct af_dedup_stats st = stats_of(d);
-	cr_assert_eq(st.expirations, 3);
+	cr_assert_eq(st.expirations, 1);
 	cr_assert_eq(st.evictions, 0);
-	cr_assert_eq(st.entries, 2);
+	cr_assert_eq(st.entries, 4);
+	/* Full again: the front (3, 4) expires to make room. */
+	cr_assert_not(af_dedup_check(d, 6, 21));
+	st = stats_of(d);
+	cr_assert_eq(st.expirations, 3);
+	cr_assert_eq(st.entries, 3);
 	cr_assert(af_dedup_check(d, 1, 25));
 	cr_assert(af_dedup_check(d, 5, 25));
 	cr_assert_not(af_dedup_check(d, 2, 5));
@@ -237,6 +243,17 @@ static void model_drop_front(struct model *m)
 	memmove(m->qts, m->qts + 1, m->n * sizeof *m->qts);
 }
 
+/* The front id was remembered anew at now: its place is at the back. */
+static void model_requeue_front(struct model *m, int64_t now)
+{
+	uint64_t k = m->qkeys[0];
+
+	memmove(m->qkeys, m->qkeys + 1, (m->n - 1) * sizeof *m->qkeys);
+	memmove(m->qts, m->qts + 1, (m->n - 1) * sizeof *m->qts);
+	m->qkeys[m->n - 1] = k;
+	m->qts[m->n - 1] = now;
+}
+
 static bool model_check(struct model *m, uint64_t key, int64_t ts)
 {
 	size_t i = model_find(m, key);
@@ -249,6 +266,20 @@ static bool model_check(struct model *m, uint64_t key, int64_t ts)
 		m->ts[i] = ts;
 		return false;
 	}
+	/* Every new id first drops up to two expired ids from the front
+	 * (moving one remembered anew to the back counts as one). */
+	for (int budget = 2; budget > 0 && m->n > 0; budget--) {
+		int64_t now = m->ts[model_find(m, m->qkeys[0])];
+
+		if (now != m->qts[0]) {
+			model_requeue_front(m, now);
+			continue;
+		}
+		if (now >= m->newest - m->retention)
+			break;
+		m->expirations++;
+		model_drop_front(m);
+	}
 	if (m->n == m->cap) {
 		bool freed = false;
 
@@ -256,12 +287,7 @@ static bool model_check(struct model *m, uint64_t key, int64_t ts)
 			int64_t now = m->ts[model_find(m, m->qkeys[0])];
 
 			if (now != m->qts[0]) {
-				uint64_t k = m->qkeys[0];
-
-				memmove(m->qkeys, m->qkeys + 1, (m->n - 1) * sizeof *m->qkeys);
-				memmove(m->qts, m->qts + 1, (m->n - 1) * sizeof *m->qts);
-				m->qkeys[m->n - 1] = k;
-				m->qts[m->n - 1] = now;
+				model_requeue_front(m, now);
 				continue;
 			}
 			if (now >= m->newest - m->retention) {

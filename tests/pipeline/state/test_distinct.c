@@ -425,3 +425,84 @@ Test(dwin, expires_old_epochs_without_changing_later_counts)
 	cr_assert_eq(stats_of(pool).in_use, 0);
 	af_hll_pool_free(pool);
 }
+
+/* --- the kept estimates ------------------------------------------------ */
+
+Test(distinct, keeps_its_estimate_only_while_no_register_rises)
+{
+	struct af_hll_pool *pool = pool_new(2);
+	struct af_distinct d, fresh;
+
+	af_distinct_init(&d);
+	/* Ask after every add, repeats included: the answer is always what a
+	 * counter fed the same items and asked once says. */
+	for (uint64_t i = 0; i < 3000; i++) {
+		af_distinct_add(&d, pool, item(i % 1000));
+		if (i % 7 != 0)
+			continue;
+		af_distinct_init(&fresh);
+		add_items(&fresh, pool, 0, i < 1000 ? i + 1 : 1000);
+		cr_assert_eq(af_distinct_count(&d), af_distinct_count(&fresh), "after %llu adds",
+		             (unsigned long long)i + 1);
+		af_distinct_reset(&fresh, pool);
+	}
+	af_distinct_reset(&d, pool);
+	af_hll_pool_free(pool);
+}
+
+Test(dwin, keeps_the_union_estimate_only_while_neither_epoch_changes)
+{
+	struct af_hll_pool *pool = pool_new(4);
+	struct af_distinct_window dw, fresh;
+
+	af_dwin_init(&dw);
+	/* Three epochs; in each, new items and late ones for the epoch
+	 * before, with a count after every add compared with a window fed
+	 * the same adds and asked once. */
+	struct {
+		int64_t ts;
+		uint64_t item;
+	} adds[2400];
+	size_t n = 0;
+	for (int64_t e = 0; e < 3; e++) {
+		for (uint64_t i = 0; i < 800; i++) {
+			bool late = e > 0 && i % 5 == 0;
+			adds[n].ts = T0 + (e - (late ? 1 : 0)) * W + (int64_t)i * 1000;
+			adds[n].item = item(e * 10000 + i % 400 + (late ? 5000 : 0));
+			cr_assert_eq(af_dwin_add(&dw, pool, W, adds[n].ts, adds[n].item),
+			             AF_WINDOW_ADDED);
+			n++;
+			if (i % 13 != 0)
+				continue;
+			int64_t now = T0 + e * W + (int64_t)i * 1000;
+			af_dwin_init(&fresh);
+			for (size_t k = 0; k < n; k++)
+				af_dwin_add(&fresh, pool, W, adds[k].ts, adds[k].item);
+			cr_assert_eq(af_dwin_count(&dw, pool, W, now), af_dwin_count(&fresh, pool, W, now),
+			             "epoch %lld, add %llu", (long long)e, (unsigned long long)i);
+			af_dwin_reset(&fresh, pool);
+		}
+	}
+	af_dwin_reset(&dw, pool);
+	af_hll_pool_free(pool);
+}
+
+Test(dwin, forgets_the_union_estimate_when_the_epochs_roll)
+{
+	struct af_hll_pool *pool = pool_new(4);
+	struct af_distinct_window dw;
+
+	af_dwin_init(&dw);
+	/* Epoch 0: 8 items, all among epoch 1's 300; the union is epoch 1. */
+	dwin_items(&dw, pool, T0, 0, 8);
+	dwin_items(&dw, pool, T0 + W, 0, 300);
+	uint64_t before = af_dwin_count(&dw, pool, W, T0 + W);
+	/* Epoch 2: 8 new items, as many as epoch 0 held, so only the roll
+	 * tells the old union from the new one. */
+	dwin_items(&dw, pool, T0 + 2 * W, 1000, 8);
+	uint64_t after = af_dwin_count(&dw, pool, W, T0 + 2 * W);
+	cr_assert_gt(after, before, "8 items more than epoch 1 alone (%llu then %llu)",
+	             (unsigned long long)before, (unsigned long long)after);
+	af_dwin_reset(&dw, pool);
+	af_hll_pool_free(pool);
+}
