@@ -340,6 +340,11 @@ bool af_dedup_check(struct af_dedup *d, uint64_t key, int64_t ts_ns)
 	return false;
 }
 
+void af_dedup_prefetch(const struct af_dedup *d, uint64_t key)
+{
+	__builtin_prefetch(&d->slots[home(d, key)]);
+}
+
 void af_dedup_stats(const struct af_dedup *d, struct af_dedup_stats *st)
 {
 	st->entries = d->len;

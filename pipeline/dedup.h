@@ -53,6 +53,10 @@ void af_dedup_free(struct af_dedup *d);
  * pressure can change which ids are remembered but never fails the call. */
 bool af_dedup_check(struct af_dedup *d, uint64_t key, int64_t ts_ns);
 
+/* Start loading the slot af_dedup_check(d, key, ...) will look at first,
+ * so the check of an event known in advance does not wait for memory. */
+void af_dedup_prefetch(const struct af_dedup *d, uint64_t key);
+
 /* Counters since af_dedup_new, into *st. */
 void af_dedup_stats(const struct af_dedup *d, struct af_dedup_stats *st);
 

@@ -226,9 +226,20 @@ bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late)
 		m->heap[i] = m->heap[child];
 		i = child;
 	}
-	if (m->size > 0)
+	if (m->size > 0) {
 		m->heap[i] = last;
+		/* The next to leave was written a window ago and has left the
+		 * cache: start loading it while the caller applies this one. */
+		const char *next = (const char *)&m->events[m->heap[0].slot];
+		for (size_t off = 0; off < sizeof *out; off += 64)
+			__builtin_prefetch(next + off);
+	}
 	return true;
+}
+
+const struct af_event *af_merge_peek(const struct af_merge *m)
+{
+	return m->size > 0 ? &m->events[m->heap[0].slot] : NULL;
 }
 
 uint64_t af_merge_forced(const struct af_merge *m)

@@ -106,6 +106,11 @@ bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late);
 /* How many pops so far were forced by a full buffer before their event was
  * safe to release: zero means the output so far is the order described at the
  * top of this file, whatever the interleaving. */
+/* The event that leaves next (ready or not), borrowed until the next push
+ * or pop; NULL when the buffer is empty. For prefetching what applying it
+ * will touch. */
+const struct af_event *af_merge_peek(const struct af_merge *m);
+
 uint64_t af_merge_forced(const struct af_merge *m);
 
 /* Events buffered now. */

@@ -153,6 +153,11 @@ static void apply_address(struct af_shard *s, const struct af_event *ev)
 	af_rules_apply(&env, AF_RULE_SCOPE_ADDRESS, ev);
 }
 
+void af_shard_prefetch(const struct af_shard *s, const struct af_event *ev)
+{
+	af_table_prefetch(s->accounts, ev->account_hash);
+}
+
 bool af_shard_wants_address(const struct af_config *cfg, const struct af_event *ev)
 {
 	return ev->src.family != AF_IP_NONE &&

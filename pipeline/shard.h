@@ -54,6 +54,10 @@ enum { AF_SHARD_ACCOUNT = 1u << 0, AF_SHARD_ADDRESS = 1u << 1 };
 /* af_shard_apply for the parts in parts only (AF_SHARD_* bits). */
 void af_shard_apply_parts(struct af_shard *s, const struct af_event *ev, unsigned parts);
 
+/* Start loading the account state applying ev will read first (the
+ * runtime calls it for the next event while it applies this one). */
+void af_shard_prefetch(const struct af_shard *s, const struct af_event *ev);
+
 /* Whether ev has an address part that some enabled rule of cfg reads: the
  * runtime routes such an event to the address's shard too. cfg borrowed.
  * Thread: any (pure). Cost: a walk of the rule table (cache the kinds when

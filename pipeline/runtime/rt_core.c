@@ -419,8 +419,16 @@ static void merge_drain(struct rt_core *c)
 	struct af_event ev;
 	bool late;
 
-	while (af_merge_pop(c->merge, &ev, &late))
+	while (af_merge_pop(c->merge, &ev, &late)) {
+		/* The next event's tables are likely cold: ask for them now,
+		 * to arrive while this one is applied. */
+		const struct af_event *next = af_merge_peek(c->merge);
+		if (next != NULL) {
+			af_dedup_prefetch(c->dedup, next->dedup_key);
+			af_shard_prefetch(c->shard, next);
+		}
 		apply(c, &ev, late);
+	}
 }
 
 /* Give items back to the core that made them, in bursts. */

@@ -336,17 +336,23 @@ af_err_t af_runtime_start(struct af_runtime *rt, char *errstr, size_t errstr_siz
 	atomic_store(&rt->running, rt->n + 2);
 	atomic_store(&rt->pace_first_ts, INT64_MIN);
 	rt->pace_start = af_rt_now();
+	char name[32];
 	for (uint32_t i = 0; i < rt->n; i++) {
 		if (pthread_create(&rt->cores[i].thread, NULL, af_rt_core_main, &rt->cores[i]) != 0)
 			goto fail;
 		rt->cores[i].started = true;
+		/* Named for top -H, perf and gdb; a name too long is cut. */
+		snprintf(name, sizeof(name), "af-core-%u", i % 1000u);
+		pthread_setname_np(rt->cores[i].thread, name);
 	}
 	if (pthread_create(&rt->sink_thread, NULL, sink_main, rt) != 0)
 		goto fail;
 	rt->sink_started = true;
+	pthread_setname_np(rt->sink_thread, "af-sink");
 	if (pthread_create(&rt->source_thread, NULL, source_main, rt) != 0)
 		goto fail;
 	rt->source_started = true;
+	pthread_setname_np(rt->source_thread, "af-source");
 	return AF_OK;
 fail:
 	snprintf(errstr, errstr_size, "cannot start the pipeline's threads");

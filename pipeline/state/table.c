@@ -270,6 +270,11 @@ static uint32_t slot_take(struct af_table *t)
 	return t->fresh++;
 }
 
+void af_table_prefetch(const struct af_table *t, uint64_t hash)
+{
+	__builtin_prefetch(&t->probe[tag_of(hash) & t->mask]);
+}
+
 void *af_table_find(struct af_table *t, uint64_t hash, const void *key, size_t key_len)
 {
 	bool found;

@@ -115,6 +115,10 @@ void af_table_on_evict(struct af_table *t, af_table_evict_fn fn, void *ctx);
  * Cost: O(1) expected; a key comparison only where the full hash matches. */
 void *af_table_find(struct af_table *t, uint64_t hash, const void *key, size_t key_len);
 
+/* Start loading the probe slot a find or upsert of hash looks at first.
+ * Cost: one prefetch; nothing waits for it. */
+void af_table_prefetch(const struct af_table *t, uint64_t hash);
+
 /* The value of the entry with this hash and key, touched at now_ns; created
  * when absent. *created (when created is not NULL) says which: a created
  * value is all zero bytes and the caller then initialises it. Creating into
