@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline/parse/json.h"
 #include "pipeline/runtime/rt_impl.h"
 
 /* Thread numbers for af_rt_fail: the cores are 2 + their id. */
@@ -305,7 +306,11 @@ af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *
 	if (size < (size_t)1 << 20)
 		size = (size_t)1 << 20;
 	size_t count = (size_t)rt->n * RT_BATCHES_PER_CORE + 1;
-	if (af_pool_new(count, sizeof(struct af_rt_batch) + cap * sizeof(struct af_rt_rec) + size,
+	/* The parser reads up to AF_JSON_PADDING bytes past a record: after
+	 * the last record of a full batch, those are the spare bytes here. */
+	if (af_pool_new(count,
+	                sizeof(struct af_rt_batch) + cap * sizeof(struct af_rt_rec) + size +
+	                    AF_JSON_PADDING,
 	                rt->n, &rt->batches) != AF_OK)
 		goto nomem;
 	if (batches_init(rt, cap, size, count) != AF_OK)

@@ -84,7 +84,9 @@ struct af_rt_batch {
 	uint32_t count;  /* records held */
 	uint32_t cap;    /* record slots */
 	size_t used;     /* bytes held */
-	size_t size;     /* byte capacity: at least max_record_bytes */
+	size_t size;     /* byte capacity: at least max_record_bytes, and
+	                    AF_JSON_PADDING readable bytes beyond it (the
+	                    parser's read-ahead past the last record) */
 	struct af_rt_rec *rec;
 	char *bytes;
 };
