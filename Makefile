@@ -41,7 +41,12 @@ test-asan:
 # TSan run here: tests/pipeline/enrich/test_geo.c runs its swap scenarios,
 # and tests/pipeline/runtime/tsan_ring_main.c (linked with the TSan-built
 # afcore, with the flags AF_TSAN gives it) runs the ring's and the pool's
-# threaded scenarios.
+# threaded scenarios. Two scripts run the TSan-built auditflow itself:
+# tests/e2e/reload-under-tsan.sh replaces a geo database during a replay,
+# and tests/e2e/runtime-under-tsan.sh replays a generated scenario (with
+# gen-mmdb's databases) through the multi-threaded runtime with -j 1, 3 and
+# 4 and three batch sizes, every sink writing, checks that the alerts are
+# the same, then stops a paced replay with SIGINT.
 # TSan fails the test (exit 66) on any report; no suppressions are needed.
 test-tsan:
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAF_TSAN=ON -DAF_TESTS=ON >/dev/null
@@ -53,6 +58,7 @@ test-tsan:
 		-o build-tsan/tsan_ring_main
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" ./build-tsan/tsan_ring_main
 	./tests/e2e/reload-under-tsan.sh build-tsan/auditflow
+	./tests/e2e/runtime-under-tsan.sh build-tsan/auditflow
 
 # A short libFuzzer run of the record parser; skipped without clang.
 fuzz:

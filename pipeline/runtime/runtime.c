@@ -262,6 +262,8 @@ static af_err_t batches_init(struct af_runtime *rt, uint32_t cap, size_t size, s
 		b->size = size;
 		b->rec = (struct af_rt_rec *)(b + 1);
 		b->bytes = (char *)(b->rec + cap);
+		/* The parser may read the padding; give it defined bytes. */
+		memset(b->bytes + size, ' ', AF_JSON_PADDING);
 		all[i] = b;
 	}
 	for (size_t i = 0; i < count; i++)

@@ -1,0 +1,1006 @@
+/* test_runtime.c - the runtime (pipeline/runtime/runtime.h) through its
+ * real threads: an in-memory source written here hands it JSON lines made
+ * here (Management Activity API sign-ins and Entra sign-ins in the
+ * diagnostic form), the sinks write to files in a mkdtemp directory, the
+ * configuration is the defaults, and there is no geo hub.
+ *
+ * Covered: every record is accounted for (read = ok + dead-lettered +
+ * duplicate, each dead letter with its reason in the file, one event line
+ * per event) for 1 to 4 threads and batches of 1, 3 and 256 records; the
+ * alert set does not depend on the thread count or the batch size; a
+ * source error ends the run with the source's message; a stop before the
+ * source ends leaves consistent counts for what was read; several inputs
+ * interleaved, their frontiers rising; records that do not fit the room
+ * left in a batch, or fill it to its last byte; thousands of alerts and
+ * dead letters, more than the messages to the sink hold at once; a source
+ * with nothing to read.
+ *
+ * Thread: each test runs the runtime's threads and waits for them; the
+ * source's fill runs on the runtime's source thread and shares state with
+ * the test's thread only through atomics (or after af_runtime_wait).
+ * No test asserts timing: a test that waits for the source polls with
+ * short sleeps, and a hang ends at Criterion's timeout.
+ */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline/config.h"
+#include "pipeline/reason.h"
+#include "pipeline/runtime/runtime.h"
+#include "sinks/alert_out.h"
+#include "sinks/dlq.h"
+#include "sinks/events_ecs.h"
+#include "sinks/summary.h"
+
+#define SEC INT64_C(1000000000)
+/* 2025-08-25T06:00:00Z, in seconds. */
+#define T0 INT64_C(1756101600)
+
+#define INPUTS_MAX   4
+#define SOURCE_ERROR "the export server closed the connection"
+
+/* ---- records ---- */
+
+struct line {
+	char *text;
+	size_t len;
+	uint32_t reason; /* AF_REASON_NONE, or a framing rejection */
+};
+
+/* One input's records, in the order the source hands them over. */
+struct input {
+	struct line *v;
+	size_t n, cap;
+	int64_t max_ts_ns; /* latest event time among its parseable records */
+	bool has_ts;       /* max_ts_ns is set */
+};
+
+static void input_push(struct input *in, char *text, size_t len, uint32_t reason)
+{
+	if (in->n == in->cap) {
+		in->cap = in->cap ? 2 * in->cap : 64;
+		in->v = realloc(in->v, in->cap * sizeof(*in->v));
+		cr_assert_not_null(in->v);
+	}
+	in->v[in->n++] = (struct line){.text = text, .len = len, .reason = reason};
+}
+
+static void input_add(struct input *in, const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+
+	va_start(ap, fmt);
+	int len = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	cr_assert_geq(len, 0);
+	input_push(in, text, (size_t)len, AF_REASON_NONE);
+}
+
+/* A record the framing already rejected (text: the excerpt kept). */
+static void input_add_rejected(struct input *in, uint32_t reason, const char *text)
+{
+	char *copy = strdup(text);
+
+	cr_assert_not_null(copy);
+	input_push(in, copy, strlen(copy), reason);
+}
+
+/* A copy of record i at the end: a duplicate (same Id, same bytes). */
+static void input_repeat(struct input *in, size_t i)
+{
+	char *copy = strdup(in->v[i].text);
+
+	cr_assert_not_null(copy);
+	input_push(in, copy, in->v[i].len, in->v[i].reason);
+}
+
+static void input_free(struct input *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		free(in->v[i].text);
+	free(in->v);
+	memset(in, 0, sizeof(*in));
+}
+
+static void note_ts(struct input *in, int64_t t_s)
+{
+	if (!in->has_ts || t_s * SEC > in->max_ts_ns)
+		in->max_ts_ns = t_s * SEC;
+	in->has_ts = true;
+}
+
+/* "2025-08-25T06:00:00" plus Z when zulu. */
+static void iso(char *buf, size_t size, int64_t t_s, bool zulu)
+{
+	time_t t = (time_t)t_s;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, zulu ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+/* A Management Activity API sign-in (UserLoggedIn or UserLoginFailed). */
+static void add_m365_signin(struct input *in, const char *id, const char *account, const char *ip,
+                            int64_t t_s, bool failed)
+{
+	char ts[32];
+
+	iso(ts, sizeof(ts), t_s, false);
+	input_add(
+	    in,
+	    "{\"CreationTime\":\"%s\",\"Id\":\"%s\",\"Operation\":\"%s\","
+	    "\"OrganizationId\":\"11-aa-22-bb\",\"RecordType\":15,\"ResultStatus\":\"Success\","
+	    "\"UserKey\":\"1003BFFD%s\",\"UserType\":0,\"Workload\":\"AzureActiveDirectory\","
+	    "\"ClientIP\":\"%s\",\"UserId\":\"%s\",\"AzureActiveDirectoryEventType\":1,"
+	    "\"ExtendedProperties\":[{\"Name\":\"UserAgent\",\"Value\":\"Mozilla/5.0\"},"
+	    "{\"Name\":\"RequestType\",\"Value\":\"Login:login\"}]%s}",
+	    ts, id, failed ? "UserLoginFailed" : "UserLoggedIn", id, ip, account,
+	    failed ? ",\"LogonError\":\"InvalidUserNameOrPassword\",\"ErrorNumber\":\"50126\""
+	           : "");
+	note_ts(in, t_s);
+}
+
+/* An Entra sign-in in the diagnostic-settings form; error 0 is a success. */
+static void add_entra_signin(struct input *in, const char *id, const char *upn, const char *ip,
+                             int64_t t_s, int error)
+{
+	char ts[32];
+
+	iso(ts, sizeof(ts), t_s, true);
+	input_add(in,
+	          "{\"time\":\"%s\",\"category\":\"SignInLogs\",\"operationName\":\"Sign-in "
+	          "activity\",\"resultType\":\"%d\",\"callerIpAddress\":\"%s\",\"properties\":"
+	          "{\"id\":\"%s\",\"createdDateTime\":\"%s\",\"userPrincipalName\":\"%s\","
+	          "\"ipAddress\":\"%s\",\"clientAppUsed\":\"Browser\",\"appDisplayName\":\"Office "
+	          "365 Exchange Online\",\"isInteractive\":true,\"status\":{\"errorCode\":%d}}}",
+	          ts, error, ip, id, ts, upn, ip, error);
+	note_ts(in, t_s);
+}
+
+/* Sign-ins of a few accounts, one a minute from start_s, ids "<tag>-<n>". */
+static void add_ordinary(struct input *in, const char *tag, int64_t start_s, int count)
+{
+	for (int i = 0; i < count; i++) {
+		char id[48], account[48], ip[32];
+
+		snprintf(id, sizeof(id), "%s-%d", tag, i);
+		snprintf(account, sizeof(account), "user%02d@contoso.example", i % 7);
+		snprintf(ip, sizeof(ip), "203.0.113.%d", 10 + i % 7);
+		if (i % 2 == 0)
+			add_m365_signin(in, id, account, ip, start_s + 60 * i, false);
+		else
+			add_entra_signin(in, id, account, ip, start_s + 60 * i, 0);
+	}
+}
+
+/* ---- the in-memory source ---- */
+
+struct src_input {
+	const struct input *in;
+	size_t next;     /* next record to hand over */
+	uint64_t offset; /* byte offset of that record */
+	bool ended;
+};
+
+struct mem_src {
+	struct src_input in[INPUTS_MAX];
+	uint32_t ninputs;
+	uint32_t turn;       /* next input to read, round robin */
+	uint32_t fail_after; /* fills that succeed before one fails; 0: none fails */
+	uint32_t hold_after; /* fills before the source waits for release; 0: never */
+	atomic_bool released;
+	_Atomic uint32_t fills;
+	/* Frontiers seen from fill, per input: the first value above
+	 * INT64_MIN, the last, and whether one was ever lower than the one
+	 * before it. */
+	int64_t first_seen[INPUTS_MAX], last_seen[INPUTS_MAX];
+	bool fell;
+};
+
+static void src_init(struct mem_src *s, const struct input *inputs, uint32_t ninputs)
+{
+	memset(s, 0, sizeof(*s));
+	cr_assert_leq(ninputs, INPUTS_MAX);
+	s->ninputs = ninputs;
+	for (uint32_t i = 0; i < ninputs; i++) {
+		s->in[i].in = &inputs[i];
+		s->first_seen[i] = s->last_seen[i] = INT64_MIN;
+	}
+	atomic_init(&s->released, false);
+	atomic_init(&s->fills, 0);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void watch_frontiers(struct mem_src *s, struct af_runtime *rt)
+{
+	for (uint32_t i = 0; i < s->ninputs; i++) {
+		int64_t f = af_runtime_frontier(rt, i);
+		if (f < s->last_seen[i])
+			s->fell = true;
+		if (s->first_seen[i] == INT64_MIN)
+			s->first_seen[i] = f;
+		s->last_seen[i] = f;
+	}
+}
+
+/* The fill: one batch from the next unfinished input, in turn. */
+static af_err_t mem_fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, char *errstr,
+                         size_t errstr_size)
+{
+	struct mem_src *s = ctx;
+	uint32_t k = atomic_fetch_add(&s->fills, 1) + 1;
+
+	if (s->fail_after != 0 && k > s->fail_after) {
+		snprintf(errstr, errstr_size, "%s", SOURCE_ERROR);
+		return AF_E_IO;
+	}
+	if (s->hold_after != 0 && k > s->hold_after)
+		while (!atomic_load(&s->released))
+			sleep_ms(1);
+	watch_frontiers(s, rt);
+
+	struct src_input *in = NULL;
+	for (uint32_t t = 0; t < s->ninputs && in == NULL; t++) {
+		uint32_t i = (s->turn + t) % s->ninputs;
+		if (!s->in[i].ended) {
+			in = &s->in[i];
+			b->input = i;
+			s->turn = i + 1;
+		}
+	}
+	if (in == NULL)
+		return AF_EOF;
+	uint32_t file = af_runtime_path_index(rt, "memory");
+	while (in->next < in->in->n) {
+		const struct line *l = &in->in->v[in->next];
+		struct af_rt_rec rec = {
+		    .file = file,
+		    .reason = l->reason,
+		    .line = in->next + 1,
+		    .offset = in->offset,
+		    .seq = in->next,
+		};
+		if (!af_rt_batch_add(b, l->text, l->len, &rec))
+			break;
+		in->next++;
+		in->offset += l->len + 1;
+	}
+	if (b->count == 0 && in->next < in->in->n) {
+		/* Not a Criterion assert: this is the source thread. */
+		snprintf(errstr, errstr_size, "record %zu (%zu bytes) fit no empty batch", in->next,
+		         in->in->v[in->next].len);
+		return AF_E_INVALID;
+	}
+	if (in->next == in->in->n) {
+		in->ended = true;
+		b->last = true;
+	}
+	return AF_OK;
+}
+
+/* ---- a run ---- */
+
+struct run {
+	char dir[64];
+	char alerts_path[128], dlq_path[128], events_path[128];
+	struct af_config cfg;
+	struct af_summary sum;
+	af_err_t err;
+	char errstr[512];
+};
+
+static void run_init(struct run *r, uint32_t threads, uint32_t batch)
+{
+	char err[256], text[16];
+
+	memset(r, 0, sizeof(*r));
+	strcpy(r->dir, "/tmp/af_runtime_XXXXXX");
+	cr_assert_not_null(mkdtemp(r->dir));
+	snprintf(r->alerts_path, sizeof(r->alerts_path), "%s/alerts.jsonl", r->dir);
+	snprintf(r->dlq_path, sizeof(r->dlq_path), "%s/dlq.jsonl", r->dir);
+	snprintf(r->events_path, sizeof(r->events_path), "%s/events.jsonl", r->dir);
+	af_config_init(&r->cfg);
+	snprintf(text, sizeof(text), "%u", threads);
+	cr_assert_eq(af_config_set(&r->cfg, "runtime.threads", text, err, sizeof(err)), AF_OK, "%s",
+	             err);
+	snprintf(text, sizeof(text), "%u", batch);
+	cr_assert_eq(af_config_set(&r->cfg, "runtime.batch_records", text, err, sizeof(err)), AF_OK,
+	             "%s", err);
+}
+
+static void run_set(struct run *r, const char *key, const char *value)
+{
+	char err[256];
+
+	cr_assert_eq(af_config_set(&r->cfg, key, value, err, sizeof(err)), AF_OK, "%s", err);
+}
+
+static void run_fini(struct run *r)
+{
+	unlink(r->alerts_path);
+	unlink(r->dlq_path);
+	unlink(r->events_path);
+	rmdir(r->dir);
+	af_config_fini(&r->cfg);
+}
+
+/* Called between af_runtime_start and af_runtime_wait. */
+typedef void run_during_fn(struct af_runtime *rt, struct mem_src *s);
+
+/* Run the runtime over s into r's files; r->err and r->errstr get what
+ * af_runtime_wait said, r->sum the counts. Set-up failures fail the test. */
+static void run_go(struct run *r, struct mem_src *s, run_during_fn *during)
+{
+	char err[512];
+	struct af_runtime *rt = NULL;
+
+	af_summary_init(&r->sum);
+	struct af_dlq *dlq = af_dlq_open(r->dlq_path, 0, err, sizeof(err));
+	cr_assert_not_null(dlq, "%s", err);
+	struct af_ecs_out *events = af_ecs_open(r->events_path, err, sizeof(err));
+	cr_assert_not_null(events, "%s", err);
+	struct af_alert_out *alerts =
+	    af_alert_out_open(r->alerts_path, AF_OUTPUT_NATIVE, &r->sum, err, sizeof(err));
+	cr_assert_not_null(alerts, "%s", err);
+
+	struct af_rt_source src = {.ctx = s, .ninputs = s->ninputs, .fill = mem_fill};
+	struct af_rt_sinks sinks = {.alerts = alerts, .dlq = dlq, .events = events};
+	cr_assert_eq(af_runtime_new(&r->cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK,
+	             "%s", err);
+	cr_assert_eq(af_runtime_threads(rt), r->cfg.runtime.threads);
+	cr_assert_eq(af_runtime_start(rt, err, sizeof(err)), AF_OK, "%s", err);
+	if (during != NULL)
+		during(rt, s);
+	r->err = af_runtime_wait(rt, &r->sum, r->errstr, sizeof(r->errstr));
+	cr_assert(af_runtime_done(rt));
+	af_runtime_free(rt);
+
+	cr_assert_eq(af_alert_out_close(alerts, err, sizeof(err)), AF_OK, "%s", err);
+	cr_assert_eq(af_ecs_close(events, err, sizeof(err)), AF_OK, "%s", err);
+	cr_assert_eq(af_dlq_close(dlq, err, sizeof(err)), AF_OK, "%s", err);
+}
+
+/* ---- files read back ---- */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, got;
+
+	cr_assert_not_null(f, "cannot open %s", path);
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? 2 * cap : 65536;
+			buf = realloc(buf, cap + 1);
+			cr_assert_not_null(buf);
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+	} while (got > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p != '\0'; p++)
+		n += *p == '\n';
+	return n;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The file's lines sorted, joined by newlines again. */
+static char *sorted_lines(const char *path)
+{
+	char *text = slurp(path);
+	size_t n = count_lines(text), i = 0;
+	char **v = calloc(n ? n : 1, sizeof(*v));
+	size_t len = strlen(text);
+	char *out = malloc(len + 1), *o = out;
+
+	cr_assert(v != NULL && out != NULL);
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l != NULL;
+	     l = strtok_r(NULL, "\n", &save))
+		v[i++] = l;
+	qsort(v, i, sizeof(*v), cmp_str);
+	for (size_t k = 0; k < i; k++)
+		o += sprintf(o, "%s\n", v[k]);
+	*o = '\0';
+	free(v);
+	free(text);
+	return out;
+}
+
+/* ---- inputs for the tests ---- */
+
+/* Reasons the accounting input dead-letters, with how many of each. */
+struct bad_count {
+	enum af_reason reason;
+	size_t n;
+};
+
+static const struct bad_count accounting_bad[] = {
+    {AF_REASON_MALFORMED_JSON, 3}, {AF_REASON_NOT_OBJECT, 1},    {AF_REASON_UNKNOWN_SCHEMA, 1},
+    {AF_REASON_BAD_TIMESTAMP, 1},  {AF_REASON_MISSING_FIELD, 1}, {AF_REASON_OVERSIZE, 1},
+};
+#define ACCOUNTING_DUPLICATES 5
+
+/* 300 sign-ins with the bad records of accounting_bad spread through
+ * them and ACCOUNTING_DUPLICATES records repeated (same Id, same bytes)
+ * a few minutes of event time after their first copy. */
+static void accounting_input(struct input *in)
+{
+	char id[32];
+
+	for (int i = 0; i < 300; i++) {
+		int64_t t = T0 + 20 * i;
+		snprintf(id, sizeof(id), "acct-%d", i);
+		if (i % 3 == 0)
+			add_entra_signin(in, id, "ana@contoso.example", "198.51.100.20", t,
+			                 i % 9 == 0 ? 50126 : 0);
+		else
+			add_m365_signin(in, id, i % 2 ? "bo@contoso.example" : "cy@contoso.example",
+			                "2001:db8:7::1", t, i % 11 == 0);
+		if (i % 60 == 17 && i / 60 < ACCOUNTING_DUPLICATES) {
+			/* Repeat a record from ten records back. */
+			input_repeat(in, in->n - 10);
+		}
+		switch (i) {
+		case 5: input_add(in, "{\"CreationTime\":\"2025-08-25T06:01:00\",\"Id\":"); break;
+		case 40: input_add(in, "this is not JSON at all"); break;
+		case 41: input_add(in, "{\"Id\":\"x\",}"); break;
+		case 90: input_add(in, "[\"an\",\"array\"]"); break;
+		case 130: input_add(in, "{\"hello\":\"world\",\"n\":1}"); break;
+		case 170:
+			input_add(in,
+			          "{\"CreationTime\":\"yesterday-ish\",\"Id\":\"bad-ts\","
+			          "\"Operation\":\"UserLoggedIn\",\"Workload\":"
+			          "\"AzureActiveDirectory\",\"UserId\":\"ana@contoso.example\"}");
+			break;
+		case 171:
+			input_add(in,
+			          "{\"CreationTime\":\"2025-08-25T06:57:00\",\"Id\":\"no-user\","
+			          "\"Operation\":\"UserLoggedIn\",\"RecordType\":15,"
+			          "\"Workload\":\"AzureActiveDirectory\"}");
+			break;
+		case 250:
+			input_add_rejected(in, AF_REASON_OVERSIZE,
+			                   "{\"CreationTime\":\"2025-08-25T07");
+			break;
+		}
+	}
+}
+
+struct timed {
+	int64_t t_s;
+	int order;
+	int kind; /* 0 ordinary success, 1 m365 failure, 2 entra failure */
+	char account[48], ip[48];
+};
+
+static int cmp_timed(const void *a, const void *b)
+{
+	const struct timed *x = a, *y = b;
+
+	if (x->t_s != y->t_s)
+		return x->t_s < y->t_s ? -1 : 1;
+	return x->order - y->order;
+}
+
+/* Three hours of ordinary sign-ins of 40 accounts, with two failure
+ * bursts on one account each (signin_fail_burst) and two sprays from one
+ * address over many accounts (password_spray, the address route), in
+ * event-time order but for neighbours swapped every so often (the merge
+ * puts them back). */
+static void alerting_input(struct input *in)
+{
+	struct timed *ev = calloc(2000, sizeof(*ev));
+	int n = 0;
+
+	cr_assert_not_null(ev);
+	for (int m = 0; m < 180; m += 2)
+		for (int a = m % 8; a < 40; a += 8, n++) {
+			ev[n] = (struct timed){.t_s = T0 + 60 * m + a, .order = n};
+			snprintf(ev[n].account, sizeof(ev[n].account), "user%02d@contoso.example",
+			         a);
+			snprintf(ev[n].ip, sizeof(ev[n].ip), "203.0.113.%d", 100 + a);
+		}
+	/* user05: 12 failures, 30 s apart, from 01:00; user17: 15 failures,
+	 * 20 s apart, from 02:00, over IPv6. */
+	for (int i = 0; i < 12; i++, n++) {
+		ev[n] = (struct timed){.t_s = T0 + 3600 + 30 * i, .order = n, .kind = 1};
+		strcpy(ev[n].account, "user05@contoso.example");
+		strcpy(ev[n].ip, "198.51.100.77");
+	}
+	for (int i = 0; i < 15; i++, n++) {
+		ev[n] = (struct timed){.t_s = T0 + 7200 + 20 * i, .order = n, .kind = 1};
+		strcpy(ev[n].account, "user17@contoso.example");
+		strcpy(ev[n].ip, "2001:db8:17::9");
+	}
+	/* Sprays: 9 accounts from 192.0.2.66 one a minute from 01:30; 7 from
+	 * 2001:db8:bad::1 from 02:30, Entra form. */
+	for (int i = 0; i < 9; i++, n++) {
+		ev[n] = (struct timed){.t_s = T0 + 5400 + 60 * i + 7, .order = n, .kind = 2};
+		snprintf(ev[n].account, sizeof(ev[n].account), "user%02d@contoso.example",
+		         3 * i + 1);
+		strcpy(ev[n].ip, "192.0.2.66");
+	}
+	for (int i = 0; i < 7; i++, n++) {
+		ev[n] = (struct timed){.t_s = T0 + 9000 + 45 * i + 3, .order = n, .kind = 2};
+		snprintf(ev[n].account, sizeof(ev[n].account), "user%02d@contoso.example",
+		         5 * i + 2);
+		strcpy(ev[n].ip, "2001:db8:bad::1");
+	}
+	cr_assert_lt(n, 2000);
+	qsort(ev, (size_t)n, sizeof(*ev), cmp_timed);
+	for (int i = 0; i + 1 < n; i += 13) {
+		struct timed t = ev[i];
+		ev[i] = ev[i + 1];
+		ev[i + 1] = t;
+	}
+	for (int i = 0; i < n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "al-%d", ev[i].order);
+		bool failed = ev[i].kind != 0;
+		if (ev[i].kind == 2 || i % 2)
+			add_entra_signin(in, id, ev[i].account, ev[i].ip, ev[i].t_s,
+			                 failed ? 50126 : 0);
+		else
+			add_m365_signin(in, id, ev[i].account, ev[i].ip, ev[i].t_s, failed);
+	}
+	free(ev);
+}
+
+/* ---- tests ---- */
+
+static size_t bad_total(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(accounting_bad) / sizeof(accounting_bad[0]); i++)
+		n += accounting_bad[i].n;
+	return n;
+}
+
+Test(runtime, accounts_for_every_record_whatever_the_threads_and_batch_size, .timeout = 120)
+{
+	static const uint32_t batches[] = {1, 3, 256};
+	struct input in = {0};
+
+	accounting_input(&in);
+	size_t bad = bad_total();
+	for (uint32_t j = 1; j <= 4; j++) {
+		for (size_t bi = 0; bi < sizeof(batches) / sizeof(batches[0]); bi++) {
+			struct run r;
+			struct mem_src s;
+
+			run_init(&r, j, batches[bi]);
+			src_init(&s, &in, 1);
+			run_go(&r, &s, NULL);
+			cr_assert_eq(r.err, AF_OK, "-j %u batch %u: %s", j, batches[bi], r.errstr);
+			cr_expect_eq(r.sum.events_in, in.n, "-j %u batch %u", j, batches[bi]);
+			cr_expect_eq(r.sum.events_ok + r.sum.events_invalid + r.sum.duplicates,
+			             r.sum.events_in, "-j %u batch %u", j, batches[bi]);
+			cr_expect_eq(r.sum.events_invalid, bad, "-j %u batch %u", j, batches[bi]);
+			cr_expect_eq(r.sum.duplicates, ACCOUNTING_DUPLICATES, "-j %u batch %u", j,
+			             batches[bi]);
+			cr_expect_eq(r.sum.events_ok, in.n - bad - ACCOUNTING_DUPLICATES,
+			             "-j %u batch %u", j, batches[bi]);
+			cr_expect(af_summary_consistent(&r.sum), "-j %u batch %u", j, batches[bi]);
+			cr_expect_eq(r.sum.accounts, 3, "-j %u batch %u", j, batches[bi]);
+
+			char *dlq = slurp(r.dlq_path);
+			cr_expect_eq(count_lines(dlq), bad, "-j %u batch %u", j, batches[bi]);
+			for (size_t i = 0; i < sizeof(accounting_bad) / sizeof(accounting_bad[0]);
+			     i++) {
+				char needle[64];
+				enum af_reason why = accounting_bad[i].reason;
+				snprintf(needle, sizeof(needle), "\"reason\":\"%s\"",
+				         af_reason_name(why));
+				cr_expect_eq(count_of(dlq, needle), accounting_bad[i].n,
+				             "-j %u batch %u: %s", j, batches[bi], needle);
+				cr_expect_eq(r.sum.invalid_by_reason[why], accounting_bad[i].n,
+				             "-j %u batch %u: %s", j, batches[bi], needle);
+			}
+			cr_expect_eq(count_of(dlq, "\"path\":\"memory\""), bad);
+			free(dlq);
+			char *events = slurp(r.events_path);
+			cr_expect_eq(count_lines(events), r.sum.events_ok, "-j %u batch %u", j,
+			             batches[bi]);
+			free(events);
+			run_fini(&r);
+		}
+	}
+	input_free(&in);
+}
+
+Test(runtime, raises_the_same_alerts_whatever_the_threads_and_batch_size, .timeout = 120)
+{
+	static const uint32_t batches[] = {1, 5, 64};
+	struct input in = {0};
+	char *first = NULL;
+
+	alerting_input(&in);
+	for (uint32_t j = 1; j <= 4; j++) {
+		for (size_t bi = 0; bi < sizeof(batches) / sizeof(batches[0]); bi++) {
+			struct run r;
+			struct mem_src s;
+
+			run_init(&r, j, batches[bi]);
+			src_init(&s, &in, 1);
+			run_go(&r, &s, NULL);
+			cr_assert_eq(r.err, AF_OK, "-j %u batch %u: %s", j, batches[bi], r.errstr);
+			cr_expect_eq(r.sum.events_ok, in.n, "-j %u batch %u", j, batches[bi]);
+			char *alerts = sorted_lines(r.alerts_path);
+			if (first == NULL) {
+				first = alerts;
+				cr_assert_geq(count_of(first, "\"rule\":\"signin_fail_burst\""), 2,
+				              "%s", first);
+				cr_assert_geq(count_of(first, "\"rule\":\"password_spray\""), 2,
+				              "%s", first);
+			} else {
+				cr_expect_str_eq(alerts, first, "-j %u batch %u", j, batches[bi]);
+				free(alerts);
+			}
+			cr_expect_eq(r.sum.alerts, count_lines(first), "-j %u batch %u", j,
+			             batches[bi]);
+			run_fini(&r);
+		}
+	}
+	free(first);
+	input_free(&in);
+}
+
+Test(runtime, ends_with_the_sources_error_when_its_fill_fails, .timeout = 30)
+{
+	struct input in = {0};
+	struct run r;
+	struct mem_src s;
+
+	add_ordinary(&in, "err", T0, 200);
+	run_init(&r, 3, 10);
+	src_init(&s, &in, 1);
+	s.fail_after = 3;
+	run_go(&r, &s, NULL);
+	cr_expect_neq(r.err, AF_OK);
+	cr_expect_str_eq(r.errstr, SOURCE_ERROR);
+	cr_expect_eq(atomic_load(&s.fills), 4, "the source was asked again after failing");
+	cr_expect_leq(r.sum.events_in, 30);
+	run_fini(&r);
+	input_free(&in);
+}
+
+/* Stop the run while the source waits in its fill after a few batches,
+ * then let it go on: it should read nothing more. */
+static void stop_while_reading(struct af_runtime *rt, struct mem_src *s)
+{
+	while (atomic_load(&s->fills) <= s->hold_after)
+		sleep_ms(1);
+	af_runtime_stop(rt);
+	atomic_store(&s->released, true);
+}
+
+Test(runtime, stops_reading_on_request_and_finishes_what_it_read, .timeout = 30)
+{
+	struct input in = {0};
+	struct run r;
+	struct mem_src s;
+
+	/* A bad record and a repeated one among the first batches. */
+	add_ordinary(&in, "s1", T0, 25);
+	input_add(&in, "{broken");
+	add_ordinary(&in, "s2", T0 + 25 * 60, 5);
+	input_repeat(&in, 24);
+	add_ordinary(&in, "s3", T0 + 30 * 60, 3000);
+	run_init(&r, 2, 8);
+	src_init(&s, &in, 1);
+	s.hold_after = 4;
+	run_go(&r, &s, stop_while_reading);
+	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	cr_expect_lt(r.sum.events_in, in.n);
+	cr_expect_geq(r.sum.events_in, 4 * 8);
+	cr_expect_eq(r.sum.events_ok + r.sum.events_invalid + r.sum.duplicates, r.sum.events_in);
+	cr_expect_eq(r.sum.events_invalid, 1);
+	cr_expect_eq(r.sum.duplicates, 1);
+	cr_expect_eq(r.sum.late, 0);
+	cr_expect(af_summary_consistent(&r.sum));
+	char *events = slurp(r.events_path);
+	cr_expect_eq(count_lines(events), r.sum.events_ok);
+	free(events);
+	run_fini(&r);
+	input_free(&in);
+}
+
+Test(runtime, reads_interleaved_inputs_with_their_frontiers_rising, .timeout = 30)
+{
+	struct input in[3] = {{0}};
+	struct run r;
+	struct mem_src s;
+	size_t total = 0;
+
+	/* The same hours in each input, as three exports of one period. */
+	add_ordinary(&in[0], "a", T0, 240);
+	add_ordinary(&in[1], "b", T0 + 17, 180);
+	add_ordinary(&in[2], "c", T0 + 29, 300);
+	for (int i = 0; i < 3; i++)
+		total += in[i].n;
+	run_init(&r, 3, 4);
+	src_init(&s, in, 3);
+	run_go(&r, &s, NULL);
+	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	cr_expect_eq(r.sum.events_in, total);
+	cr_expect_eq(r.sum.events_ok, total);
+	cr_expect_eq(r.sum.late, 0);
+	cr_expect_not(s.fell, "a frontier went back");
+	for (int i = 0; i < 3; i++) {
+		/* The pool holds 10 batches and each input gives 45 or more:
+		 * most came back (their frontier published) before the last
+		 * fills, so the source saw each frontier rise during the run. */
+		cr_expect_neq(s.first_seen[i], INT64_MIN, "input %d", i);
+		cr_expect_gt(s.last_seen[i], s.first_seen[i], "input %d", i);
+		cr_expect_leq(s.last_seen[i], in[i].max_ts_ns, "input %d", i);
+	}
+	run_fini(&r);
+	for (int i = 0; i < 3; i++)
+		input_free(&in[i]);
+}
+
+/* A frontier after the run: checked in a test of its own, as it needs the
+ * runtime after af_runtime_wait. */
+Test(runtime, leaves_each_inputs_frontier_at_its_latest_event_time, .timeout = 30)
+{
+	struct input in[3] = {{0}};
+	struct run r;
+	struct mem_src s;
+	char err[512];
+	struct af_runtime *rt = NULL;
+
+	add_ordinary(&in[0], "a", T0, 40);
+	add_ordinary(&in[1], "b", T0 + 3600, 30);
+	add_ordinary(&in[2], "c", T0 - 3600, 50);
+	run_init(&r, 2, 3);
+	src_init(&s, in, 3);
+	struct af_dlq *dlq = af_dlq_open(NULL, 0, err, sizeof(err));
+	struct af_alert_out *alerts =
+	    af_alert_out_open(r.alerts_path, AF_OUTPUT_NATIVE, &r.sum, err, sizeof(err));
+	cr_assert(dlq != NULL && alerts != NULL, "%s", err);
+	struct af_rt_source src = {.ctx = &s, .ninputs = 3, .fill = mem_fill};
+	struct af_rt_sinks sinks = {.alerts = alerts, .dlq = dlq};
+	cr_assert_eq(af_runtime_new(&r.cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK, "%s",
+	             err);
+	for (uint32_t i = 0; i < 3; i++)
+		cr_expect_eq(af_runtime_frontier(rt, i), INT64_MIN, "input %u before the run", i);
+	cr_assert_eq(af_runtime_start(rt, err, sizeof(err)), AF_OK, "%s", err);
+	cr_assert_eq(af_runtime_wait(rt, &r.sum, err, sizeof(err)), AF_OK, "%s", err);
+	for (uint32_t i = 0; i < 3; i++)
+		cr_expect_eq(af_runtime_frontier(rt, i), in[i].max_ts_ns, "input %u", i);
+	cr_expect_eq(r.sum.events_ok, 120);
+	af_runtime_free(rt);
+	cr_assert_eq(af_alert_out_close(alerts, err, sizeof(err)), AF_OK, "%s", err);
+	cr_assert_eq(af_dlq_close(dlq, err, sizeof(err)), AF_OK, "%s", err);
+	run_fini(&r);
+	for (int i = 0; i < 3; i++)
+		input_free(&in[i]);
+}
+
+/* Each failure alerts (threshold 1, no suppression): thousands of alerts,
+ * many more than the messages each core has for the sink, so cores wait
+ * for the sink to give messages back. */
+Test(runtime, writes_every_alert_when_alerts_outnumber_the_sink_messages, .timeout = 60)
+{
+	static const uint32_t runs[][2] = {{1, 1}, {3, 7}, {4, 64}};
+	struct input in = {0};
+	char *first = NULL;
+
+	for (int i = 0; i < 3000; i++) {
+		char id[16], account[48], ip[32];
+		snprintf(id, sizeof(id), "f-%d", i);
+		snprintf(account, sizeof(account), "user%02d@contoso.example", i % 30);
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i % 11);
+		add_m365_signin(&in, id, account, ip, T0 + 2 * i, true);
+	}
+	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
+		struct run r;
+		struct mem_src s;
+
+		run_init(&r, runs[k][0], runs[k][1]);
+		run_set(&r, "rules.suppression", "0");
+		run_set(&r, "rules.signin_fail_burst.threshold", "1");
+		src_init(&s, &in, 1);
+		run_go(&r, &s, NULL);
+		cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+		char *alerts = sorted_lines(r.alerts_path);
+		cr_expect_eq(count_of(alerts, "\"rule\":\"signin_fail_burst\""), 3000,
+		             "-j %u batch %u", runs[k][0], runs[k][1]);
+		cr_expect_eq(r.sum.alerts, count_lines(alerts), "-j %u batch %u", runs[k][0],
+		             runs[k][1]);
+		if (first == NULL) {
+			first = alerts;
+		} else {
+			cr_expect_str_eq(alerts, first, "-j %u batch %u", runs[k][0], runs[k][1]);
+			free(alerts);
+		}
+		run_fini(&r);
+	}
+	free(first);
+	input_free(&in);
+}
+
+/* Far more dead letters than one message to the sink holds. */
+Test(runtime, writes_a_dead_letter_for_every_bad_record_of_a_mostly_bad_input, .timeout = 30)
+{
+	struct input in = {0};
+	struct run r;
+	struct mem_src s;
+
+	for (int i = 0; i < 4000; i++) {
+		if (i % 10 == 0)
+			add_m365_signin(&in, "ok", "an@contoso.example", "192.0.2.10", T0 + i,
+			                false);
+		else
+			input_add(&in, "{\"CreationTime\":\"2025-08-25T06:%02d:00\",\"Id\":%d,%0*d",
+			          i % 60, i, 200 + i % 300, 7);
+	}
+	run_init(&r, 3, 5);
+	src_init(&s, &in, 1);
+	run_go(&r, &s, NULL);
+	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	cr_expect_eq(r.sum.events_invalid, 3600);
+	cr_expect_eq(r.sum.invalid_by_reason[AF_REASON_MALFORMED_JSON], 3600);
+	/* The same record 400 times: one event, the rest duplicates. */
+	cr_expect_eq(r.sum.events_ok, 1);
+	cr_expect_eq(r.sum.duplicates, 399);
+	char *dlq = slurp(r.dlq_path);
+	cr_expect_eq(count_lines(dlq), 3600);
+	cr_expect_eq(count_of(dlq, "\"reason\":\"malformed_json\""), 3600);
+	free(dlq);
+	run_fini(&r);
+	input_free(&in);
+}
+
+Test(runtime, ends_at_once_when_the_source_has_nothing, .timeout = 30)
+{
+	struct input in[2] = {{0}};
+	struct run r;
+	struct mem_src s;
+
+	run_init(&r, 4, 256);
+	src_init(&s, in, 2);
+	run_go(&r, &s, NULL);
+	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	cr_expect_eq(r.sum.events_in, 0);
+	cr_expect_eq(r.sum.events_ok, 0);
+	cr_expect_eq(r.sum.alerts, 0);
+	char *alerts = slurp(r.alerts_path);
+	cr_expect_str_eq(alerts, "");
+	free(alerts);
+	run_fini(&r);
+}
+
+/* A sign-in whose "Note" pads it to exactly len bytes. */
+static void add_padded_signin(struct input *in, const char *id, int64_t t_s, size_t len)
+{
+	char ts[32];
+	const char *head_fmt =
+	    "{\"CreationTime\":\"%s\",\"Id\":\"%s\",\"Operation\":\"UserLoggedIn\","
+	    "\"Workload\":\"AzureActiveDirectory\",\"ClientIP\":\"192.0.2.10\","
+	    "\"Note\":\"";
+	const char *tail = "\",\"UserId\":\"an@contoso.example\"}";
+	char head[256];
+
+	iso(ts, sizeof(ts), t_s, false);
+	int hl = snprintf(head, sizeof(head), head_fmt, ts, id);
+	size_t tl = strlen(tail);
+	cr_assert_gt(len, (size_t)hl + tl);
+	char *text = malloc(len + 1);
+	cr_assert_not_null(text);
+	memcpy(text, head, (size_t)hl);
+	memset(text + hl, 'x', len - (size_t)hl - tl);
+	memcpy(text + len - tl, tail, tl + 1);
+	input_push(in, text, len, AF_REASON_NONE);
+	note_ts(in, t_s);
+}
+
+/* The batch's byte room is at least max_record_bytes and at least 1 MiB
+ * (runtime.c): with 2 MiB records of 900 KiB leave room for two, so every
+ * third goes to the next batch, though the batch has record slots left. */
+Test(runtime, moves_a_record_that_does_not_fit_the_room_left_to_the_next_batch, .timeout = 30)
+{
+	struct input in = {0};
+	struct run r;
+	struct mem_src s;
+
+	for (int i = 0; i < 12; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "big-%d", i);
+		if (i % 4 == 3)
+			add_m365_signin(&in, id, "bo@contoso.example", "192.0.2.11", T0 + i, false);
+		else
+			add_padded_signin(&in, id, T0 + i, 900 * 1024);
+	}
+	run_init(&r, 2, 256);
+	run_set(&r, "input.max_record_bytes", "2MiB");
+	src_init(&s, &in, 1);
+	run_go(&r, &s, NULL);
+	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	cr_expect_eq(r.sum.events_in, 12);
+	cr_expect_eq(r.sum.events_ok, 12);
+	cr_expect_geq(atomic_load(&s.fills), 5, "the big records did not span batches");
+	run_fini(&r);
+	input_free(&in);
+}
+
+Test(runtime, passes_records_of_3_kib_under_a_max_record_bytes_of_4_kib, .timeout = 30)
+{
+	struct input in = {0};
+	struct run r;
+	struct mem_src s;
+
+	for (int i = 0; i < 300; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "k-%d", i);
+		add_padded_signin(&in, id, T0 + i, 3 * 1024);
+	}
+	run_init(&r, 2, 256);
+	run_set(&r, "input.max_record_bytes", "4KiB");
+	src_init(&s, &in, 1);
+	run_go(&r, &s, NULL);
+	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	cr_expect_eq(r.sum.events_in, 300);
+	cr_expect_eq(r.sum.events_ok, 300);
+	run_fini(&r);
+	input_free(&in);
+}
+
+/* The parser reads AF_JSON_PADDING bytes past a record (pipeline/parse/
+ * parse.h's precondition). A record of exactly max_record_bytes fills an
+ * empty batch to its last byte; the first batch handed out is the last
+ * object of the pool's arena, so under AddressSanitizer a read past the
+ * batch is a read past the allocation. */
+Test(runtime, parses_a_record_that_fills_its_batch_to_the_last_byte, .timeout = 30)
+{
+	struct input in = {0};
+	struct run r;
+	struct mem_src s;
+
+	add_padded_signin(&in, "full", T0, 1024 * 1024);
+	add_m365_signin(&in, "after", "bo@contoso.example", "192.0.2.11", T0 + 1, false);
+	run_init(&r, 1, 256);
+	src_init(&s, &in, 1);
+	run_go(&r, &s, NULL);
+	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	cr_expect_eq(r.sum.events_ok, 2);
+	cr_expect_eq(atomic_load(&s.fills), 3);
+	run_fini(&r);
+	input_free(&in);
+}
