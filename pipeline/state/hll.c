@@ -1,6 +1,15 @@
 /* hll.c - HyperLogLog registers and estimator; see hll.h.
  *
  * Thread: the owner of the registers. No allocation.
+ *
+ * DESIGN: the estimator's sum of 2^-reg over all registers is taken as a
+ * sum over the histogram, rank by rank from the highest down, then the
+ * zeros. Each term hist[k] * 2^-k is exact in a double (hist[k] has at most
+ * 15 bits), so only the order of the additions can change the bits, and it
+ * is fixed; the ranks above the highest one present add +0.0, which changes
+ * nothing, so the sum starts at that rank. Hence the same registers always
+ * give the same estimate, whether the histogram was counted here or kept by
+ * the caller.
  */
 #include "pipeline/state/hll.h"
 
@@ -8,8 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Largest rank: the 64 - p bits after the index all zero. */
-#define RANK_MAX(p) (64u - (p) + 1u)
+_Static_assert(AF_HLL_REGS(AF_HLL_P_MAX) <= UINT16_MAX, "a histogram entry holds any count");
 
 static inline void check_p(unsigned p)
 {
@@ -34,32 +42,51 @@ void af_hll_clear(uint8_t *regs, unsigned p)
 bool af_hll_add(uint8_t *regs, unsigned p, uint64_t hash)
 {
 	check_p(p);
-	size_t idx = (size_t)(hash >> (64u - p));
-	uint64_t rest = hash << p;
-	uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)RANK_MAX(p);
+	struct af_hll_slot s = af_hll_locate(hash, p);
 
-	if (rank <= regs[idx])
+	if (s.rank <= regs[s.idx])
 		return false;
-	regs[idx] = rank;
+	regs[s.idx] = s.rank;
 	return true;
+}
+
+void af_hll_histogram(const uint8_t *regs, unsigned p, uint16_t *hist)
+{
+	check_p(p);
+	size_t m = AF_HLL_REGS(p);
+
+	memset(hist, 0, AF_HLL_HIST_LEN(p) * sizeof(*hist));
+	for (size_t j = 0; j < m; j++)
+		hist[regs[j]]++;
 }
 
 uint64_t af_hll_count(const uint8_t *regs, unsigned p)
 {
+	uint16_t hist[AF_HLL_HIST_LEN(AF_HLL_P_MIN)];
+
+	af_hll_histogram(regs, p, hist);
+	return af_hll_estimate(hist, p);
+}
+
+uint64_t af_hll_estimate(const uint16_t *hist, unsigned p)
+{
 	check_p(p);
-	/* A histogram of register values: one pass over the bytes, then a
-	 * short sum in a fixed order (the same bits every time). */
-	uint32_t hist[RANK_MAX(AF_HLL_P_MIN) + 1] = {0};
 	size_t m = AF_HLL_REGS(p);
 
-	for (size_t j = 0; j < m; j++)
-		hist[regs[j]]++;
 	if (hist[0] == m)
 		return 0;
+	unsigned top = AF_HLL_RANK_MAX(p);
+	while (top > 0 && hist[top] == 0)
+		top--;
+	assert(top > 0);
 
+	/* 2^-k by doubling, exact, rather than a libm ldexp per rank. */
 	double sum = 0.0;
-	for (unsigned k = RANK_MAX(p); k > 0; k--)
-		sum += ldexp((double)hist[k], -(int)k);
+	double w = ldexp(1.0, -(int)top);
+	for (unsigned k = top; k > 0; k--) {
+		sum += (double)hist[k] * w;
+		w += w;
+	}
 	sum += hist[0];
 
 	double dm = (double)m;

@@ -478,8 +478,9 @@ Test(dwin, keeps_the_union_estimate_only_while_neither_epoch_changes)
 			af_dwin_init(&fresh);
 			for (size_t k = 0; k < n; k++)
 				af_dwin_add(&fresh, pool, W, adds[k].ts, adds[k].item);
-			cr_assert_eq(af_dwin_count(&dw, pool, W, now), af_dwin_count(&fresh, pool, W, now),
-			             "epoch %lld, add %llu", (long long)e, (unsigned long long)i);
+			cr_assert_eq(af_dwin_count(&dw, pool, W, now),
+			             af_dwin_count(&fresh, pool, W, now), "epoch %lld, add %llu",
+			             (long long)e, (unsigned long long)i);
 			af_dwin_reset(&fresh, pool);
 		}
 	}
@@ -505,4 +506,313 @@ Test(dwin, forgets_the_union_estimate_when_the_epochs_roll)
 	             (unsigned long long)before, (unsigned long long)after);
 	af_dwin_reset(&dw, pool);
 	af_hll_pool_free(pool);
+}
+
+/* --- the kept histograms, against a reference -------------------------- */
+
+/* The register an item reaches, as distinct.c computes it: the splitmix64
+ * finalizer of the item's 32-bit fingerprint. */
+static uint64_t hll_hash(uint64_t hash)
+{
+	uint64_t x = hash >> 32;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+#define NREGS AF_HLL_REGS(AF_DISTINCT_HLL_P)
+
+Test(distinct, counts_what_af_hll_count_gives_on_its_registers)
+{
+	struct af_hll_pool *pool = pool_new(1);
+	struct af_distinct d;
+	uint64_t rng = 99;
+
+	af_distinct_init(&d);
+	for (uint64_t i = 0; i < 20000; i++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		/* New items, and repeats of the first 200. */
+		af_distinct_add(&d, pool, item((rng >> 40) % 4 == 0 ? (rng >> 20) % 200 : i));
+		if (!d.hll)
+			continue;
+		uint64_t want = af_hll_count(d.hll->regs, AF_DISTINCT_HLL_P);
+		if (want < AF_DISTINCT_SMALL + 1)
+			want = AF_DISTINCT_SMALL + 1;
+		cr_assert_eq(af_distinct_count(&d), want, "after %llu adds",
+		             (unsigned long long)i + 1);
+	}
+	af_distinct_reset(&d, pool);
+	af_hll_pool_free(pool);
+}
+
+static void assert_hist_of(const uint16_t *hist, const uint8_t *regs, const char *what,
+                           uint64_t step)
+{
+	uint16_t want[AF_DISTINCT_HIST_LEN];
+	unsigned sum = 0;
+
+	af_hll_histogram(regs, AF_DISTINCT_HLL_P, want);
+	for (unsigned k = 0; k < AF_DISTINCT_HIST_LEN; k++) {
+		sum += hist[k];
+		cr_assert_eq(hist[k], want[k], "%s, step %llu: rank %u", what,
+		             (unsigned long long)step, k);
+	}
+	cr_assert_eq(sum, NREGS, "%s, step %llu", what, (unsigned long long)step);
+}
+
+Test(distinct, keeps_the_histogram_of_its_registers)
+{
+	struct af_hll_pool *pool = pool_new(1);
+	struct af_distinct d;
+
+	af_distinct_init(&d);
+	for (uint64_t i = 0; i < 20000; i++) {
+		af_distinct_add(&d, pool, item(i % 7 == 0 ? i / 7 : i));
+		if (d.hll)
+			assert_hist_of(d.hll->hist, d.hll->regs, "block", i);
+	}
+	/* A block handed out again starts with an empty histogram. */
+	af_distinct_reset(&d, pool);
+	add_items(&d, pool, 50000, AF_DISTINCT_SMALL + 1);
+	cr_assert_not_null(d.hll);
+	assert_hist_of(d.hll->hist, d.hll->regs, "block taken again", 0);
+	af_distinct_reset(&d, pool);
+	af_hll_pool_free(pool);
+}
+
+/* A windowed counter written the plain way: each epoch's registers in an
+ * array (fed every distinct item, also while the counter is exact, which is
+ * what the switch to HLL puts in the block), the union by merging copies
+ * and af_hll_count. The pool never refuses here, so no side saturates. */
+struct ref_epoch {
+	uint32_t fps[AF_DISTINCT_SMALL];
+	unsigned n;
+	bool hll;
+	uint8_t regs[NREGS];
+};
+
+struct ref_window {
+	int64_t epoch;
+	struct ref_epoch cur, prev;
+};
+
+static void ref_epoch_clear(struct ref_epoch *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+static void ref_epoch_add(struct ref_epoch *e, uint64_t hash)
+{
+	uint32_t fp = (uint32_t)(hash >> 32);
+
+	af_hll_add(e->regs, AF_DISTINCT_HLL_P, hll_hash(hash));
+	if (e->hll)
+		return;
+	for (unsigned i = 0; i < e->n; i++)
+		if (e->fps[i] == fp)
+			return;
+	if (e->n < AF_DISTINCT_SMALL)
+		e->fps[e->n++] = fp;
+	else
+		e->hll = true;
+}
+
+static uint64_t past_small(uint64_t n)
+{
+	return n > AF_DISTINCT_SMALL + 1 ? n : AF_DISTINCT_SMALL + 1;
+}
+
+static uint64_t ref_own(const struct ref_epoch *e)
+{
+	return e->hll ? past_small(af_hll_count(e->regs, AF_DISTINCT_HLL_P)) : e->n;
+}
+
+static uint64_t ref_union(const struct ref_window *rw)
+{
+	const struct ref_epoch *a = &rw->cur, *b = &rw->prev;
+	uint64_t n;
+
+	if (!a->hll && !b->hll) {
+		n = a->n;
+		for (unsigned i = 0; i < b->n; i++) {
+			bool seen = false;
+			for (unsigned j = 0; j < a->n; j++)
+				seen = seen || a->fps[j] == b->fps[i];
+			n += !seen;
+		}
+	} else {
+		uint8_t merged[NREGS];
+		for (size_t j = 0; j < NREGS; j++)
+			merged[j] = a->regs[j] > b->regs[j] ? a->regs[j] : b->regs[j];
+		n = past_small(af_hll_count(merged, AF_DISTINCT_HLL_P));
+	}
+	uint64_t own_a = ref_own(a), own_b = ref_own(b);
+	if (own_a > n)
+		n = own_a;
+	return own_b > n ? own_b : n;
+}
+
+static void ref_init(struct ref_window *rw)
+{
+	rw->epoch = INT64_MIN;
+	ref_epoch_clear(&rw->cur);
+	ref_epoch_clear(&rw->prev);
+}
+
+static enum af_window_result ref_add(struct ref_window *rw, int64_t ts, uint64_t hash)
+{
+	int64_t e = ts / W;
+
+	if (rw->epoch == INT64_MIN) {
+		rw->epoch = e;
+	} else if (e > rw->epoch) {
+		if (e == rw->epoch + 1)
+			rw->prev = rw->cur;
+		else
+			ref_epoch_clear(&rw->prev);
+		ref_epoch_clear(&rw->cur);
+		rw->epoch = e;
+	}
+	if (e == rw->epoch)
+		ref_epoch_add(&rw->cur, hash);
+	else if (e == rw->epoch - 1)
+		ref_epoch_add(&rw->prev, hash);
+	else
+		return AF_WINDOW_TOO_LATE;
+	return AF_WINDOW_ADDED;
+}
+
+static uint64_t ref_count(const struct ref_window *rw, int64_t now)
+{
+	int64_t e = now / W;
+
+	if (rw->epoch == INT64_MIN || e > rw->epoch + 1)
+		return 0;
+	if (e == rw->epoch + 1)
+		return ref_own(&rw->cur);
+	return ref_union(rw);
+}
+
+static void ref_expire(struct ref_window *rw, int64_t now)
+{
+	int64_t e = now / W;
+
+	if (rw->epoch == INT64_MIN || e <= rw->epoch)
+		return;
+	if (e == rw->epoch + 1) {
+		ref_epoch_clear(&rw->prev);
+	} else {
+		ref_init(rw);
+	}
+}
+
+/* A long random life of one windowed counter and its reference: epochs of
+ * 2 to 6000 distinct items with repeats (unions up to about 4000, past the
+ * estimator's switch at 2.5 m), items shared between neighbouring
+ * epochs, rolls, jumps, late and too-late items, and now and then an expiry
+ * followed by late items that make the older epoch an HLL again. check runs
+ * after every add. Returns how many adds saw each exact/HLL combination
+ * ([cur is hll][prev is hll]). */
+struct script_state {
+	struct af_distinct_window dw;
+	struct ref_window ref;
+	struct af_hll_pool *pool;
+	int64_t ts; /* the newest time so far */
+	uint64_t step;
+};
+
+static void play(uint64_t seed, uint64_t steps, void (*check)(struct script_state *),
+                 uint64_t seen[2][2])
+{
+	static const uint64_t sizes[] = {2, 8, 9, 10, 40, 700, 3000, 6000};
+	struct script_state st = {.pool = pool_new(2), .ts = T0};
+	uint64_t rng = seed, size = 40;
+
+	af_dwin_init(&st.dw);
+	ref_init(&st.ref);
+	for (st.step = 0; st.step < steps; st.step++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t r = rng >> 11;
+		unsigned roll = (unsigned)(r % 4000);
+		if (roll < 2) {
+			st.ts += W; /* the next epoch, of another size */
+			size = sizes[(r >> 12) % (sizeof(sizes) / sizeof(sizes[0]))];
+		} else if (roll == 2) {
+			st.ts += 2 * W + (int64_t)((r >> 12) % 2) * W; /* a jump */
+		} else if (roll == 3) {
+			int64_t at = st.ts + W + (int64_t)((r >> 12) % 2) * W;
+			af_dwin_expire(&st.dw, st.pool, W, at);
+			ref_expire(&st.ref, at);
+		}
+		int64_t ts = st.ts;
+		if ((r >> 20) % 8 == 0)
+			ts -= W; /* late: the previous epoch */
+		else if ((r >> 20) % 97 == 0)
+			ts -= 2 * W; /* too late */
+		/* Items of an epoch e are e * 1000 + 0..size-1: neighbouring
+		 * epochs share most of theirs. */
+		uint64_t k = (uint64_t)(ts / W) * 1000 + (r >> 24) % size;
+		cr_assert_eq(af_dwin_add(&st.dw, st.pool, W, ts, item(k)),
+		             ref_add(&st.ref, ts, item(k)), "step %llu",
+		             (unsigned long long)st.step);
+		if (seen && st.ref.epoch != INT64_MIN)
+			seen[st.dw.cur.hll != NULL][st.dw.prev.hll != NULL]++;
+		check(&st);
+	}
+	cr_assert_eq(stats_of(st.pool).refused, 0);
+	af_dwin_reset(&st.dw, st.pool);
+	af_hll_pool_free(st.pool);
+}
+
+static void check_counts(struct script_state *st)
+{
+	/* Asked in the newest epoch (the union), one later (the newest
+	 * alone) and two later (nothing). */
+	int64_t newest = st->ref.epoch == INT64_MIN ? st->ts : st->ref.epoch * W;
+	for (int64_t later = 0; later < 3; later++) {
+		int64_t now = newest + later * W + W / 2;
+		cr_assert_eq(af_dwin_count(&st->dw, st->pool, W, now), ref_count(&st->ref, now),
+		             "step %llu, %lld epochs on", (unsigned long long)st->step,
+		             (long long)later);
+	}
+	cr_assert_eq(af_distinct_count(&st->dw.cur), ref_own(&st->ref.cur), "step %llu",
+	             (unsigned long long)st->step);
+	cr_assert_eq(af_distinct_count(&st->dw.prev), ref_own(&st->ref.prev), "step %llu",
+	             (unsigned long long)st->step);
+}
+
+Test(dwin, counts_exactly_what_merging_the_registers_gives)
+{
+	uint64_t seen[2][2] = {{0}};
+
+	for (uint64_t seed = 1; seed <= 3; seed++)
+		play(seed, 40000, check_counts, seen);
+	/* The script reached every combination of exact and HLL epochs. */
+	for (int c = 0; c < 2; c++)
+		for (int p = 0; p < 2; p++)
+			cr_assert_gt(seen[c][p], 1000, "cur %s, prev %s: %llu adds",
+			             c ? "hll" : "exact", p ? "hll" : "exact",
+			             (unsigned long long)seen[c][p]);
+}
+
+static void check_union_hist(struct script_state *st)
+{
+	const struct af_hll_block *cur = st->dw.cur.hll, *prev = st->dw.prev.hll;
+
+	if (cur)
+		assert_hist_of(cur->hist, cur->regs, "newer block", st->step);
+	if (prev)
+		assert_hist_of(prev->hist, prev->regs, "older block", st->step);
+	if (!cur || !prev)
+		return;
+	uint8_t merged[NREGS];
+	for (size_t j = 0; j < NREGS; j++)
+		merged[j] = cur->regs[j] > prev->regs[j] ? cur->regs[j] : prev->regs[j];
+	assert_hist_of(cur->u_hist, merged, "union", st->step);
+}
+
+Test(dwin, keeps_the_histogram_of_the_union_registers)
+{
+	play(4, 40000, check_union_hist, NULL);
 }

@@ -1,5 +1,7 @@
 /* test_hll.c - af_hll: precision checks, accuracy from 10 to a million
- * items at p = 10 and p = 12, merge as union, repeats and order. */
+ * items at p = 10 and p = 12, merge as union, repeats and order; the slot
+ * of a hash, and the estimate from a histogram against the estimator as
+ * first written. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -154,4 +156,83 @@ Test(hll, ranks_a_hash_whose_low_bits_are_all_zero_at_the_maximum)
 	cr_assert(af_hll_add(regs, 8, (0x13ULL << 56) | (1ULL << 53)));
 	cr_assert_eq(regs[0x13], 3);
 	free(regs);
+}
+
+Test(hll, locates_the_register_and_rank_an_add_raises)
+{
+	for (unsigned p = AF_HLL_P_MIN; p <= AF_HLL_P_MAX; p++) {
+		uint8_t *regs = regs_new(p);
+		for (uint64_t i = 0; i < 3000; i++) {
+			uint64_t h = i < 2 ? i << (64 - p) : mix(i); /* and ranks at the maximum */
+			struct af_hll_slot s = af_hll_locate(h, p);
+			uint8_t before = regs[s.idx];
+			cr_assert_lt(s.idx, AF_HLL_REGS(p));
+			cr_assert(s.rank >= 1 && s.rank <= AF_HLL_RANK_MAX(p));
+			cr_assert_eq(af_hll_add(regs, p, h), s.rank > before, "p=%u i=%llu", p,
+			             (unsigned long long)i);
+			cr_assert_eq(regs[s.idx], s.rank > before ? s.rank : before);
+		}
+		free(regs);
+	}
+}
+
+/* The estimator as first written: 2^-k by ldexp for every rank from the
+ * highest possible down to 1, then the zeros. The estimate must not move by
+ * a single bit from this, whatever shortcut af_hll_estimate takes. */
+static uint64_t textbook_count(const uint8_t *regs, unsigned p)
+{
+	uint32_t hist[AF_HLL_HIST_LEN(AF_HLL_P_MIN)] = {0};
+	size_t m = AF_HLL_REGS(p);
+
+	for (size_t j = 0; j < m; j++)
+		hist[regs[j]]++;
+	if (hist[0] == m)
+		return 0;
+	double sum = 0.0;
+	for (unsigned k = AF_HLL_RANK_MAX(p); k > 0; k--)
+		sum += ldexp((double)hist[k], -(int)k);
+	sum += hist[0];
+	double dm = (double)m;
+	double est = 0.7213 / (1.0 + 1.079 / dm) * dm * dm / sum;
+	if (est <= 2.5 * dm && hist[0] != 0)
+		est = dm * log(dm / hist[0]);
+	return (uint64_t)(est + 0.5);
+}
+
+Test(hll, estimates_to_the_bit_what_the_rank_by_rank_sum_gives)
+{
+	uint64_t rng = 5;
+
+	for (unsigned p = AF_HLL_P_MIN; p <= AF_HLL_P_MAX; p++) {
+		uint8_t *regs = regs_new(p);
+		uint16_t hist[AF_HLL_HIST_LEN(AF_HLL_P_MIN)];
+		/* Sketches of 1 to 200000 items, through the switch to the
+		 * raw estimator at 2.5 m. */
+		uint64_t added = 0;
+		for (uint64_t n = 1; n <= 200000; n = n * 11 / 10 + 1) {
+			for (; added < n; added++)
+				af_hll_add(regs, p, mix(added + ((uint64_t)p << 40)));
+			af_hll_histogram(regs, p, hist);
+			cr_assert_eq(af_hll_estimate(hist, p), textbook_count(regs, p),
+			             "p=%u n=%llu", p, (unsigned long long)n);
+			cr_assert_eq(af_hll_count(regs, p), textbook_count(regs, p));
+		}
+		/* Registers no stream of hashes would make: any rank anywhere,
+		 * or a geometric spread shifted up, so many ranks are present
+		 * and the sum needs every bit of a double. */
+		for (unsigned round = 0; round < 200; round++) {
+			for (size_t j = 0; j < AF_HLL_REGS(p); j++) {
+				rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+				unsigned r = round % 2
+				                 ? (unsigned)(rng >> 33) % (AF_HLL_RANK_MAX(p) + 1)
+				                 : (unsigned)__builtin_clzll(rng | 1) + round % 30;
+				regs[j] =
+				    (uint8_t)(r < AF_HLL_RANK_MAX(p) ? r : AF_HLL_RANK_MAX(p));
+			}
+			af_hll_histogram(regs, p, hist);
+			cr_assert_eq(af_hll_estimate(hist, p), textbook_count(regs, p),
+			             "p=%u round %u", p, round);
+		}
+		free(regs);
+	}
 }
