@@ -179,8 +179,7 @@ static void progress(struct replay *r, bool final)
 		fputc('\n', stderr);
 }
 
-/* The hub's options from the geo section (paths borrowed from g). */
-static void geo_opts(const struct af_config_geo *g, struct af_geo_hub_opts *opts)
+void af_replay_geo_opts(const struct af_config_geo *g, struct af_geo_hub_opts *opts)
 {
 	const struct af_config_geo_fields *f = &g->fields;
 	const char *paths[AF_GEO_F_COUNT] = {
@@ -210,7 +209,7 @@ af_err_t af_replay_check(const struct af_config *cfg, char *errstr, size_t errst
 
 	if (err != AF_OK)
 		return err;
-	geo_opts(&cfg->geo, &opts);
+	af_replay_geo_opts(&cfg->geo, &opts);
 	err = af_geo_hub_open(&opts, &hub, errstr, errstr_size);
 	if (err == AF_OK)
 		af_geo_hub_close(hub);
@@ -223,7 +222,7 @@ static int open_geo(struct replay *r)
 {
 	struct af_geo_hub_opts opts;
 
-	geo_opts(&r->cfg->geo, &opts);
+	af_replay_geo_opts(&r->cfg->geo, &opts);
 	if (af_geo_hub_open(&opts, &r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", r->errstr);
 		return 2;

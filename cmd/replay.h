@@ -21,4 +21,10 @@ int af_replay_main(const struct af_config *cfg);
  * with errstr naming the setting or file. For `auditflow validate`. */
 af_err_t af_replay_check(const struct af_config *cfg, char *errstr, size_t errstr_size);
 
+struct af_geo_hub_opts;
+
+/* The geo hub's options from the configuration's geo section (every path
+ * borrowed from g), for any command that enriches (replay, bench). */
+void af_replay_geo_opts(const struct af_config_geo *g, struct af_geo_hub_opts *opts);
+
 #endif
