@@ -13,6 +13,16 @@
  * includes the input and the record number, so the order of two events never
  * depends on what else happened to be read in between.
  *
+ * Most events arrive in key order within their input (exports are written
+ * in time order), and a heap pays a sift of log2(n) unpredictable branches
+ * per event for nothing then. So each input (when there are at most
+ * MERGE_RUN_INPUTS) also has a run: a FIFO of nodes in increasing order. An
+ * event that sorts after the tail of its input's run is appended to it; any
+ * other goes to the heap. The next event out is the least of the heap's top
+ * and the runs' heads: the union of sorted sequences, in order, so the
+ * output is the same as with the heap alone. Sorted input costs O(1) a
+ * push and a pop, and its slots are read back in the order written.
+ *
  * The smallest frontier and the input it belongs to are kept up to date when a
  * frontier rises or an input finishes (a scan of the inputs), not recomputed
  * on every pop, since the caller pops after every push and most pops find
@@ -31,9 +41,17 @@ struct node {
 	uint32_t slot;
 };
 
+/* Runs: inputs beyond this many use the heap alone (the pop scans the
+ * runs' heads); a run holds up to MERGE_RUN_CAP nodes, the rest go to the
+ * heap. */
+#define MERGE_RUN_INPUTS 8u
+#define MERGE_RUN_CAP    4096u
+
 struct input {
 	int64_t frontier; /* F_i; INT64_MIN while nothing is known */
 	bool finished;
+	struct node *run; /* MERGE_RUN_CAP nodes, a ring; NULL: no run */
+	uint32_t run_head, run_len;
 };
 
 struct af_merge {
@@ -42,7 +60,8 @@ struct af_merge {
 	uint32_t *free_slots;    /* stack of unused slot numbers */
 	size_t nfree;
 	struct node *heap;
-	size_t size, cap;
+	size_t heap_size;
+	size_t size, cap; /* events held (heap and runs), and the most */
 	struct input *inputs;
 	uint32_t ninputs;
 	uint32_t next;        /* unfinished input with the smallest frontier */
@@ -75,8 +94,17 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 		m->free_slots[i] = (uint32_t)(max_buffered - 1 - i);
 	m->nfree = max_buffered;
 	m->cap = max_buffered;
-	for (uint32_t i = 0; i < ninputs; i++)
+	for (uint32_t i = 0; i < ninputs; i++) {
 		m->inputs[i] = (struct input){.frontier = INT64_MIN, .finished = false};
+		if (ninputs <= MERGE_RUN_INPUTS) {
+			m->inputs[i].run = malloc(MERGE_RUN_CAP * sizeof(struct node));
+			if (m->inputs[i].run == NULL) {
+				m->ninputs = i + 1;
+				af_merge_free(m);
+				return NULL;
+			}
+		}
+	}
 	m->ninputs = ninputs;
 	m->next = 0;
 	m->min_frontier = INT64_MIN;
@@ -93,6 +121,8 @@ void af_merge_free(struct af_merge *m)
 	free(m->late);
 	free(m->free_slots);
 	free(m->heap);
+	for (uint32_t i = 0; m->inputs != NULL && i < m->ninputs; i++)
+		free(m->inputs[i].run);
 	free(m->inputs);
 	free(m);
 }
@@ -159,7 +189,15 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
 	struct node n = {
 	    .key = late ? edge : ev->ts_ns, .seq = ev->pos.seq, .input = input, .slot = slot};
 
-	size_t i = m->size++;
+	m->size++;
+	struct input *in = &m->inputs[input];
+	if (in->run != NULL && in->run_len < MERGE_RUN_CAP &&
+	    (in->run_len == 0 ||
+	     before(&in->run[(in->run_head + in->run_len - 1) % MERGE_RUN_CAP], &n))) {
+		in->run[(in->run_head + in->run_len++) % MERGE_RUN_CAP] = n;
+		return;
+	}
+	size_t i = m->heap_size++;
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
 
@@ -169,6 +207,47 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
 		i = parent;
 	}
 	m->heap[i] = n;
+}
+
+/* The least node held: the heap's top or a run's head. Returns the input
+ * whose run holds it, or UINT32_MAX for the heap. @pre m->size > 0. */
+static uint32_t least(const struct af_merge *m, const struct node **out)
+{
+	const struct node *best = m->heap_size > 0 ? &m->heap[0] : NULL;
+	uint32_t from = UINT32_MAX;
+
+	for (uint32_t i = 0; i < m->ninputs && m->inputs[0].run != NULL; i++) {
+		const struct input *in = &m->inputs[i];
+		if (in->run_len == 0)
+			continue;
+		const struct node *h = &in->run[in->run_head];
+		if (best == NULL || before(h, best)) {
+			best = h;
+			from = i;
+		}
+	}
+	*out = best;
+	return from;
+}
+
+static void heap_remove_top(struct af_merge *m)
+{
+	struct node last = m->heap[--m->heap_size];
+	size_t i = 0;
+	for (;;) {
+		size_t child = 2 * i + 1;
+
+		if (child >= m->heap_size)
+			break;
+		if (child + 1 < m->heap_size && before(&m->heap[child + 1], &m->heap[child]))
+			child++;
+		if (!before(&m->heap[child], &last))
+			break;
+		m->heap[i] = m->heap[child];
+		i = child;
+	}
+	if (m->heap_size > 0)
+		m->heap[i] = last;
 }
 
 void af_merge_advance(struct af_merge *m, uint32_t input, int64_t frontier)
@@ -196,50 +275,58 @@ static bool safe(const struct af_merge *m, int64_t key)
 	return key < sub_saturated(m->min_frontier, m->window_ns);
 }
 
-bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late)
+struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late)
 {
+	const struct node *top;
+
 	if (m->size == 0)
-		return false;
-	if (!safe(m, m->heap[0].key)) {
+		return NULL;
+	uint32_t from = least(m, &top);
+	if (!safe(m, top->key)) {
 		if (m->size < m->cap)
-			return false;
+			return NULL;
 		m->forced++;
 	}
-
-	struct node top = m->heap[0];
-	memcpy(out, &m->events[top.slot], sizeof *out);
-	*late = m->late[top.slot];
-	m->free_slots[m->nfree++] = top.slot;
-
-	/* Sift the last node down from the root. */
-	struct node last = m->heap[--m->size];
-	size_t i = 0;
-	for (;;) {
-		size_t child = 2 * i + 1;
-
-		if (child >= m->size)
-			break;
-		if (child + 1 < m->size && before(&m->heap[child + 1], &m->heap[child]))
-			child++;
-		if (!before(&m->heap[child], &last))
-			break;
-		m->heap[i] = m->heap[child];
-		i = child;
+	uint32_t slot = top->slot;
+	if (from == UINT32_MAX) {
+		heap_remove_top(m);
+	} else {
+		struct input *in = &m->inputs[from];
+		in->run_head = (in->run_head + 1) % MERGE_RUN_CAP;
+		in->run_len--;
 	}
+	m->size--;
+	*late = m->late[slot];
+	m->free_slots[m->nfree++] = slot;
 	if (m->size > 0) {
-		m->heap[i] = last;
-		/* The next to leave was written a window ago and has left the
-		 * cache: start loading it while the caller applies this one. */
-		const char *next = (const char *)&m->events[m->heap[0].slot];
-		for (size_t off = 0; off < sizeof *out; off += 64)
+		/* The next to leave was written a window ago and may have left
+		 * the cache: start loading it while the caller applies this. */
+		least(m, &top);
+		const char *next = (const char *)&m->events[top->slot];
+		for (size_t off = 0; off < sizeof(struct af_event); off += 64)
 			__builtin_prefetch(next + off);
 	}
+	return &m->events[slot];
+}
+
+bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late)
+{
+	const struct af_event *ev = af_merge_pop_ref(m, late);
+
+	if (ev == NULL)
+		return false;
+	memcpy(out, ev, sizeof *out);
 	return true;
 }
 
 const struct af_event *af_merge_peek(const struct af_merge *m)
 {
-	return m->size > 0 ? &m->events[m->heap[0].slot] : NULL;
+	const struct node *top;
+
+	if (m->size == 0)
+		return NULL;
+	least(m, &top);
+	return &m->events[top->slot];
 }
 
 uint64_t af_merge_forced(const struct af_merge *m)

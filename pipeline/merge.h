@@ -103,6 +103,11 @@ void af_merge_finish(struct af_merge *m, uint32_t input);
  * nothing is ready. Cost: O(log buffered). */
 bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late);
 
+/* af_merge_pop without the copy: the event in the buffer, or NULL when none
+ * is ready. The caller may read and change it until the next push (which
+ * may reuse its slot) or pop. */
+struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late);
+
 /* How many pops so far were forced by a full buffer before their event was
  * safe to release: zero means the output so far is the order described at the
  * top of this file, whatever the interleaving. */

@@ -416,10 +416,11 @@ static void apply(struct rt_core *c, struct af_event *ev, bool late)
 
 static void merge_drain(struct rt_core *c)
 {
-	struct af_event ev;
+	struct af_event *ev;
 	bool late;
 
-	while (af_merge_pop(c->merge, &ev, &late)) {
+	/* Applied in place: nothing is pushed before the next pop. */
+	while ((ev = af_merge_pop_ref(c->merge, &late)) != NULL) {
 		/* The next event's tables are likely cold: ask for them now,
 		 * to arrive while this one is applied. */
 		const struct af_event *next = af_merge_peek(c->merge);
@@ -427,7 +428,7 @@ static void merge_drain(struct rt_core *c)
 			af_dedup_prefetch(c->dedup, next->dedup_key);
 			af_shard_prefetch(c->shard, next);
 		}
-		apply(c, &ev, late);
+		apply(c, ev, late);
 	}
 }
 
