@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh - run the benchmarks and write bench/results.md.
+# bench/run.sh - run the benchmarks, write bench/results.md and its plots.
 #
 # Usage: bench/run.sh BUILD_DIR        (`make bench` builds, then calls this)
 # Environment:
@@ -7,22 +7,40 @@
 #   PARSE_ARGS=...  extra arguments for bench_parse (e.g. "--events 50000")
 #   GEO_ARGS=...    extra arguments for bench_geo (e.g. "--lookups 200000")
 #   GEO_CITY=MMDB GEO_ASN=MMDB
-#                   run the geo benchmark on these files (GeoLite2's, say)
-#                   instead of the generated pair
+#                   run the geo benchmark (and the peers) on these files
+#                   (GeoLite2's, say) instead of the generated pair
 #   GEO_DB_ARGS=... arguments for make-bench-mmdb.pl ("--networks 200000");
 #                   it writes into bench/out/ once and reuses the files
 #   DETECT_ARGS=... extra arguments for bench_detect (e.g. "--mem-accounts 200000")
-#   STAGES="parse geo detect"  the stages to run, in order (default: all)
-#   RESULTS=FILE    where to write (default: bench/results.md)
+#   PIPELINE_ARGS=... extra arguments for auditflow bench (e.g.
+#                   "--accounts 500 --days 3", "-j 4"; default: its defaults)
+#   PEER_RUNS=N     runs of each tool in the peers stage (default: RUNS);
+#                   PEER_EVENTS, PEERS, PEERS_DIR, PEER_TIMEOUT go to
+#                   bench/peers/run.sh as they are (see its header)
+#   STAGES="parse geo detect pipeline peers"  the stages to run, in order
+#                   (default: all; peers takes a minute or two)
+#   RESULTS=FILE    where to write (default: bench/results.md); the plots
+#                   (throughput.png, stages.png, peers.png) go beside it
+#   PLOTS=0         draw no plots (default 1: with gnuplot, installed with
+#                   apt-get when missing and run as root, else skipped)
 #
 # Each run of bench_parse already reports the median of its timed passes;
 # this script runs it RUNS times, one after another on an otherwise idle
 # machine, and takes the median of each figure across runs, so one noisy
-# run (a neighbour, a frequency change) does not move the result. It
-# asserts nothing about speed: it records it, with the machine it ran on.
+# run (a neighbour, a frequency change) does not move the result. The
+# pipeline and peers stages take their medians themselves (--runs, RUNS)
+# and are run once. It asserts nothing about speed: it records it, with
+# the machine it ran on.
+#
+# Exit status: 0, 1 when a benchmark fails (for the peers stage, after
+# results.md is written, with the failure in its section), 2 on a usage or
+# set-up problem. Plots never fail the run: without gnuplot they are left
+# out and results.md says why.
 #
 # Adding a stage: write run_<stage> (JSON lines into "$tmp/<stage>.N") and
-# section_<stage> (its Markdown), and list the stage in STAGES.
+# section_<stage> (its Markdown), and list the stage in STAGES; a plot
+# takes a table in "$tmp/plot/", a block in bench/plot.gp and a link in
+# the section.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -35,7 +53,18 @@ fi
 build="$(cd "$build" && pwd)"
 runs="${RUNS:-5}"
 results="${RESULTS:-$here/results.md}"
-STAGES="${STAGES:-parse geo detect}"
+STAGES="${STAGES:-parse geo detect pipeline peers}"
+plots="${PLOTS:-1}"
+if ! results_dir="$(cd "$(dirname "$results")" 2>/dev/null && pwd)"; then
+	echo "run.sh: the directory of $results does not exist" >&2
+	exit 2
+fi
+case "$runs" in
+'' | *[!0-9]* | 0)
+	echo "run.sh: RUNS is a positive integer" >&2
+	exit 2
+	;;
+esac
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -46,6 +75,12 @@ trap 'rm -rf "$tmp"' EXIT
 # only, which is what the benchmarks write).
 json_obj() {
 	sed -E -n "s/.*\"$2\":\\{([^}]*)\\}.*/\\1/p" "$1"
+}
+
+# json_top FILE: the object's own keys, every nested object emptied out
+# (so "threads":2 is not taken from inside "threads_2":{...}).
+json_top() {
+	sed -E 's/^[[:space:]]*\{//; s/\}[[:space:]]*$//; :a; s/\{[^{}]*\}//g; ta' "$1"
 }
 
 # json_val TEXT KEY: the value of "KEY": in TEXT, quotes removed.
@@ -304,6 +339,288 @@ EOF
 	done
 }
 
+run_pipeline() {
+	local bin="$build/auditflow"
+	if [ ! -x "$bin" ]; then
+		echo "run.sh: $bin is missing; build the tree first (make build)" >&2
+		exit 2
+	fi
+	echo "run.sh: pipeline benchmark (auditflow bench, median of $runs runs)" >&2
+	# shellcheck disable=SC2086 # PIPELINE_ARGS is a list of words
+	"$bin" bench --json --runs "$runs" ${PIPELINE_ARGS:-} >"$tmp/pipeline.1"
+}
+
+# pipeline_threads: the end-to-end runs' thread counts, ascending.
+pipeline_threads() {
+	grep -o '"threads_[0-9]*":' "$tmp/pipeline.1" | tr -dc '0-9\n' | sort -n
+}
+
+# nruns N: "1 run", "N runs".
+nruns() {
+	if [ "$1" = 1 ]; then echo "1 run"; else echo "$1 runs"; fi
+}
+
+# mb BYTES: decimal megabytes, one decimal.
+mb() {
+	awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'
+}
+
+# ms SECONDS: milliseconds, two decimals.
+ms() {
+	awk -v s="$1" 'BEGIN { printf "%.2f", 1e3 * s }'
+}
+
+# build_path: BUILD_DIR as a reader would type it (relative to the
+# checkout when inside it).
+build_path() {
+	case "$build" in
+	"$root"/*) printf '%s' "${build#"$root"/}" ;;
+	*) printf '%s' "$build" ;;
+	esac
+}
+
+# rate_row LABEL JSON_OBJECT: "| LABEL | events/s | ns/event | MB/s |"
+rate_row() {
+	printf '| %s | %.0f | %.1f | %.1f |\n' "$1" "$(json_val "$2" events_per_s)" \
+		"$(json_val "$2" ns_per_event)" "$(json_val "$2" mb_per_s)"
+}
+
+section_pipeline() {
+	local f="$tmp/pipeline.1" top corpus detect enrich addrs geo peak t e same
+	top="$(json_top "$f")"
+	corpus="$(json_obj "$f" corpus)"
+	detect="$(json_obj "$f" detect)"
+	enrich="$(json_obj "$f" enrich)"
+	if [ "$(json_val "$corpus" addresses)" = 0 ]; then
+		addrs="the generator's own"
+	else
+		addrs="$(json_val "$corpus" addresses) for the Entra sign-ins, drawn Zipf-wise within their networks"
+	fi
+	if [ "$(json_val "$corpus" geo)" = built ]; then
+		geo="databases built for the corpus's $(json_val "$corpus" networks) networks"
+	else
+		geo="the databases given in PIPELINE_ARGS"
+	fi
+	if [ "$(json_val "$top" peak_rss_per_run)" = true ]; then
+		peak="the process's peak during each run (reset before it)"
+	else
+		peak="the process's peak so far (the kernel would not reset it)"
+	fi
+	cat <<EOF
+
+## The whole pipeline (\`auditflow bench\`)
+
+An invented organisation's audit logs (the seed-incident scenario of
+\`auditflow gen\`, merged by event time) held in memory, with geo databases
+for its networks. Framing, parse, enrich and detect are timed alone, on one
+thread each, batch by batch as the runtime runs them; then the whole runtime
+(reader, parse, enrich, detection shards, alerts to a file) at 1 to
+$(json_val "$top" threads) worker threads.
+
+- corpus: $(json_val "$corpus" records) records, $(mb "$(json_val "$corpus" bytes)") MB ($(awk -v b="$(json_val "$corpus" bytes)" -v n="$(json_val "$corpus" records)" 'BEGIN { printf "%.0f", b / n }') B a record), $(json_val "$corpus" scenario) scenario: $(json_val "$corpus" accounts) accounts x $(json_val "$corpus" days) days, seed $(json_val "$corpus" seed); $(json_val "$corpus" distinct_addresses) distinct client addresses ($addrs); $(json_val "$corpus" invalid) records the parser refuses
+- geo: $geo
+- JSON kernel $(json_val "$top" parse_kernel); batches of $(json_val "$top" batch_records) records; $(json_val "$top" online_cpus) online CPUs
+- method: every figure is the median of $(nruns "$(json_val "$top" runs)"), measured interleaved (one round of every figure per run)
+
+| stage, one thread | events/s | ns/event | MB/s |
+| --- | ---: | ---: | ---: |
+$(rate_row "framing (file reader)" "$(json_obj "$f" framing)")
+$(rate_row parse "$(json_obj "$f" parse)")
+$(rate_row enrich "$enrich")
+$(rate_row detect "$detect")
+
+| end to end | events/s | ns/event | MB/s | batch p50 ms | batch p99 ms | peak RSS MB | alerts | speedup |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+EOF
+	for t in $(pipeline_threads); do
+		e="$(json_obj "$f" "threads_$t")"
+		same=""
+		[ "$(json_val "$e" same_alerts)" = true ] || same=" **(not 1 thread's)**"
+		printf '| %s thread%s | %.0f | %.1f | %.1f | %s | %s | %.0f | %s%s | %.2fx |\n' \
+			"$t" "$([ "$t" -gt 1 ] && echo s)" "$(json_val "$e" events_per_s)" \
+			"$(json_val "$e" ns_per_event)" "$(json_val "$e" mb_per_s)" \
+			"$(ms "$(json_val "$e" batch_p50_s)")" "$(ms "$(json_val "$e" batch_p99_s)")" \
+			"$(mb "$(json_val "$e" peak_rss_bytes)")" "$(json_val "$e" alerts)" "$same" \
+			"$(json_val "$e" speedup)"
+	done
+	printf '\n'
+	if [ "$(json_val "$top" alerts_identical)" = true ]; then
+		printf 'Alerts: the same on every thread count and run.\n'
+	else
+		printf '**Alerts differ between thread counts or runs**; the runtime should raise the same alerts whatever the thread count.\n'
+	fi
+	cat <<EOF
+Speedup: events/s over the 1-thread figure. Peak RSS: $peak, the corpus's $(mb "$(json_val "$corpus" bytes)") MB included.
+
+**Bytes per account**: $(json_val "$detect" state_resident_bytes_per_account) resident bytes an account while detecting ($(json_val "$detect" accounts) accounts held; the tables reserve $(mb "$(json_val "$detect" state_reserved_bytes)") MB at their caps).
+Enrich: $(awk -v h="$(json_val "$enrich" address_cache_hits)" -v n="$(json_val "$enrich" lookups)" 'BEGIN { printf "%.1f %%", n ? 100 * h / n : 0 }') of $(json_val "$enrich" lookups) look-ups answered by the address cache, $(json_val "$enrich" records_decoded) records decoded, $(json_val "$enrich" not_found) not found.
+
+To reproduce (\`run.sh\` adds \`--json\`):
+
+\`\`\`
+$(build_path)/auditflow bench --runs $runs${PIPELINE_ARGS:+ $PIPELINE_ARGS}
+\`\`\`
+EOF
+	plot_link throughput "End-to-end events/s against worker threads, with the linear reference"
+	plot_link stages "ns per event: each stage alone on one thread, and end to end per thread count"
+}
+
+# The peers stage's failure, for its section ("" when it ran).
+peers_fail=""
+
+run_peers() {
+	local rc=0
+	echo "run.sh: peers (bench/peers/run.sh, median of ${PEER_RUNS:-$runs} runs)" >&2
+	# The JSON line into a file; progress shown and kept, for the reason of
+	# a failure.
+	RUNS="${PEER_RUNS:-$runs}" RESULTS_MD="$tmp/peers.md" "$here/peers/run.sh" "$build" --json \
+		2>&1 >"$tmp/peers.1" | tee "$tmp/peers.err" >&2 || rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ]; then
+		peers_fail="bench/peers/run.sh exited with status $rc: $(grep -v '^[[:space:]]*$' "$tmp/peers.err" |
+			tail -n 1 | sed 's/^bench\/peers: //')"
+		# 2 is a set-up problem (a package missing, not root): a skip, as
+		# for the geo stage. Anything else is a failed run.
+		[ "$rc" -eq 2 ] || status=1
+		rm -f "$tmp/peers.1" "$tmp/peers.md"
+		echo "run.sh: peers stage not run: $peers_fail" >&2
+	fi
+}
+
+section_peers() {
+	printf '\n'
+	if [ -n "$peers_fail" ]; then
+		printf '## auditflow against syslog-ng and rsyslog\n\nNot run: %s.\n' "$peers_fail"
+		return 0
+	fi
+	cat "$tmp/peers.md"
+	plot_link peers "events/s per tool on the same file, log scale"
+}
+
+# --- plots ---
+
+# Why no plots were drawn ("" when gnuplot ran).
+plots_skip=""
+
+# plot_link NAME ALT: the Markdown image link to NAME.png, when this run
+# drew it (the header says why plots are missing).
+plot_link() {
+	if [ -s "$tmp/plot/$1.png" ]; then
+		printf '\n![%s](%s.png)\n' "$2" "$1"
+	fi
+}
+
+# have_gnuplot: gnuplot is there, or installed now (as root); else
+# plots_skip says why.
+have_gnuplot() {
+	command -v gnuplot >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		plots_skip="gnuplot is missing; install it with: sudo apt-get install -y --no-install-recommends gnuplot-nox"
+		echo "run.sh: $plots_skip" >&2
+		return 1
+	fi
+	echo "run.sh: installing gnuplot-nox (apt-get) for the plots" >&2
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		gnuplot-nox >"$tmp/apt.log" 2>&1; then
+		# A new machine may have no package lists yet.
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$tmp/apt.log" 2>&1 || true
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			gnuplot-nox >>"$tmp/apt.log" 2>&1 || true
+	fi
+	if ! command -v gnuplot >/dev/null 2>&1; then
+		tail -n 5 "$tmp/apt.log" >&2
+		plots_skip="gnuplot is missing and apt-get install gnuplot-nox failed"
+		echo "run.sh: $plots_skip" >&2
+		return 1
+	fi
+}
+
+# plot_tables: the tables bench/plot.gp reads, from this run's JSON, and
+# the list of plots to draw (in $want).
+plot_tables() {
+	local d="$tmp/plot" f="$tmp/pipeline.1" t one i p key label kind
+	want=""
+	if [ -s "$f" ]; then
+		one="$(json_val "$(json_obj "$f" threads_1)" events_per_s)"
+		for t in $(pipeline_threads); do
+			printf '%s\t%s\t%s\n' "$t" "$(json_val "$(json_obj "$f" "threads_$t")" events_per_s)" \
+				"$(awk -v o="$one" -v t="$t" 'BEGIN { printf "%.1f", o * t }')"
+		done >"$d/throughput.dat"
+		{
+			i=0
+			for p in framing parse enrich detect; do
+				label="$p"
+				[ "$p" = framing ] && label="framing (file reader)"
+				printf '%s\t%s\t%s\t1\n' "$i" "$label" "$(json_val "$(json_obj "$f" "$p")" ns_per_event)"
+				i=$((i + 1))
+			done
+			for t in $(pipeline_threads); do
+				printf '%s\tend to end, %s thread%s\t%s\t2\n' "$i" "$t" "$([ "$t" -gt 1 ] && echo s)" \
+					"$(json_val "$(json_obj "$f" "threads_$t")" ns_per_event)"
+				i=$((i + 1))
+			done
+		} >"$d/stages.dat"
+		want="throughput stages"
+	fi
+	f="$tmp/peers.1"
+	if [ -s "$f" ]; then
+		i=0
+		for p in auditflow syslog-ng syslog-ng-json rsyslog; do
+			key="$(printf '%s' "$p" | tr '-' '_')"
+			grep -q "\"$key\":{" "$f" || continue
+			label="$p $(json_val "$(json_obj "$f" "$key")" version)"
+			kind=2
+			case "$p" in
+			auditflow) kind=1 ;;
+			syslog-ng-json) label="syslog-ng $(json_val "$(json_obj "$f" "$key")" version), JSON only" ;;
+			esac
+			printf '%s\t%s\t%s\t%s\n' "$i" "$label" \
+				"$(json_val "$(json_obj "$f" "$key")" events_per_s)" "$kind"
+			i=$((i + 1))
+		done >"$d/peers.dat"
+		[ "$i" -gt 0 ] && want="$want peers"
+	fi
+}
+
+# draw_plots: the PNGs into "$tmp/plot/"; any failure only leaves them out.
+draw_plots() {
+	local d="$tmp/plot" sub="" psub="" machine c top
+	mkdir -p "$d"
+	plot_tables
+	[ -n "$want" ] || return 0
+	if [ "$plots" = 0 ]; then
+		plots_skip="PLOTS=0"
+		return 0
+	fi
+	have_gnuplot || return 0
+	# "Intel(R) Xeon(R) Processor" without its marks: the line is short.
+	machine="$(printf '%s' "${cpu_model:-unknown CPU}" | sed -E 's/ ?\((R|TM|tm)\)//g'), $(nproc) online CPUs; commit ${commit/ (with uncommitted changes)/ (uncommitted changes)}; $(date -u '+%Y-%m-%d')"
+	if [ -s "$tmp/pipeline.1" ]; then
+		c="$(json_obj "$tmp/pipeline.1" corpus)"
+		top="$(json_top "$tmp/pipeline.1")"
+		sub="$(json_val "$c" records) records ($(mb "$(json_val "$c" bytes)") MB), $(json_val "$c" accounts) accounts x $(json_val "$c" days) days; median of $(nruns "$(json_val "$top" runs)")"
+	fi
+	if [ -s "$tmp/peers.1" ]; then
+		top="$(json_top "$tmp/peers.1")"
+		psub="$(json_val "$top" events) records ($(mb "$(json_val "$top" corpus_bytes)") MB); median of $(nruns "$(json_val "$top" runs)")"
+	fi
+	# The variables as a gnuplot file: no quoting through a command line
+	# (quotes and backslashes, which gnuplot strings would take, dropped).
+	{
+		printf "data = '%s'\n" "$d"
+		printf "out = '%s'\n" "$d"
+		printf "plots = '%s'\n" "$want"
+		printf "sub = '%s'\n" "$(printf '%s' "$sub" | tr -d "'\"\\\\")"
+		printf "psub = '%s'\n" "$(printf '%s' "$psub" | tr -d "'\"\\\\")"
+		printf "machine = '%s'\n" "$(printf '%s' "$machine" | tr -d "'\"\\\\")"
+	} >"$d/vars.gp"
+	echo "run.sh: plots ($want) with gnuplot" >&2
+	if ! gnuplot "$d/vars.gp" "$here/plot.gp" 2>"$d/gnuplot.err"; then
+		cat "$d/gnuplot.err" >&2
+		plots_skip="gnuplot failed (its message was on run.sh's stderr)"
+		echo "run.sh: $plots_skip; results.md links only the plots drawn" >&2
+	fi
+}
+
 # --- the machine ---
 
 cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
@@ -314,9 +631,11 @@ fi
 build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null)"
 compiler="$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)"
 
+status=0
 for stage in $STAGES; do
 	"run_$stage"
 done
+draw_plots
 
 {
 	cat <<EOF
@@ -333,12 +652,22 @@ and how to run it: [README.md](README.md).
 | online CPUs (nproc) | $(nproc) |
 | kernel | $(uname -sr) |
 | build | ${build_type:-unknown}, ${compiler:-unknown compiler} |
-
 EOF
+	if [ -n "$plots_skip" ]; then
+		printf '| plots | not drawn: %s |\n' "$plots_skip"
+	fi
+	printf '\n'
 	for stage in $STAGES; do
 		"section_$stage"
 	done
-} >"$tmp/results.md"
+} | cat -s >"$tmp/results.md"
 mv "$tmp/results.md" "$results"
 echo "run.sh: wrote $results" >&2
+for name in throughput stages peers; do
+	if [ -s "$tmp/plot/$name.png" ]; then
+		mv "$tmp/plot/$name.png" "$results_dir/$name.png"
+		echo "run.sh: wrote $results_dir/$name.png" >&2
+	fi
+done
 cat "$results"
+exit "$status"

@@ -324,7 +324,7 @@ enum af_window_result af_dwin_add(struct af_distinct_window *dw, struct af_hll_p
 		return AF_WINDOW_TOO_LATE;
 	}
 
-	struct rise r;
+	struct rise r = {0}; /* set by counter_add when it returns ADD_RISE */
 	enum effect eff = counter_add(d, pool, hash, &r);
 	if (eff == ADD_NOTHING)
 		return AF_WINDOW_ADDED;
