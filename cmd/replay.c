@@ -333,7 +333,9 @@ static int supervise(struct replay *r, const sigset_t *stop_set)
 {
 	int stopped = 0;
 	double drawn = 0;
-	struct timespec tick = {0, 100 * 1000 * 1000};
+	/* 10 ms: the run is seen to end within that (a short replay is not
+	 * held up), at a cost of a hundred wake-ups a second. */
+	struct timespec tick = {0, 10 * 1000 * 1000};
 
 	while (!af_runtime_done(r->rt)) {
 		int sig = sigtimedwait(stop_set, NULL, &tick);

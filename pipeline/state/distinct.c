@@ -31,7 +31,8 @@ _Static_assert(sizeof(struct af_distinct_window) == 104, "a windowed counter is 
 
 struct af_hll_pool {
 	struct af_hll_block *blocks; /* capacity of them */
-	struct af_hll_block *free_list;
+	struct af_hll_block *free_list; /* blocks given back */
+	size_t fresh;                   /* blocks[fresh..) never handed out */
 	size_t capacity, in_use, peak;
 	uint64_t refused;
 };
@@ -50,11 +51,9 @@ struct af_hll_pool *af_hll_pool_new(size_t capacity)
 		return NULL;
 	}
 	pool->capacity = capacity;
-	/* Chain from the end so blocks are handed out in address order. */
-	for (size_t i = capacity; i-- > 0;) {
-		pool->blocks[i].next = pool->free_list;
-		pool->free_list = &pool->blocks[i];
-	}
+	/* Blocks never handed out are taken in address order from `fresh`,
+	 * not chained here: chaining would touch every page of the pool at
+	 * start-up, where calloc's pages are only mapped when first used. */
 	return pool;
 }
 
@@ -78,11 +77,14 @@ static struct af_hll_block *pool_take(struct af_hll_pool *pool)
 {
 	struct af_hll_block *blk = pool->free_list;
 
-	if (!blk) {
+	if (blk) {
+		pool->free_list = blk->next;
+	} else if (pool->fresh < pool->capacity) {
+		blk = &pool->blocks[pool->fresh++];
+	} else {
 		pool->refused++;
 		return NULL;
 	}
-	pool->free_list = blk->next;
 	if (++pool->in_use > pool->peak)
 		pool->peak = pool->in_use;
 	af_hll_clear(blk->regs, P);

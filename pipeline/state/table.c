@@ -26,11 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NIL UINT32_MAX /* no slot: an empty probe entry, the end of a list */
+#define NIL UINT32_MAX /* no slot: the end of a list */
 
 struct probe {
 	uint32_t tag;  /* fold of the hash; tag & mask is the home position */
-	uint32_t slot; /* NIL when empty */
+	uint32_t slot1; /* the slot + 1; 0 when empty, so a fresh array is
+	                   zero pages the kernel hands out as they are touched */
 };
 
 struct slot_meta {
@@ -115,14 +116,12 @@ af_err_t af_table_new(size_t value_size, size_t key_max, size_t cap, struct af_t
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto cleanup;
-	t->probe = malloc(slots * sizeof(*t->probe));
+	t->probe = calloc(slots, sizeof(*t->probe));
 	t->meta = malloc(cap * sizeof(*t->meta));
 	t->values = malloc(cap * stride);
 	t->keys = malloc(cap * key_stride);
 	if (!t->probe || !t->meta || !t->values || !t->keys)
 		goto cleanup;
-	for (size_t i = 0; i < slots; i++)
-		t->probe[i] = (struct probe){.tag = 0, .slot = NIL};
 	t->mask = slots - 1;
 	t->stride = stride;
 	t->key_max = key_max;
@@ -194,17 +193,17 @@ static size_t probe_lookup(struct af_table *t, uint64_t hash, uint32_t tag, cons
 {
 	for (size_t i = tag & t->mask;; i = (i + 1) & t->mask) {
 		struct probe p = t->probe[i];
-		if (p.slot == NIL) {
+		if (p.slot1 == 0) {
 			*found = false;
 			return i;
 		}
 		if (p.tag != tag)
 			continue;
-		const struct key_head *k = key_head_at(t, p.slot);
+		const struct key_head *k = key_head_at(t, p.slot1 - 1);
 		if (k->hash != hash)
 			continue;
 		if (k->len == key_len &&
-		    (key_len == 0 || memcmp(key_at(t, p.slot), key, key_len) == 0)) {
+		    (key_len == 0 || memcmp(key_at(t, p.slot1 - 1), key, key_len) == 0)) {
 			*found = true;
 			return i;
 		}
@@ -216,7 +215,7 @@ static size_t probe_empty(const struct af_table *t, uint32_t tag)
 {
 	size_t i = tag & t->mask;
 
-	while (t->probe[i].slot != NIL)
+	while (t->probe[i].slot1 != 0)
 		i = (i + 1) & t->mask;
 	return i;
 }
@@ -226,14 +225,14 @@ static size_t probe_empty(const struct af_table *t, uint32_t tag)
  * entry stays reachable from its home without tombstones. */
 static void probe_delete(struct af_table *t, size_t i)
 {
-	for (size_t j = (i + 1) & t->mask; t->probe[j].slot != NIL; j = (j + 1) & t->mask) {
+	for (size_t j = (i + 1) & t->mask; t->probe[j].slot1 != 0; j = (j + 1) & t->mask) {
 		size_t home = t->probe[j].tag & t->mask;
 		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
 			t->probe[i] = t->probe[j];
 			i = j;
 		}
 	}
-	t->probe[i].slot = NIL;
+	t->probe[i].slot1 = 0;
 }
 
 /* --- entries ------------------------------------------------------------- */
@@ -249,7 +248,7 @@ static void drop(struct af_table *t, uint32_t s)
 	if (t->on_evict)
 		t->on_evict(t->evict_ctx, value_at(t, s), key_at(t, s), k->len);
 	i = tag_of(k->hash) & t->mask;
-	while (t->probe[i].slot != s)
+	while (t->probe[i].slot1 != s + 1)
 		i = (i + 1) & t->mask;
 	probe_delete(t, i);
 	list_unlink(t, s);
@@ -282,7 +281,7 @@ void *af_table_find(struct af_table *t, uint64_t hash, const void *key, size_t k
 
 	assert(key_len <= t->key_max);
 	i = probe_lookup(t, hash, tag_of(hash), key, key_len, &found);
-	return found ? value_at(t, t->probe[i].slot) : NULL;
+	return found ? value_at(t, t->probe[i].slot1 - 1) : NULL;
 }
 
 void *af_table_upsert(struct af_table *t, uint64_t hash, const void *key, size_t key_len,
@@ -297,7 +296,7 @@ void *af_table_upsert(struct af_table *t, uint64_t hash, const void *key, size_t
 	assert(key_len <= t->key_max);
 	i = probe_lookup(t, hash, tag, key, key_len, &found);
 	if (found) {
-		s = t->probe[i].slot;
+		s = t->probe[i].slot1 - 1;
 		m = &t->meta[s];
 		if (now_ns > m->seen) {
 			m->seen = now_ns;
@@ -325,7 +324,7 @@ void *af_table_upsert(struct af_table *t, uint64_t hash, const void *key, size_t
 		memcpy(key_at(t, s), key, key_len);
 	memset(value_at(t, s), 0, t->stride);
 	list_append(t, s);
-	t->probe[i] = (struct probe){.tag = tag, .slot = s};
+	t->probe[i] = (struct probe){.tag = tag, .slot1 = s + 1};
 	t->entries++;
 	if (created)
 		*created = true;
