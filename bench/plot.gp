@@ -6,7 +6,8 @@
 # peers' and optionally sub and psub (gnuplot -e "..." works as well).
 # In: the tab-separated tables run.sh writes into `data` (one row a line):
 #   throughput.dat  threads, events/s, linear reference (1-thread events/s x threads)
-#   stages.dat      row index, label, ns/event, kind (1 a stage alone, 2 end to end)
+#   stages.dat      row index, label, ns/event, kind (1 a stage alone, 2 end to
+#                   end, 3 the floor: bare parse and look-ups, one thread)
 #   peers.dat       row index, label, events/s, kind (1 auditflow, 2 another tool)
 # `plots` names the ones to draw; `sub` and `psub` (the corpus of the bench,
 # of the peers) and `machine` are lines put under the titles. Out: throughput.png, stages.png and
@@ -32,6 +33,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 }
 set linetype 1 lc rgb "#3366aa" lw 2 pt 7 ps 1.3
 set linetype 2 lc rgb "#cc6633" lw 2 pt 7 ps 1.3
+set linetype 3 lc rgb "#999999" lw 2 pt 7 ps 1.3
 
 # What every plot shares; `reset` between plots drops it (but keeps the
 # terminal and the line types), so each plot evaluates it first.
@@ -83,6 +85,7 @@ if (wants("stages")) {
 	plot file using 3:1:(0):3:($1 - 0.35):($1 + 0.35):4:ytic(2) with boxxyerror lc variable notitle, \
 	     NaN with boxes lt 1 title "one stage alone, one thread", \
 	     NaN with boxes lt 2 title "end to end", \
+	     NaN with boxes lt 3 title "floor: bare simdjson loop and mmdb look-ups, one thread", \
 	     file using 3:1:(sprintf(" %.0f", $3)) with labels left notitle
 	unset output
 }

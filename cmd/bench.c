@@ -11,11 +11,15 @@
  * are taken out of the command line here and every other word goes to the
  * configuration parser as bench's (-j, --batch-size, --geo-*, -c).
  * Measurements are interleaved, one round of every figure per run (framing,
- * the stages, then end to end at 1..N threads), so a slow spell of the
- * machine spreads over all figures rather than landing on one; each
- * figure is the median of its runs. SIGINT and SIGTERM are blocked and
- * looked for between steps, so the work directory (the corpus file is as
- * big as the corpus) is always removed.
+ * the stages and the floor, then end to end at 1..N threads), so a slow
+ * spell of the machine spreads over all figures rather than landing on
+ * one; each figure is the median of its runs. The stages and the floor
+ * take turns to go first, so neither always runs on the other's leftovers.
+ * The floor is per core, so the pipeline is set against it per core: at T
+ * threads, T x the end-to-end wall time per event over the floor's time
+ * per event, how many times the floor one core spends. SIGINT and SIGTERM
+ * are blocked and looked for between steps, so the work directory (the
+ * corpus file is as big as the corpus) is always removed.
  */
 #include "cmd/bench.h"
 #include "cmd/replay.h"
@@ -64,10 +68,12 @@ struct bench {
 	struct af_geo_hub *hub;
 	double *stage_s[ST_COUNT]; /* per run */
 	uint64_t stage_events[ST_COUNT];
-	double *state_resident;    /* per run */
-	struct af_bench_pass pass; /* run 1's */
-	bool stage_alerts_stable;  /* every pass raised run 1's alerts */
-	struct e2e_runs *e2e;      /* threads entries */
+	double *state_resident;      /* per run */
+	double *floor_s;             /* per run */
+	struct af_bench_floor floor; /* run 1's */
+	struct af_bench_pass pass;   /* run 1's */
+	bool stage_alerts_stable;    /* every pass raised run 1's alerts */
+	struct e2e_runs *e2e;        /* threads entries */
 	bool peak_reset;
 	char parse_kernel[32];
 	char err[1024];
@@ -260,6 +266,7 @@ static bool alloc_runs(struct bench *b)
 	for (int s = 0; s < ST_COUNT; s++)
 		ok &= (b->stage_s[s] = calloc(r, sizeof(double))) != NULL;
 	ok &= (b->state_resident = calloc(r, sizeof(double))) != NULL;
+	ok &= (b->floor_s = calloc(r, sizeof(double))) != NULL;
 	b->e2e = calloc(b->threads, sizeof(*b->e2e));
 	if (!ok || !b->e2e)
 		return false;
@@ -279,6 +286,7 @@ static void free_runs(struct bench *b)
 	for (int s = 0; s < ST_COUNT; s++)
 		free(b->stage_s[s]);
 	free(b->state_resident);
+	free(b->floor_s);
 	for (uint32_t t = 0; b->e2e && t < b->threads; t++) {
 		free(b->e2e[t].s);
 		free(b->e2e[t].p50);
@@ -290,21 +298,11 @@ static void free_runs(struct bench *b)
 
 /* --- measuring -------------------------------------------------------------- */
 
-/* Run r of every figure. Returns an exit status. */
-static int measure_round(struct bench *b, unsigned r, const char *alerts_path)
+/* Run r of parse, enrich and detect. Returns an exit status. */
+static int measure_stages(struct bench *b, unsigned r)
 {
 	struct af_bench_pass p;
-	double s;
-	uint64_t framed;
 	char what[96];
-
-	snprintf(what, sizeof(what), "run %u of %u: framing", r + 1, b->o.runs);
-	say(b, what);
-	if (af_bench_framing(&b->c, &b->cfg, &b->stop, &s, &framed, b->err, sizeof(b->err)) !=
-	    AF_OK)
-		return 1;
-	b->stage_s[ST_FRAMING][r] = s;
-	b->stage_events[ST_FRAMING] = framed;
 
 	snprintf(what, sizeof(what), "run %u of %u: parse, enrich, detect", r + 1, b->o.runs);
 	say(b, what);
@@ -321,6 +319,47 @@ static int measure_round(struct bench *b, unsigned r, const char *alerts_path)
 		b->stage_alerts_stable = true;
 	} else if (p.alerts != b->pass.alerts || p.alert_digest != b->pass.alert_digest) {
 		b->stage_alerts_stable = false;
+	}
+	return 0;
+}
+
+/* Run r of the floor. Returns an exit status. */
+static int measure_floor(struct bench *b, unsigned r)
+{
+	struct af_bench_floor f;
+	char what[96];
+
+	snprintf(what, sizeof(what), "run %u of %u: the floor", r + 1, b->o.runs);
+	say(b, what);
+	if (af_bench_floor(&b->c, &b->cfg, b->parse_kernel, &b->stop, &f, b->err, sizeof(b->err)) !=
+	    AF_OK)
+		return 1;
+	b->floor_s[r] = f.seconds;
+	if (r == 0)
+		b->floor = f;
+	return 0;
+}
+
+/* Run r of every figure. Returns an exit status. */
+static int measure_round(struct bench *b, unsigned r, const char *alerts_path)
+{
+	double s;
+	uint64_t framed;
+	char what[96];
+
+	snprintf(what, sizeof(what), "run %u of %u: framing", r + 1, b->o.runs);
+	say(b, what);
+	if (af_bench_framing(&b->c, &b->cfg, &b->stop, &s, &framed, b->err, sizeof(b->err)) !=
+	    AF_OK)
+		return 1;
+	b->stage_s[ST_FRAMING][r] = s;
+	b->stage_events[ST_FRAMING] = framed;
+
+	/* the stages first on even runs, the floor first on odd ones */
+	for (int k = 0; k < 2; k++) {
+		int status = (k == 0) == (r % 2 == 0) ? measure_stages(b, r) : measure_floor(b, r);
+		if (status != 0)
+			return status;
 	}
 
 	for (uint32_t t = 0; t < b->threads; t++) {
@@ -394,6 +433,49 @@ static struct rate rate_of(const struct bench *b, uint64_t events, const double 
 	return r;
 }
 
+/* The floor's rate, per record given to it. */
+static struct rate floor_rate(const struct bench *b)
+{
+	return rate_of(b, b->floor.records, b->floor_s);
+}
+
+/* parse + enrich + detect on one thread (the medians summed) per record
+ * over the floor's time per record; 0 when unknown. */
+static double stages_over_floor(const struct bench *b)
+{
+	struct rate f = floor_rate(b);
+	double s = 0;
+
+	for (int st = ST_PARSE; st <= ST_DETECT; st++)
+		s += af_bench_median(b->stage_s[st], b->o.runs);
+	if (f.ns <= 0 || b->stage_events[ST_PARSE] == 0)
+		return 0;
+	return s * 1e9 / (double)b->stage_events[ST_PARSE] / f.ns;
+}
+
+/* End to end / floor, per core, at t + 1 threads: the cores' time per
+ * event (threads x wall time per event) over the floor's one core's;
+ * 0 when unknown. */
+static double e2e_over_floor(const struct bench *b, uint32_t t)
+{
+	struct rate e = rate_of(b, b->e2e[t].first.events_in, b->e2e[t].s);
+	struct rate f = floor_rate(b);
+
+	return f.ns > 0 ? (double)(t + 1) * e.ns / f.ns : 0;
+}
+
+/* The databases the floor looked up in, as words. */
+static const char *floor_dbs(const struct bench *b)
+{
+	if (b->cfg.geo.city && b->cfg.geo.asn)
+		return "the City and ASN databases";
+	if (b->cfg.geo.city)
+		return "the City database (no ASN database given)";
+	if (b->cfg.geo.asn)
+		return "the ASN database (no City database given)";
+	return "no database (none given)";
+}
+
 static bool all_alerts_same(const struct bench *b)
 {
 	for (uint32_t t = 0; t < b->threads; t++)
@@ -449,9 +531,13 @@ static void print_table(const struct bench *b)
 		printf("%-24s %12s %10.1f %10.1f\n", label,
 		       thousands((uint64_t)r.eps, n1, sizeof(n1)), r.ns, r.mbps);
 	}
+	struct rate fr = floor_rate(b);
+	printf("%-24s %12s %10.1f %10.1f\n", "floor (bare, see below)",
+	       thousands((uint64_t)fr.eps, n1, sizeof(n1)), fr.ns, fr.mbps);
 
-	printf("\n%-12s %12s %10s %9s %10s %10s %10s %8s %8s\n", "end to end", "events/s",
-	       "ns/event", "MB/s", "batch p50", "batch p99", "peak RSS", "alerts", "speedup");
+	printf("\n%-12s %12s %10s %9s %10s %10s %10s %8s %8s %9s\n", "end to end", "events/s",
+	       "ns/event", "MB/s", "batch p50", "batch p99", "peak RSS", "alerts", "speedup",
+	       "vs floor");
 	double base = 0;
 	for (uint32_t t = 0; t < b->threads; t++) {
 		const struct e2e_runs *e = &b->e2e[t];
@@ -460,16 +546,33 @@ static void print_table(const struct bench *b)
 		if (t == 0)
 			base = r.eps;
 		snprintf(label, sizeof(label), "%u thread%s", t + 1, t ? "s" : "");
-		printf("%-12s %12s %10.1f %9.1f %10s %10s %7.0f MB %6llu %s %7.2fx\n", label,
+		printf("%-12s %12s %10.1f %9.1f %10s %10s %7.0f MB %6llu %s %7.2fx %8.2fx\n", label,
 		       thousands((uint64_t)r.eps, n1, sizeof(n1)), r.ns, r.mbps,
 		       duration(af_bench_median(e->p50, b->o.runs), d1, sizeof(d1)),
 		       duration(af_bench_median(e->p99, b->o.runs), d2, sizeof(d2)),
 		       af_bench_median(e->rss, b->o.runs) / 1e6,
 		       (unsigned long long)e->first.alerts, e->same_alerts ? "\u2713" : "!",
-		       base > 0 ? r.eps / base : 0);
+		       base > 0 ? r.eps / base : 0, e2e_over_floor(b, t));
 	}
 
 	printf("\n");
+	printf("vs floor: end to end / floor, per core: threads x end-to-end ns/event over the "
+	       "floor's\n"
+	       "  ns/event, how many times the floor's time one core spends on each event\n");
+	printf("parse + enrich + detect / floor, one thread: %.2fx\n", stages_over_floor(b));
+	printf("floor: one thread; per record, the bare simdjson On-Demand loop of "
+	       "bench/parse_bare.cpp\n"
+	       "  reading the fields the mappers read, then MMDB_lookup_sockaddr in %s\n"
+	       "  on its client address (%s look-ups, %s answered); not in it: framing, finding "
+	       "and\n"
+	       "  parsing the address (done before the clock), reading the databases' values, "
+	       "the\n"
+	       "  Anonymous-IP database, the corporate list, detection, threads\n",
+	       floor_dbs(b), thousands(b->floor.lookups, n1, sizeof(n1)),
+	       thousands(b->floor.found, n2, sizeof(n2)));
+	if (b->floor.rejected)
+		printf("  (the bare loop refused %llu records; their time is in the floor)\n",
+		       (unsigned long long)b->floor.rejected);
 	if (b->peak_reset)
 		printf("peak RSS: the process's peak during each run (reset before it), the "
 		       "corpus's %.0f MB included\n",
@@ -573,6 +676,17 @@ static int print_json(const struct bench *b)
 		}
 		af_jsonw_object_end(&w);
 	}
+	struct rate fr = floor_rate(b);
+	af_jsonw_key(&w, "floor");
+	af_jsonw_object_begin(&w);
+	json_rate(&w, &fr);
+	af_jsonw_field_uint(&w, "databases", b->floor.dbs);
+	af_jsonw_field_uint(&w, "lookups", b->floor.lookups);
+	af_jsonw_field_uint(&w, "found", b->floor.found);
+	af_jsonw_field_uint(&w, "rejected", b->floor.rejected);
+	af_jsonw_key(&w, "stage_sum_ratio");
+	af_jsonw_double_fixed(&w, stages_over_floor(b), 3);
+	af_jsonw_object_end(&w);
 	af_jsonw_object_end(&w);
 
 	af_jsonw_key(&w, "end_to_end");
@@ -602,6 +716,8 @@ static int print_json(const struct bench *b)
 		af_jsonw_field_bool(&w, "same_alerts", e->same_alerts);
 		af_jsonw_key(&w, "speedup");
 		af_jsonw_double_fixed(&w, base > 0 ? r.eps / base : 0, 3);
+		af_jsonw_key(&w, "floor_ratio");
+		af_jsonw_double_fixed(&w, e2e_over_floor(b, t), 3);
 		af_jsonw_object_end(&w);
 	}
 	af_jsonw_object_end(&w);

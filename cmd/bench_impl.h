@@ -5,7 +5,7 @@
  * buffer, read-only, through the source's fill).
  * bench.c reads the options, runs the rest and prints the report;
  * bench_corpus.c generates the corpus and its geo databases;
- * bench_measure.c times the stages and the runtime over it.
+ * bench_measure.c times the stages, the floor and the runtime over it.
  */
 #ifndef AF_CMD_BENCH_IMPL_H
 #define AF_CMD_BENCH_IMPL_H
@@ -122,6 +122,33 @@ af_err_t af_bench_framing(const struct af_bench_corpus *c, const struct af_confi
 af_err_t af_bench_stages(const struct af_bench_corpus *c, const struct af_config *cfg,
                          struct af_geo_hub *hub, const sigset_t *stop, struct af_bench_pass *p,
                          char *errstr, size_t errstr_size);
+
+/* One pass of the floor: per record, the bare simdjson On-Demand loop of
+ * bench/parse_bare.h over its bytes, then MMDB_lookup_sockaddr in each
+ * database on its client address (none when it has no address). */
+struct af_bench_floor {
+	double seconds;    /* the timed loop alone */
+	uint64_t records;  /* given to the bare loop */
+	uint64_t rejected; /* of them, records simdjson refused */
+	uint64_t lookups;  /* MMDB_lookup_sockaddr calls */
+	uint64_t found;    /* of them, answered */
+	unsigned dbs;      /* databases looked up in: cfg's City and ASN, when set */
+	uint64_t checksum; /* of everything read, so that no read can be dropped */
+};
+
+/* The floor over c on this thread. The databases (cfg->geo.city and
+ * cfg->geo.asn, those set) are opened with MMDB_open and every record's
+ * client address (as af_parse_record finds it) made a socket address
+ * before the clock starts; both are let go again before returning, so
+ * nothing of the floor is resident during the other figures. kernel: the
+ * simdjson stage 1 kernel to run, af_parser_kernel()'s. Returns AF_OK,
+ * AF_E_IO (a database libmaxminddb refuses), AF_E_NOMEM (memory, or the
+ * bare loop's set-up) or AF_E_INTERNAL (stopped), with errstr.
+ * Cost: one af_parse_record a record before the clock; about 32 bytes a
+ * record meanwhile. */
+af_err_t af_bench_floor(const struct af_bench_corpus *c, const struct af_config *cfg,
+                        const char *kernel, const sigset_t *stop, struct af_bench_floor *f,
+                        char *errstr, size_t errstr_size);
 
 /* The runtime over c at threads threads, alerts into alerts_path. */
 af_err_t af_bench_e2e(const struct af_bench_corpus *c, const struct af_config *cfg,

@@ -1,6 +1,7 @@
 /* bench_measure.c - the measurements of `auditflow bench`: the file
- * reader's framing, parse, enrich and detect on one thread, and the whole
- * runtime at a given thread count, over one corpus.
+ * reader's framing, parse, enrich and detect on one thread, the floor
+ * (a bare parse and a bare pair of geo look-ups) on one thread, and the
+ * whole runtime at a given thread count, over one corpus.
  *
  * Thread: the main thread; af_bench_e2e starts the runtime's threads and
  * waits for them (the corpus is read-only meanwhile).
@@ -22,6 +23,17 @@
  *    /proc/self/statm around each batch's detect, outside the timings)
  *    is the state's real memory: af_shard_stats' bytes are what the tables
  *    reserve at their caps, which says nothing per account.
+ *  - The floor is what a program written for exactly this corpus would
+ *    spend at least on each record, on one core: the bare simdjson
+ *    On-Demand loop of bench/parse_bare.h reading the fields our mappers
+ *    read, and MMDB_lookup_sockaddr in the City and ASN databases on the
+ *    client address. Everything that is not that is done before the clock
+ *    starts: the records' lengths are taken from the buffer (so no memchr
+ *    is timed, as no framing is in the stages), and each address is found
+ *    by our parser and made a socket address. The look-ups stop at the
+ *    tree walk: no value is read from the data section (enrich decodes
+ *    and caches them), the Anonymous-IP database and the corporate list
+ *    are left out, and nothing is detected.
  *  - End to end, the source frames records from the corpus buffer into
  *    batches as one input; alerts go to a file so that their lines can be
  *    compared across thread counts (there are few); dead letters are only
@@ -30,6 +42,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <maxminddb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +52,7 @@
 #include <xxhash.h>
 
 #include "bench/bench_util.h"
+#include "bench/parse_bare.h"
 #include "cmd/bench_impl.h"
 #include "ingest/file.h"
 #include "pipeline/parse/parse.h"
@@ -236,6 +251,160 @@ af_err_t af_bench_stages(const struct af_bench_corpus *c, const struct af_config
 			af_geo_reader_stats(x.geo, &p->geo);
 	}
 	pass_free(&x);
+	return err;
+}
+
+/* --- the floor ------------------------------------------------------------ */
+
+/* An address as MMDB_lookup_sockaddr takes it; sa_family AF_UNSPEC: the
+ * record has none. */
+union floor_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* A record as the timed loop takes it: the next one starts len + 1 bytes
+ * further on (after its newline). */
+struct floor_rec {
+	union floor_addr addr;
+	uint32_t len;
+};
+
+struct floor_ctx {
+	MMDB_s mmdb[2];
+	unsigned dbs; /* mmdb[0..dbs) are open */
+	struct af_bare *bare;
+	struct af_parser *ps; /* finds the addresses, before the clock */
+	struct af_event *ev;
+	struct floor_rec *recs;
+	size_t n;
+};
+
+static void floor_free(struct floor_ctx *x)
+{
+	for (unsigned d = 0; d < x->dbs; d++)
+		MMDB_close(&x->mmdb[d]);
+	af_bare_free(x->bare);
+	af_parser_free(x->ps);
+	free(x->ev);
+	free(x->recs);
+}
+
+static void floor_addr_of(const struct af_ip *ip, union floor_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ip->family == AF_IP_V4) {
+		a->v4.sin_family = AF_INET;
+		memcpy(&a->v4.sin_addr, ip->bytes + 12, 4);
+	} else if (ip->family == AF_IP_V6) {
+		a->v6.sin6_family = AF_INET6;
+		memcpy(&a->v6.sin6_addr, ip->bytes, 16);
+	}
+}
+
+/* Open the databases and the bare loop; frame every record of c and find
+ * its address. */
+static af_err_t floor_new(struct floor_ctx *x, const struct af_bench_corpus *c,
+                          const struct af_config *cfg, const char *kernel, const sigset_t *stop,
+                          char *errstr, size_t errstr_size)
+{
+	const char *paths[2] = {cfg->geo.city, cfg->geo.asn};
+	size_t max = cfg->input.max_record_bytes;
+	const char *pos = c->buf, *end = c->buf + c->len;
+
+	memset(x, 0, sizeof(*x));
+	for (int k = 0; k < 2; k++) {
+		if (!paths[k])
+			continue;
+		int rc = MMDB_open(paths[k], MMDB_MODE_MMAP, &x->mmdb[x->dbs]);
+		if (rc != MMDB_SUCCESS) {
+			snprintf(errstr, errstr_size, "%s: %s%s%s", paths[k], MMDB_strerror(rc),
+			         rc == MMDB_IO_ERROR ? ": " : "",
+			         rc == MMDB_IO_ERROR ? strerror(errno) : "");
+			return AF_E_IO;
+		}
+		x->dbs++;
+	}
+	x->bare = af_bare_new(max, kernel, errstr, errstr_size);
+	if (!x->bare)
+		return AF_E_NOMEM;
+	x->ps = af_parser_new(max, errstr, errstr_size);
+	x->ev = calloc(1, sizeof(*x->ev));
+	x->recs = calloc(c->records ? c->records : 1, sizeof(*x->recs));
+	if (!x->ps || !x->ev || !x->recs) {
+		snprintf(errstr, errstr_size, "out of memory setting up the floor");
+		return AF_E_NOMEM;
+	}
+	while (pos < end && x->n < c->records) {
+		const char *nl = memchr(pos, '\n', (size_t)(end - pos));
+		struct floor_rec *r = &x->recs[x->n++];
+		const char *detail;
+		/* the corpus's records are shorter (bench_corpus.c's frame_all) */
+		r->len = (uint32_t)(nl - pos);
+		memset(&x->ev->pos, 0, sizeof(x->ev->pos));
+		if (r->len <= max &&
+		    af_parse_record(x->ps, pos, r->len, x->ev, &detail) == AF_REASON_NONE)
+			floor_addr_of(&x->ev->src, &r->addr);
+		pos = nl + 1;
+		if ((x->n & 0xffff) == 0 && af_bench_stopped(stop)) {
+			snprintf(errstr, errstr_size, "interrupted");
+			return AF_E_INTERNAL;
+		}
+	}
+	return AF_OK;
+}
+
+af_err_t af_bench_floor(const struct af_bench_corpus *c, const struct af_config *cfg,
+                        const char *kernel, const sigset_t *stop, struct af_bench_floor *f,
+                        char *errstr, size_t errstr_size)
+{
+	struct floor_ctx x;
+	struct af_bare_rec br;
+	size_t batch = cfg->runtime.batch_records, max = cfg->input.max_record_bytes;
+	uint64_t batches = 0;
+	const char *pos = c->buf;
+	af_err_t err = floor_new(&x, c, cfg, kernel, stop, errstr, errstr_size);
+
+	memset(f, 0, sizeof(*f));
+	f->dbs = x.dbs;
+	/* Timed batch by batch, as the stages are, so that the looks for a
+	 * stop signal stay outside the clock. */
+	for (size_t i = 0; err == AF_OK && i < x.n;) {
+		size_t stop_at = x.n - i > batch ? i + batch : x.n;
+		uint64_t sum = 0, records = 0, rejected = 0, lookups = 0, found = 0;
+		double t0 = af_bench_now_s();
+		for (; i < stop_at; i++) {
+			const struct floor_rec *r = &x.recs[i];
+			if (r->len <= max) {
+				rejected += !af_bare_record(x.bare, pos, r->len, &br);
+				sum += br.sum;
+				records++;
+			}
+			if (r->addr.sa.sa_family != AF_UNSPEC) {
+				for (unsigned d = 0; d < x.dbs; d++) {
+					int mmdb_err = MMDB_SUCCESS;
+					MMDB_lookup_result_s res = MMDB_lookup_sockaddr(
+					    &x.mmdb[d], &r->addr.sa, &mmdb_err);
+					found += mmdb_err == MMDB_SUCCESS && res.found_entry;
+					sum += res.entry.offset;
+				}
+				lookups += x.dbs;
+			}
+			pos += r->len + 1;
+		}
+		f->seconds += af_bench_now_s() - t0;
+		f->checksum += sum;
+		f->records += records;
+		f->rejected += rejected;
+		f->lookups += lookups;
+		f->found += found;
+		if (++batches % STOP_EVERY == 0 && af_bench_stopped(stop)) {
+			err = AF_E_INTERNAL;
+			snprintf(errstr, errstr_size, "interrupted");
+		}
+	}
+	floor_free(&x);
 	return err;
 }
 

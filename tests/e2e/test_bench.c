@@ -3,6 +3,7 @@
  * report must hold every figure and the same alerts for every thread
  * count. Nothing here looks at speed beyond "more than zero". */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,14 @@ enum {
 	R_SAME2,
 	R_IDENTICAL,
 	R_STAGES_MATCH,
+	R_FLOOR,
+	R_FLOOR_NS,
+	R_FLOOR_DBS,
+	R_FLOOR_LOOKUPS,
+	R_FLOOR_FOUND,
+	R_FLOOR_STAGES,
+	R_FLOOR_RATIO1,
+	R_FLOOR_RATIO2,
 	R_SLOTS
 };
 
@@ -54,6 +63,14 @@ static const struct af_jpath report_paths[] = {
     {"end_to_end.threads_2.same_alerts", R_SAME2, 0},
     {"alerts_identical", R_IDENTICAL, 0},
     {"stages_match_end_to_end", R_STAGES_MATCH, 0},
+    {"stages.floor.events_per_s", R_FLOOR, 0},
+    {"stages.floor.ns_per_event", R_FLOOR_NS, 0},
+    {"stages.floor.databases", R_FLOOR_DBS, 0},
+    {"stages.floor.lookups", R_FLOOR_LOOKUPS, 0},
+    {"stages.floor.found", R_FLOOR_FOUND, 0},
+    {"stages.floor.stage_sum_ratio", R_FLOOR_STAGES, 0},
+    {"end_to_end.threads_1.floor_ratio", R_FLOOR_RATIO1, 0},
+    {"end_to_end.threads_2.floor_ratio", R_FLOOR_RATIO2, 0},
 };
 
 struct report {
@@ -142,6 +159,33 @@ Test(bench, raises_on_one_thread_stage_by_stage_the_alerts_of_the_runtime)
 	bench(none, &rep);
 	cr_expect_eq(rep.v[R_DETECT_ALERTS], rep.v[R_E2E1_ALERTS]);
 	cr_expect_eq(rep.v[R_STAGES_MATCH], 1);
+}
+
+Test(bench, measures_the_floor_and_sets_the_pipeline_against_it)
+{
+	const char *none[] = {NULL};
+	struct report rep;
+
+	bench(none, &rep);
+	cr_expect_gt(rep.v[R_FLOOR], 0);
+	cr_expect_gt(rep.v[R_FLOOR_NS], 0);
+	cr_expect_gt(rep.v[R_FLOOR_STAGES], 0);
+	cr_expect_gt(rep.v[R_FLOOR_RATIO1], 0);
+	cr_expect_gt(rep.v[R_FLOOR_RATIO2], 0);
+}
+
+Test(bench, looks_up_every_client_address_in_both_built_databases_for_the_floor)
+{
+	const char *none[] = {NULL};
+	struct report rep;
+
+	bench(none, &rep);
+	cr_expect_eq(rep.v[R_FLOOR_DBS], 2);
+	cr_assert_gt(rep.v[R_FLOOR_LOOKUPS], 0);
+	/* two look-ups for each record with an address, and the built
+	 * databases hold every network of the corpus */
+	cr_expect_eq(fmod(rep.v[R_FLOOR_LOOKUPS], 2), 0);
+	cr_expect_eq(rep.v[R_FLOOR_FOUND], rep.v[R_FLOOR_LOOKUPS]);
 }
 
 Test(bench, finds_every_drawn_address_in_the_databases_it_builds)
