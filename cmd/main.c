@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd/bench.h"
+#include "cmd/broker.h"
 #include "cmd/gen.h"
 #include "cmd/replay.h"
 #include "pipeline/config.h"
@@ -27,9 +28,11 @@ static void usage(FILE *out)
 	      "            embedded: auditflow gen --scenario NAME [OPTIONS]\n"
 	      "  bench     measure every stage and the whole pipeline on this machine,\n"
 	      "            on a generated corpus: auditflow bench [OPTIONS]\n"
+	      "  broker    a local Kafka-protocol broker for trying auditflow and for\n"
+	      "            tests, not production: auditflow broker [OPTIONS]\n"
 	      "  version   print the version\n"
 	      "\n"
-	      "  run, broker and test are described in the README and\n"
+	      "  run and test are described in the README and\n"
 	      "  arrive in later releases.\n"
 	      "\n"
 	      "auditflow COMMAND --help lists a command's options and every\n"
@@ -107,7 +110,9 @@ int main(int argc, char **argv)
 		return af_gen_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "bench") == 0)
 		return af_bench_main(argc - 2, argv + 2);
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "broker") == 0 || strcmp(cmd, "test") == 0) {
+	if (strcmp(cmd, "broker") == 0)
+		return af_broker_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "test") == 0) {
 		fprintf(stderr, "auditflow: '%s' is not in this release yet; see the README\n", cmd);
 		return 2;
 	}
