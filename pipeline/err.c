@@ -12,6 +12,7 @@ const char *af_err_str(af_err_t err)
 	case AF_E_INVALID: return "invalid argument";
 	case AF_E_RECORD: return "unusable record";
 	case AF_E_INTERNAL: return "internal error";
+	case AF_E_AGAIN: return "full for now, try again";
 	}
 	return "unknown error";
 }

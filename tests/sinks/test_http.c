@@ -1,0 +1,842 @@
+/* test_http.c - the HTTP sinks against a real HTTP server on loopback: a
+ * libmicrohttpd daemon started by each test on an ephemeral port, whose
+ * answers are scripted request by request (status, Retry-After, body, per
+ * item _bulk statuses, a dropped connection). Checked: every document ends
+ * exactly once, delivered or dead-lettered; what is retried arrives again;
+ * what the bodies and headers hold; back-pressure; secrets kept out of
+ * every text. No timing is asserted but "not before" for Retry-After.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sinks/http.h"
+
+/* ---- the scripted server ---- */
+
+struct reply {
+	int status;        /* 0: the default answer (success) */
+	int retry_after;   /* seconds; 0 none */
+	const char *body;  /* NULL: the default for the status */
+	const char *items; /* _bulk: per-item statuses, "201,429,400" */
+	bool reset;        /* close the connection without an answer */
+	bool echo_auth;    /* the body repeats the Authorization header */
+};
+
+#define SRV_REQS 128
+
+struct seen {
+	char url[256];
+	char auth[256];
+	char ctype[64];
+	char *body;
+	size_t len;
+	uint64_t t_ms;
+};
+
+struct srv {
+	bool started;
+	struct MHD_Daemon *d;
+	uint16_t port;
+	bool es; /* default answers are _bulk answers */
+	const struct reply *script;
+	size_t nscript;
+	pthread_mutex_t mu;
+	struct seen reqs[SRV_REQS];
+	size_t n;
+};
+
+struct upload {
+	char *p;
+	size_t len;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Items in an NDJSON body: one action line and one document each. */
+static size_t bulk_items(const char *body, size_t len)
+{
+	size_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += body[i] == '\n';
+	return lines / 2;
+}
+
+/* A _bulk answer for n items with the scripted statuses (cycled). */
+static char *bulk_answer(const char *items, size_t n)
+{
+	size_t cap = 256 + n * 256, len = 0;
+	char *out = malloc(cap);
+	const char *p = items;
+
+	cr_assert_not_null(out);
+	len += (size_t)snprintf(out, cap, "{\"took\":3,\"errors\":%s,\"items\":[",
+	                        items != NULL ? "true" : "false");
+	for (size_t i = 0; i < n; i++) {
+		int status = 201;
+		if (items != NULL) {
+			if (*p == '\0')
+				p = items;
+			status = atoi(p);
+			p += strcspn(p, ",");
+			p += *p == ',';
+		}
+		const char *err = status == 429 ? ",\"error\":{\"type\":\"es_rejected_execution_"
+		                                  "exception\",\"reason\":\"queue full\"}"
+		                  : status >= 300
+		                      ? ",\"error\":{\"type\":\"mapper_parsing_exception\","
+		                        "\"reason\":\"failed to parse field [n]\"}"
+		                      : "";
+		len += (size_t)snprintf(out + len, cap - len,
+		                        "%s{\"index\":{\"_index\":\"a\",\"status\":%d%s}}",
+		                        i > 0 ? "," : "", status, err);
+	}
+	snprintf(out + len, cap - len, "]}");
+	return out;
+}
+
+static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *data_size, void **con_cls)
+{
+	struct srv *s = cls;
+	struct upload *up = *con_cls;
+	(void)method;
+	(void)version;
+
+	if (up == NULL) {
+		*con_cls = calloc(1, sizeof(*up));
+		return *con_cls != NULL ? MHD_YES : MHD_NO;
+	}
+	if (*data_size > 0) {
+		up->p = realloc(up->p, up->len + *data_size + 1);
+		memcpy(up->p + up->len, data, *data_size);
+		up->len += *data_size;
+		up->p[up->len] = '\0';
+		*data_size = 0;
+		return MHD_YES;
+	}
+
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	struct reply r = {0};
+	pthread_mutex_lock(&s->mu);
+	size_t i = s->n;
+	if (i < SRV_REQS) {
+		struct seen *q = &s->reqs[i];
+		snprintf(q->url, sizeof q->url, "%s", url);
+		snprintf(q->auth, sizeof q->auth, "%s", auth ? auth : "");
+		snprintf(q->ctype, sizeof q->ctype, "%s", ctype ? ctype : "");
+		q->body = up->p;
+		q->len = up->len;
+		q->t_ms = mono_ms();
+		up->p = NULL;
+		s->n++;
+	}
+	if (i < s->nscript)
+		r = s->script[i];
+	const char *body_in = i < SRV_REQS ? s->reqs[i].body : NULL;
+	size_t len_in = i < SRV_REQS ? s->reqs[i].len : 0;
+	pthread_mutex_unlock(&s->mu);
+
+	if (r.reset)
+		return MHD_NO;
+	int status = r.status ? r.status : 200;
+	char *text = NULL;
+	if (r.echo_auth)
+		(void)!asprintf(&text, "{\"text\":\"bad request from %s\"}", auth ? auth : "");
+	else if (r.body != NULL)
+		text = strdup(r.body);
+	else if (s->es && status == 200)
+		text = bulk_answer(r.items, body_in ? bulk_items(body_in, len_in) : 0);
+	else
+		text = strdup(status == 200 ? "{\"text\":\"Success\",\"code\":0}"
+		                            : "{\"text\":\"no\"}");
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (r.retry_after > 0) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", r.retry_after);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                          enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (up != NULL) {
+		free(up->p);
+		free(up);
+		*con_cls = NULL;
+	}
+}
+
+/* Listen on 127.0.0.1:port (0: any free port). */
+static void srv_listen(struct srv *s, uint16_t port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, port, NULL, NULL, srv_handle, s,
+	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_COMPLETED,
+	                        srv_completed, NULL, MHD_OPTION_END);
+	cr_assert_not_null(s->d, "cannot start the test server");
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	cr_assert_not_null(info);
+	s->port = info->port;
+}
+
+static void srv_start(struct srv *s, bool es, const struct reply *script, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	s->started = true;
+	pthread_mutex_init(&s->mu, NULL);
+	s->es = es;
+	s->script = script;
+	s->nscript = n;
+	srv_listen(s, 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	if (!s->started)
+		return;
+	if (s->d != NULL)
+		MHD_stop_daemon(s->d);
+	s->d = NULL;
+	for (size_t i = 0; i < s->n && i < SRV_REQS; i++)
+		free(s->reqs[i].body);
+	pthread_mutex_destroy(&s->mu);
+}
+
+static size_t srv_count(struct srv *s)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t n = s->n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* How many requests carried the text (a document's id, say). */
+static size_t srv_carried(struct srv *s, const char *text)
+{
+	size_t k = 0;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->n && i < SRV_REQS; i++)
+		k += s->reqs[i].body != NULL && strstr(s->reqs[i].body, text) != NULL;
+	pthread_mutex_unlock(&s->mu);
+	return k;
+}
+
+/* ---- the sink's side ---- */
+
+#define DOCS 64
+
+struct outcome {
+	int ok[DOCS];
+	int dead[DOCS];
+	char reason[DOCS][512];
+};
+
+static void on_done(void *ctx, uint64_t token, bool ok, const char *reason)
+{
+	struct outcome *o = ctx;
+	cr_assert_lt(token, DOCS);
+	if (ok) {
+		cr_assert_null(reason);
+		o->ok[token]++;
+	} else {
+		o->dead[token]++;
+		snprintf(o->reason[token], sizeof o->reason[token], "%s", reason);
+	}
+}
+
+static struct outcome out;
+static struct srv srv;
+static char err[512];
+static char url[128];
+
+static void setup(void)
+{
+	memset(&out, 0, sizeof out);
+	err[0] = '\0';
+}
+
+static void teardown(void)
+{
+	srv_stop(&srv);
+}
+
+TestSuite(http, .init = setup, .fini = teardown);
+
+/* Options for a sink against the test server: quick back-off, fixed seed. */
+static struct af_http_opts opts_for(enum af_http_kind kind, const char *path)
+{
+	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", srv.port, path);
+	struct af_http_opts o = {
+	    .kind = kind,
+	    .url = url,
+	    .hec_token = kind == AF_HTTP_HEC ? "tok-3b9f2c71" : NULL,
+	    .es_index = kind == AF_HTTP_ES ? "alerts" : NULL,
+	    .max_in_flight = 1,
+	    .backoff_base_ms = 5,
+	    .backoff_cap_ms = 40,
+	    .linger_ms = 60000, /* tests send with af_http_flush */
+	    .seed = 42,
+	    .on_done = on_done,
+	    .ctx = &out,
+	};
+	return o;
+}
+
+static struct af_http *open_sink(const struct af_http_opts *o)
+{
+	struct af_http *h = af_http_open(o, err, sizeof err);
+	cr_assert_not_null(h, "%s", err);
+	return h;
+}
+
+/* {"id":"d<i>","n":<i>} */
+static void submit(struct af_http *h, uint64_t i)
+{
+	char doc[64];
+	int n = snprintf(doc, sizeof doc, "{\"id\":\"d%02u\",\"n\":%u}", (unsigned)i, (unsigned)i);
+	cr_assert_eq(af_http_submit(h, i, doc, (size_t)n), AF_OK);
+}
+
+/* Poll until nothing is held; a stuck sink fails after 8 s (a hang guard,
+ * not a timing check). */
+static void drain(struct af_http *h)
+{
+	uint64_t give_up = mono_ms() + 8000;
+	af_http_flush(h);
+	while (af_http_pending(h) > 0) {
+		cr_assert_eq(af_http_poll(h, 50), AF_OK);
+		cr_assert_lt(mono_ms(), give_up, "the sink did not settle its documents");
+	}
+}
+
+/* Every one of docs [0, n) settled exactly once; returns how many died. */
+static int settled_once(int n)
+{
+	int dead = 0;
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(out.ok[i] + out.dead[i], 1, "document %d settled %d times", i,
+		             out.ok[i] + out.dead[i]);
+		dead += out.dead[i];
+	}
+	return dead;
+}
+
+/* One document through a webhook sink to the end, against the scripted
+ * server; the sink is returned for its counters (the caller closes it). */
+static struct af_http *one_doc(const struct reply *script, size_t n, uint32_t max_retries)
+{
+	srv_start(&srv, false, script, n);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	o.max_retries = max_retries;
+	struct af_http *h = open_sink(&o);
+
+	submit(h, 0);
+	drain(h);
+	return h;
+}
+
+#define SCRIPT(s) (s), sizeof(s) / sizeof((s)[0])
+
+/* ---- Splunk HEC ---- */
+
+Test(http, hec_sends_events_with_the_token_in_the_authorization_header)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_HEC, "");
+	struct af_http *h = open_sink(&o);
+
+	submit(h, 0);
+	submit(h, 1);
+	drain(h);
+	cr_assert_eq(settled_once(2), 0);
+	cr_assert_eq(srv_count(&srv), 1);
+	cr_assert_str_eq(srv.reqs[0].url, "/services/collector/event");
+	cr_assert_str_eq(srv.reqs[0].auth, "Splunk tok-3b9f2c71");
+	cr_assert_str_eq(srv.reqs[0].body, "{\"event\":{\"id\":\"d00\",\"n\":0}}\n"
+	                                   "{\"event\":{\"id\":\"d01\",\"n\":1}}\n");
+	af_http_close(h);
+}
+
+Test(http, hec_stamps_an_event_with_the_time_of_its_document)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_HEC, "");
+	o.hec_sourcetype = "auditflow:alert";
+	struct af_http *h = open_sink(&o);
+	const char *doc = "{\"id\":\"x\",\"ts\":\"2025-08-25T05:58:00.120Z\"}";
+
+	cr_assert_eq(af_http_submit(h, 0, doc, strlen(doc)), AF_OK);
+	drain(h);
+	cr_assert_eq(settled_once(1), 0);
+	cr_assert_str_eq(srv.reqs[0].body, "{\"time\":1756101480.120,\"sourcetype\":\"auditflow:"
+	                                   "alert\",\"event\":{\"id\":\"x\",\"ts\":\"2025-08-25T05:"
+	                                   "58:00.120Z\"}}\n");
+	af_http_close(h);
+}
+
+Test(http, hec_never_writes_its_token_in_a_reason_or_the_last_error)
+{
+	static const struct reply script[] = {{.status = 401, .echo_auth = true}};
+	srv_start(&srv, false, script, 1);
+	struct af_http_opts o = opts_for(AF_HTTP_HEC, "");
+	struct af_http *h = open_sink(&o);
+	struct af_http_stats st;
+
+	submit(h, 0);
+	drain(h);
+	af_http_stats(h, &st);
+	cr_assert_eq(out.dead[0], 1);
+	cr_assert_not_null(strstr(srv.reqs[0].auth, "tok-3b9f2c71"));
+	cr_assert_not_null(strstr(out.reason[0], "HTTP 401"), "%s", out.reason[0]);
+	cr_assert_not_null(strstr(out.reason[0], "Splunk ***"), "%s", out.reason[0]);
+	cr_assert_null(strstr(out.reason[0], "tok-3b9f2c71"), "%s", out.reason[0]);
+	cr_assert_null(strstr(st.last_error, "tok-3b9f2c71"), "%s", st.last_error);
+	cr_assert_neq(st.last_error[0], '\0');
+	af_http_close(h);
+}
+
+/* ---- outcomes of whole requests ---- */
+
+Test(http, retries_a_500_until_the_server_takes_the_document)
+{
+	static const struct reply script[] = {{.status = 500}, {.status = 503}};
+	struct af_http *h = one_doc(SCRIPT(script), 0);
+	struct af_http_stats st;
+
+	af_http_stats(h, &st);
+	cr_assert_eq(settled_once(1), 0);
+	cr_assert_eq(srv_carried(&srv, "\"d00\""), 3);
+	cr_assert_eq(st.requests, 3);
+	cr_assert_eq(st.items_retried, 2);
+	cr_assert_eq(st.items_ok, 1);
+	cr_assert_not_null(strstr(st.last_error, "HTTP 503"), "%s", st.last_error);
+	af_http_close(h);
+}
+
+Test(http, waits_for_retry_after_before_sending_again)
+{
+	static const struct reply script[] = {{.status = 429, .retry_after = 1}};
+	struct af_http *h = one_doc(SCRIPT(script), 0);
+
+	cr_assert_eq(settled_once(1), 0);
+	cr_assert_eq(srv_count(&srv), 2);
+	/* Not before: one second from the answer, so from the first arrival
+	 * (the clock is read in whole milliseconds on both sides). */
+	cr_assert_geq(srv.reqs[1].t_ms - srv.reqs[0].t_ms, 999);
+	af_http_close(h);
+}
+
+Test(http, dead_letters_a_document_the_server_rejects_with_the_reason)
+{
+	static const struct reply script[] = {{.status = 400, .body = "{\"text\":\"bad field\"}"}};
+	struct af_http *h = one_doc(SCRIPT(script), 0);
+	struct af_http_stats st;
+
+	af_http_stats(h, &st);
+	cr_assert_eq(settled_once(1), 1);
+	cr_assert_eq(srv_count(&srv), 1);
+	cr_assert_not_null(strstr(out.reason[0], "HTTP 400"), "%s", out.reason[0]);
+	cr_assert_not_null(strstr(out.reason[0], "bad field"), "%s", out.reason[0]);
+	cr_assert_eq(st.items_dead, 1);
+	af_http_close(h);
+}
+
+Test(http, sends_each_document_of_a_rejected_batch_alone_to_find_the_bad_one)
+{
+	static const struct reply script[] = {
+	    {.status = 400}, {.status = 200}, {.status = 400, .body = "{\"text\":\"d01 is bad\"}"}};
+	srv_start(&srv, false, script, 3);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	struct af_http *h = open_sink(&o);
+
+	for (int i = 0; i < 3; i++)
+		submit(h, (uint64_t)i);
+	drain(h);
+	cr_assert_eq(settled_once(3), 1);
+	cr_assert_eq(out.dead[1], 1);
+	cr_assert_not_null(strstr(out.reason[1], "d01 is bad"), "%s", out.reason[1]);
+	cr_assert_eq(srv_count(&srv), 4);
+	cr_assert_str_eq(srv.reqs[1].body, "[{\"id\":\"d00\",\"n\":0}]");
+	cr_assert_str_eq(srv.reqs[2].body, "[{\"id\":\"d01\",\"n\":1}]");
+	af_http_close(h);
+}
+
+Test(http, gives_up_after_max_retries_with_the_last_failure_as_reason)
+{
+	static const struct reply script[] = {{.status = 502}, {.status = 502}, {.status = 502}};
+	struct af_http *h = one_doc(SCRIPT(script), 2);
+
+	cr_assert_eq(settled_once(1), 1);
+	cr_assert_eq(srv_count(&srv), 3);
+	cr_assert_not_null(strstr(out.reason[0], "gave up after 3 attempts: HTTP 502"), "%s",
+	                   out.reason[0]);
+	af_http_close(h);
+}
+
+Test(http, retries_after_the_server_drops_the_connection)
+{
+	static const struct reply script[] = {{.reset = true}};
+	struct af_http *h = one_doc(SCRIPT(script), 0);
+
+	cr_assert_eq(settled_once(1), 0);
+	cr_assert_eq(srv_carried(&srv, "\"d00\""), 2);
+	af_http_close(h);
+}
+
+Test(http, delivers_once_the_server_is_back_after_being_down)
+{
+	srv_start(&srv, false, NULL, 0);
+	uint16_t port = srv.port;
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	struct af_http *h = open_sink(&o);
+	struct af_http_stats st;
+
+	MHD_stop_daemon(srv.d);
+	srv.d = NULL;
+	submit(h, 0);
+	submit(h, 1);
+	af_http_flush(h);
+	uint64_t give_up = mono_ms() + 8000;
+	do {
+		cr_assert_eq(af_http_poll(h, 20), AF_OK);
+		af_http_stats(h, &st);
+		cr_assert_lt(mono_ms(), give_up);
+	} while (st.items_retried < 4); /* two failed attempts */
+	cr_assert_eq(af_http_pending(h), 2);
+	cr_assert_neq(st.last_error[0], '\0');
+
+	srv_listen(&srv, port);
+	drain(h);
+	cr_assert_eq(settled_once(2), 0);
+	cr_assert_eq(srv_count(&srv), 1);
+	cr_assert_str_eq(srv.reqs[0].body, "[{\"id\":\"d00\",\"n\":0},{\"id\":\"d01\",\"n\":1}]");
+	af_http_close(h);
+}
+
+Test(http, keeps_the_order_of_first_attempts_across_retries)
+{
+	static const struct reply script[] = {{.status = 200}, {.status = 500}, {.status = 429}};
+	srv_start(&srv, false, script, 3);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	o.batch_items = 3;
+	struct af_http *h = open_sink(&o);
+	char id[16];
+
+	for (int i = 0; i < 20; i++)
+		submit(h, (uint64_t)i);
+	drain(h);
+	cr_assert_eq(settled_once(20), 0);
+	/* The first request carrying each document comes in submission order. */
+	size_t last = 0;
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof id, "\"d%02d\"", i);
+		size_t first = SRV_REQS;
+		for (size_t r = 0; r < srv.n && first == SRV_REQS; r++)
+			if (strstr(srv.reqs[r].body, id) != NULL)
+				first = r;
+		cr_assert_geq(first, last, "%s first sent in request %zu, after %zu", id, first,
+		              last);
+		last = first;
+	}
+	/* The failed batch (d03..d05) went again before anything newer. */
+	cr_assert_str_eq(
+	    srv.reqs[3].body,
+	    "[{\"id\":\"d03\",\"n\":3},{\"id\":\"d04\",\"n\":4},{\"id\":\"d05\",\"n\":5}]");
+	af_http_close(h);
+}
+
+/* ---- back-pressure ---- */
+
+Test(http, answers_again_when_the_queue_is_full_and_takes_more_once_drained)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	o.queue_items = 3;
+	struct af_http *h = open_sink(&o);
+
+	for (int i = 0; i < 3; i++)
+		submit(h, (uint64_t)i);
+	cr_assert_eq(af_http_submit(h, 3, "{}", 2), AF_E_AGAIN);
+	cr_assert_eq(af_http_pending(h), 3);
+	drain(h);
+	submit(h, 3);
+	drain(h);
+	cr_assert_eq(settled_once(4), 0);
+	af_http_close(h);
+}
+
+Test(http, counts_bytes_in_flight_against_the_queue_bound)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	o.queue_bytes = 40;
+	struct af_http *h = open_sink(&o);
+	struct af_http_stats st;
+
+	submit(h, 0); /* 18 bytes */
+	submit(h, 1);
+	cr_assert_eq(af_http_submit(h, 2, "{\"id\":\"d02\",\"n\":2}", 18), AF_E_AGAIN);
+	af_http_flush(h);
+	cr_assert_eq(af_http_poll(h, 0), AF_OK); /* the request starts */
+	af_http_stats(h, &st);
+	if (st.in_flight == 1) /* still held while in flight */
+		cr_assert_eq(af_http_submit(h, 2, "{\"id\":\"d02\",\"n\":2}", 18), AF_E_AGAIN);
+	cr_assert_eq(af_http_submit(h, 2, "{}", 0), AF_E_INVALID);
+	const char *big = "{\"pad\":\"x..............................\"}";
+	cr_assert_gt(strlen(big), 40);
+	cr_assert_eq(af_http_submit(h, 2, big, strlen(big)), AF_E_INVALID);
+	drain(h);
+	submit(h, 2);
+	drain(h);
+	cr_assert_eq(settled_once(3), 0);
+	af_http_close(h);
+}
+
+Test(http, sends_a_partial_batch_when_flushed_without_waiting_for_linger)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	struct af_http *h = open_sink(&o);
+
+	submit(h, 0);
+	cr_assert_eq(af_http_poll(h, 30), AF_OK);
+	cr_assert_eq(srv_count(&srv), 0); /* lingering (60 s) */
+	drain(h);                         /* flushes */
+	cr_assert_eq(settled_once(1), 0);
+	cr_assert_eq(srv_count(&srv), 1);
+	af_http_close(h);
+}
+
+Test(http, sends_a_full_batch_without_waiting_for_linger)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	o.batch_items = 2;
+	struct af_http *h = open_sink(&o);
+	uint64_t give_up = mono_ms() + 8000;
+
+	submit(h, 0);
+	submit(h, 1);
+	while (af_http_pending(h) > 0) {
+		cr_assert_eq(af_http_poll(h, 50), AF_OK);
+		cr_assert_lt(mono_ms(), give_up);
+	}
+	cr_assert_eq(settled_once(2), 0);
+	af_http_close(h);
+}
+
+/* ---- Elasticsearch _bulk ---- */
+
+Test(http, es_writes_an_action_line_with_the_id_then_the_document)
+{
+	srv_start(&srv, true, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_ES, "");
+	struct af_http *h = open_sink(&o);
+	const char *pretty = "{\"id\":\"p\",\n \"n\": 9}";
+
+	submit(h, 0);
+	cr_assert_eq(af_http_submit(h, 1, pretty, strlen(pretty)), AF_OK);
+	drain(h);
+	cr_assert_eq(settled_once(2), 0);
+	cr_assert_str_eq(srv.reqs[0].url, "/_bulk");
+	cr_assert_str_eq(srv.reqs[0].ctype, "application/x-ndjson");
+	cr_assert_str_eq(srv.reqs[0].body, "{\"index\":{\"_index\":\"alerts\",\"_id\":\"d00\"}}\n"
+	                                   "{\"id\":\"d00\",\"n\":0}\n"
+	                                   "{\"index\":{\"_index\":\"alerts\",\"_id\":\"p\"}}\n"
+	                                   "{\"id\":\"p\",  \"n\": 9}\n");
+	af_http_close(h);
+}
+
+Test(http, es_uses_the_index_of_the_url_when_none_is_given)
+{
+	srv_start(&srv, true, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_ES, "/alerts-2025/");
+	o.es_index = NULL;
+	struct af_http *h = open_sink(&o);
+
+	cr_assert_eq(af_http_submit(h, 0, "{\"n\":1}", 7), AF_OK);
+	drain(h);
+	cr_assert_eq(settled_once(1), 0);
+	cr_assert_str_eq(srv.reqs[0].url, "/alerts-2025/_bulk");
+	cr_assert_str_eq(srv.reqs[0].body, "{\"index\":{}}\n{\"n\":1}\n");
+	af_http_close(h);
+}
+
+Test(http, es_retries_429_items_and_dead_letters_400_items_of_a_bulk_answer)
+{
+	static const struct reply script[] = {{.items = "201,429,400,503"}};
+	srv_start(&srv, true, script, 1);
+	struct af_http_opts o = opts_for(AF_HTTP_ES, "");
+	struct af_http *h = open_sink(&o);
+	struct af_http_stats st;
+
+	for (int i = 0; i < 4; i++)
+		submit(h, (uint64_t)i);
+	drain(h);
+	af_http_stats(h, &st);
+	cr_assert_eq(settled_once(4), 1);
+	cr_assert_eq(out.dead[2], 1);
+	cr_assert_not_null(
+	    strstr(out.reason[2], "HTTP 400 mapper_parsing_exception: failed to parse field [n]"),
+	    "%s", out.reason[2]);
+	cr_assert_eq(srv_count(&srv), 2);
+	/* Only the 429 and 503 items went again, under the same _id. */
+	cr_assert_str_eq(srv.reqs[1].body, "{\"index\":{\"_index\":\"alerts\",\"_id\":\"d01\"}}\n"
+	                                   "{\"id\":\"d01\",\"n\":1}\n"
+	                                   "{\"index\":{\"_index\":\"alerts\",\"_id\":\"d03\"}}\n"
+	                                   "{\"id\":\"d03\",\"n\":3}\n");
+	cr_assert_eq(st.items_ok, 3);
+	cr_assert_eq(st.items_retried, 2);
+	cr_assert_eq(st.items_dead, 1);
+	af_http_close(h);
+}
+
+Test(http, es_retries_the_documents_of_an_unreadable_bulk_answer)
+{
+	static const struct reply script[] = {
+	    {.body = "{\"took\":1,\"errors\":true,\"items\":[{\"ind"}};
+	srv_start(&srv, true, script, 1);
+	struct af_http_opts o = opts_for(AF_HTTP_ES, "");
+	struct af_http *h = open_sink(&o);
+
+	submit(h, 0);
+	drain(h);
+	cr_assert_eq(settled_once(1), 0);
+	cr_assert_eq(srv_carried(&srv, "\"_id\":\"d00\""), 2);
+	af_http_close(h);
+}
+
+Test(http, settles_every_document_exactly_once_under_mixed_answers)
+{
+	static const struct reply script[] = {
+	    {.status = 500},          {.items = "201,429,400"}, {.reset = true},
+	    {.status = 429},          {.items = "400,201,500"}, {.status = 503},
+	    {.items = "201,201,429"}, {.status = 404},
+	};
+	srv_start(&srv, true, script, sizeof script / sizeof script[0]);
+	struct af_http_opts o = opts_for(AF_HTTP_ES, "");
+	o.batch_items = 5;
+	o.max_in_flight = 2;
+	struct af_http *h = open_sink(&o);
+	struct af_http_stats st;
+
+	for (int i = 0; i < 40; i++)
+		submit(h, (uint64_t)i);
+	drain(h);
+	af_http_stats(h, &st);
+	int dead = settled_once(40);
+	cr_assert_eq(st.items_ok + st.items_dead, 40);
+	cr_assert_eq(st.items_dead, (uint64_t)dead);
+	cr_assert_gt(dead, 0);
+	cr_assert_eq(st.queue_items, 0);
+	cr_assert_eq(st.queue_bytes, 0);
+	cr_assert_eq(st.in_flight, 0);
+	af_http_close(h);
+}
+
+/* ---- webhook ---- */
+
+Test(http, webhook_sends_a_json_array_of_the_documents)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook?x=1");
+	o.bearer_token = "b-77d1e0";
+	struct af_http *h = open_sink(&o);
+
+	submit(h, 0);
+	submit(h, 1);
+	drain(h);
+	cr_assert_eq(settled_once(2), 0);
+	cr_assert_str_eq(srv.reqs[0].url, "/hook");
+	cr_assert_str_eq(srv.reqs[0].auth, "Bearer b-77d1e0");
+	cr_assert_str_eq(srv.reqs[0].ctype, "application/json");
+	cr_assert_str_eq(srv.reqs[0].body, "[{\"id\":\"d00\",\"n\":0},{\"id\":\"d01\",\"n\":1}]");
+	af_http_close(h);
+}
+
+Test(http, webhook_sends_one_document_per_request_when_asked)
+{
+	srv_start(&srv, false, NULL, 0);
+	struct af_http_opts o = opts_for(AF_HTTP_WEBHOOK, "/hook");
+	o.webhook_single = true;
+	struct af_http *h = open_sink(&o);
+
+	submit(h, 0);
+	submit(h, 1);
+	drain(h);
+	cr_assert_eq(settled_once(2), 0);
+	cr_assert_eq(srv_count(&srv), 2);
+	cr_assert_str_eq(srv.reqs[0].body, "{\"id\":\"d00\",\"n\":0}");
+	cr_assert_str_eq(srv.reqs[1].body, "{\"id\":\"d01\",\"n\":1}");
+	af_http_close(h);
+}
+
+/* ---- opening ---- */
+
+Test(http, refuses_hec_without_a_token)
+{
+	struct af_http_opts o = {
+	    .kind = AF_HTTP_HEC, .url = "https://splunk.example:8088", .on_done = on_done};
+
+	cr_assert_null(af_http_open(&o, err, sizeof err));
+	cr_assert_not_null(strstr(err, "hec_token"), "%s", err);
+}
+
+Test(http, refuses_two_credentials_without_showing_either)
+{
+	struct af_http_opts o = {.kind = AF_HTTP_WEBHOOK,
+	                         .url = "https://ops:pw-5a1c@hooks.example/in",
+	                         .bearer_token = "b-77d1e0",
+	                         .on_done = on_done};
+
+	cr_assert_null(af_http_open(&o, err, sizeof err));
+	cr_assert_not_null(strstr(err, "https://hooks.example/in"), "%s", err);
+	cr_assert_null(strstr(err, "pw-5a1c"), "%s", err);
+	cr_assert_null(strstr(err, "b-77d1e0"), "%s", err);
+}
+
+Test(http, refuses_a_url_that_is_not_http)
+{
+	struct af_http_opts o = {
+	    .kind = AF_HTTP_WEBHOOK, .url = "ftp://files.example/x", .on_done = on_done};
+
+	cr_assert_null(af_http_open(&o, err, sizeof err));
+	cr_assert_not_null(strstr(err, "http://"), "%s", err);
+}
+
+Test(http, refuses_a_header_that_would_split_the_request)
+{
+	const char *headers[] = {"X-Key: k1\r\nX-Evil: 1", NULL};
+	struct af_http_opts o = {.kind = AF_HTTP_WEBHOOK,
+	                         .url = "https://hooks.example/in",
+	                         .headers = headers,
+	                         .on_done = on_done};
+
+	cr_assert_null(af_http_open(&o, err, sizeof err));
+	cr_assert_not_null(strstr(err, "extra header 1"), "%s", err);
+}
