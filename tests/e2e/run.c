@@ -1,15 +1,23 @@
 /* run.c - helpers for end-to-end tests; see run.h. Linked into each e2e
- * test executable by tests/CMakeLists.txt. */
+ * test executable by tests/CMakeLists.txt.
+ *
+ * DESIGN: the broker helpers never sleep for a fixed time in the hope the
+ * broker is ready; they poll a condition (the bootstrap file, the child's
+ * exit) under a deadline, so a loaded machine makes a test slower, not
+ * flaky. They report through errstr rather than asserting, so a suite's
+ * .fini may call them too. */
 #include "run.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -77,6 +85,12 @@ void af_rmdir(const char *dir)
 	rmdir(dir);
 }
 
+/* A child's exit status from waitpid's: 128+signal for a signal. */
+static int exit_status(int ws)
+{
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
 int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *argv)
 {
 	memset(r, 0, sizeof(*r));
@@ -103,7 +117,7 @@ int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *arg
 	}
 	int ws;
 	waitpid(pid, &ws, 0);
-	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	r->status = exit_status(ws);
 	r->out = af_slurp(out_path, NULL);
 	r->err = af_slurp(err_path, NULL);
 	af_rmdir(dir);
@@ -174,4 +188,130 @@ size_t af_count_lines(const char *s)
 		if (*s == '\n')
 			n++;
 	return n;
+}
+
+/* ---- the broker ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap(void)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+/* Poll until the bootstrap file holds a whole line, which becomes b->addr;
+ * -1 if the broker exits first or the deadline passes. */
+static int broker_wait_ready(struct af_e2e_broker *b, char *errstr, size_t errstr_size)
+{
+	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+
+	for (;;) {
+		char *addr = af_slurp(af_e2e_path("bootstrap"), NULL);
+		if (addr != NULL) {
+			size_t len = strlen(addr);
+			if (len == 0 || addr[len - 1] != '\n') {
+				snprintf(errstr, errstr_size,
+				         "the bootstrap file does not hold a whole line: '%s'",
+				         addr);
+				free(addr);
+				return -1;
+			}
+			addr[len - 1] = '\0';
+			b->addr = addr;
+			return 0;
+		}
+		int ws;
+		if (waitpid(b->pid, &ws, WNOHANG) == b->pid) {
+			b->pid = 0;
+			char *err = af_slurp(af_e2e_path("broker.err"), NULL);
+			snprintf(errstr, errstr_size,
+			         "the broker exited (status %d) before it was ready: %s",
+			         exit_status(ws), err ? err : "");
+			free(err);
+			return -1;
+		}
+		if (now_s() > end) {
+			snprintf(errstr, errstr_size, "no bootstrap file after %d s",
+			         AF_E2E_BROKER_WAIT_S);
+			return -1;
+		}
+		nap();
+	}
+}
+
+int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *errstr,
+                       size_t errstr_size)
+{
+	const char *argv[32] = {AF_BIN, "broker", "--bootstrap-file", af_e2e_path("bootstrap")};
+	size_t n = 4;
+	posix_spawn_file_actions_t fa;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		if (n == 31) {
+			snprintf(errstr, errstr_size, "more broker options than %zu", n - 4);
+			return -1;
+		}
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, af_e2e_path("broker.out"),
+	                                 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, af_e2e_path("broker.err"),
+	                                 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	rc = posix_spawn(&b->pid, AF_BIN, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		b->pid = 0;
+		snprintf(errstr, errstr_size, "cannot start %s: %s", AF_BIN, strerror(rc));
+		return -1;
+	}
+	if (broker_wait_ready(b, errstr, errstr_size) != 0) {
+		af_e2e_broker_close(b);
+		return -1;
+	}
+	return 0;
+}
+
+int af_e2e_broker_stop(struct af_e2e_broker *b, int sig, int *status, char *errstr,
+                       size_t errstr_size)
+{
+	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+	int ws;
+
+	if (b->pid <= 0 || kill(b->pid, sig) != 0) {
+		snprintf(errstr, errstr_size, "no broker to stop");
+		return -1;
+	}
+	while (waitpid(b->pid, &ws, WNOHANG) != b->pid) {
+		if (now_s() > end) {
+			snprintf(errstr, errstr_size, "the broker did not stop within %d s",
+			         AF_E2E_BROKER_WAIT_S);
+			return -1;
+		}
+		nap();
+	}
+	b->pid = 0;
+	*status = exit_status(ws);
+	return 0;
+}
+
+void af_e2e_broker_close(struct af_e2e_broker *b)
+{
+	if (b->pid > 0) {
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, NULL, 0);
+	}
+	free(b->addr);
+	memset(b, 0, sizeof(*b));
 }

@@ -1,12 +1,15 @@
 /* run.h - run the real auditflow binary from an end-to-end test.
  *
  * Thread: the test's. Spawns AF_BIN with argv, stdin from a file (or
- * /dev/null), stdout and stderr to files in the test's temporary folder.
+ * /dev/null), stdout and stderr to files in the test's temporary folder;
+ * or starts `auditflow broker` in the background for tests that need a
+ * Kafka-protocol broker, and stops it.
  */
 #ifndef AF_TEST_RUN_H
 #define AF_TEST_RUN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct af_run {
 	int status; /* exit status, or 128+signal */
@@ -47,5 +50,44 @@ const char *af_e2e_path(const char *name);
 
 /* Lines in s. */
 size_t af_count_lines(const char *s);
+
+/* An `auditflow broker` running in the background (librdkafka's mock
+ * cluster on loopback), for tests that produce to or consume from Kafka.
+ * Zero it before af_e2e_broker_open. Keep it where the suite's .fini can
+ * reach it, so a test that an assertion ends early does not leave the
+ * broker running: .fini calls af_e2e_broker_close (before
+ * af_e2e_teardown). */
+struct af_e2e_broker {
+	pid_t pid;  /* 0: not running */
+	char *addr; /* bootstrap address ("127.0.0.1:PORT[,...]"), owned */
+};
+
+/* How long af_e2e_broker_open waits for the bootstrap file and
+ * af_e2e_broker_stop for the exit: a deadline against a hang, not a
+ * timing check (both poll every 10 ms). */
+#define AF_E2E_BROKER_WAIT_S 20
+
+/* Start `AF_BIN broker --bootstrap-file <scratch>/bootstrap extra...`
+ * (extra: NULL-terminated options, or NULL; at most 27), stdin from
+ * /dev/null, stdout and stderr to broker.out and broker.err in the test's
+ * scratch folder (af_e2e_path), and wait until the bootstrap file holds a
+ * whole line. Returns 0 with b->pid and b->addr set, or -1 with errstr
+ * (the broker's stderr when it exited first; the broker killed when it
+ * did not answer in time).
+ * @pre af_e2e_setup has run; b is zeroed or closed. */
+int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *errstr,
+                       size_t errstr_size);
+
+/* Send sig to the broker and reap it; *status gets its exit status, or
+ * 128+signal if a signal ended it. Returns 0, or -1 with errstr (no broker
+ * running, or it did not exit within AF_E2E_BROKER_WAIT_S: then it stays
+ * for af_e2e_broker_close). b->addr is kept.
+ * @pre b was opened. */
+int af_e2e_broker_stop(struct af_e2e_broker *b, int sig, int *status, char *errstr,
+                       size_t errstr_size);
+
+/* Kill the broker with SIGKILL if it still runs, reap it, free b->addr;
+ * b is zeroed again. Safe on a zeroed or stopped b. */
+void af_e2e_broker_close(struct af_e2e_broker *b);
 
 #endif

@@ -293,18 +293,30 @@ static af_err_t mem_fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b
 
 /* ---- a run ---- */
 
+/* One run of the runtime: what it reads (by default in[0], its own), its
+ * files, its configuration and what it ended with. */
 struct run {
+	struct input in[INPUTS_MAX]; /* its own records; run_fini frees them */
+	struct mem_src src;          /* reads in[0] unless run_read says else */
 	char dir[64];
 	char alerts_path[128], dlq_path[128], events_path[128];
+	char label[32]; /* "-j 2 batch 3", for the messages of a series */
 	struct af_config cfg;
 	struct af_summary sum;
 	af_err_t err;
 	char errstr[512];
 };
 
+static void run_set(struct run *r, const char *key, const char *value)
+{
+	char err[256];
+
+	cr_assert_eq(af_config_set(&r->cfg, key, value, err, sizeof(err)), AF_OK, "%s", err);
+}
+
 static void run_init(struct run *r, uint32_t threads, uint32_t batch)
 {
-	char err[256], text[16];
+	char text[16];
 
 	memset(r, 0, sizeof(*r));
 	strcpy(r->dir, "/tmp/af_runtime_XXXXXX");
@@ -312,20 +324,20 @@ static void run_init(struct run *r, uint32_t threads, uint32_t batch)
 	snprintf(r->alerts_path, sizeof(r->alerts_path), "%s/alerts.jsonl", r->dir);
 	snprintf(r->dlq_path, sizeof(r->dlq_path), "%s/dlq.jsonl", r->dir);
 	snprintf(r->events_path, sizeof(r->events_path), "%s/events.jsonl", r->dir);
+	snprintf(r->label, sizeof(r->label), "-j %u batch %u", threads, batch);
 	af_config_init(&r->cfg);
 	snprintf(text, sizeof(text), "%u", threads);
-	cr_assert_eq(af_config_set(&r->cfg, "runtime.threads", text, err, sizeof(err)), AF_OK, "%s",
-	             err);
+	run_set(r, "runtime.threads", text);
 	snprintf(text, sizeof(text), "%u", batch);
-	cr_assert_eq(af_config_set(&r->cfg, "runtime.batch_records", text, err, sizeof(err)), AF_OK,
-	             "%s", err);
+	run_set(r, "runtime.batch_records", text);
+	src_init(&r->src, r->in, 1);
 }
 
-static void run_set(struct run *r, const char *key, const char *value)
+/* Read inputs[0..n) instead (borrowed: they outlive the run); resets the
+ * source. */
+static void run_read(struct run *r, const struct input *inputs, uint32_t n)
 {
-	char err[256];
-
-	cr_assert_eq(af_config_set(&r->cfg, key, value, err, sizeof(err)), AF_OK, "%s", err);
+	src_init(&r->src, inputs, n);
 }
 
 static void run_fini(struct run *r)
@@ -335,14 +347,17 @@ static void run_fini(struct run *r)
 	unlink(r->events_path);
 	rmdir(r->dir);
 	af_config_fini(&r->cfg);
+	for (int i = 0; i < INPUTS_MAX; i++)
+		input_free(&r->in[i]);
 }
 
 /* Called between af_runtime_start and af_runtime_wait. */
 typedef void run_during_fn(struct af_runtime *rt, struct mem_src *s);
 
-/* Run the runtime over s into r's files; r->err and r->errstr get what
- * af_runtime_wait said, r->sum the counts. Set-up failures fail the test. */
-static void run_go(struct run *r, struct mem_src *s, run_during_fn *during)
+/* Run the runtime over r's source into r's files; r->err and r->errstr get
+ * what af_runtime_wait said, r->sum the counts. Set-up failures fail the
+ * test. */
+static void run_go(struct run *r, run_during_fn *during)
 {
 	char err[512];
 	struct af_runtime *rt = NULL;
@@ -356,14 +371,14 @@ static void run_go(struct run *r, struct mem_src *s, run_during_fn *during)
 	    af_alert_out_open(r->alerts_path, AF_OUTPUT_NATIVE, &r->sum, err, sizeof(err));
 	cr_assert_not_null(alerts, "%s", err);
 
-	struct af_rt_source src = {.ctx = s, .ninputs = s->ninputs, .fill = mem_fill};
+	struct af_rt_source src = {.ctx = &r->src, .ninputs = r->src.ninputs, .fill = mem_fill};
 	struct af_rt_sinks sinks = {.alerts = alerts, .dlq = dlq, .events = events};
 	cr_assert_eq(af_runtime_new(&r->cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK,
 	             "%s", err);
 	cr_assert_eq(af_runtime_threads(rt), r->cfg.runtime.threads);
 	cr_assert_eq(af_runtime_start(rt, err, sizeof(err)), AF_OK, "%s", err);
 	if (during != NULL)
-		during(rt, s);
+		during(rt, &r->src);
 	r->err = af_runtime_wait(rt, &r->sum, r->errstr, sizeof(r->errstr));
 	cr_assert(af_runtime_done(rt));
 	af_runtime_free(rt);
@@ -371,6 +386,55 @@ static void run_go(struct run *r, struct mem_src *s, run_during_fn *during)
 	cr_assert_eq(af_alert_out_close(alerts, err, sizeof(err)), AF_OK, "%s", err);
 	cr_assert_eq(af_ecs_close(events, err, sizeof(err)), AF_OK, "%s", err);
 	cr_assert_eq(af_dlq_close(dlq, err, sizeof(err)), AF_OK, "%s", err);
+}
+
+/* run_go with nothing done during the run, which must end without error. */
+static void run_ok(struct run *r)
+{
+	run_go(r, NULL);
+	cr_assert_eq(r->err, AF_OK, "%s: %s", r->label, r->errstr);
+}
+
+/* The threads and batch size of one run of a series. */
+struct shape {
+	uint32_t threads, batch;
+};
+
+#define THREADS_MAX 4
+
+/* -j 1 to THREADS_MAX, each with every size of batches[0..n), into out
+ * (room for THREADS_MAX * n); returns how many. */
+static size_t every_thread_count(struct shape *out, const uint32_t *batches, size_t n)
+{
+	size_t k = 0;
+
+	for (uint32_t j = 1; j <= THREADS_MAX; j++)
+		for (size_t b = 0; b < n; b++)
+			out[k++] = (struct shape){j, batches[b]};
+	return k;
+}
+
+/* Checks one run of a series; ctx is the series'. */
+typedef void run_check_fn(struct run *r, const struct input *in, void *ctx);
+
+/* Run in (borrowed) once per shape, each into fresh files with settings
+ * applied (key, value, ..., NULL; or NULL), each ending without error,
+ * then check it. */
+static void run_series(const struct input *in, const struct shape *shapes, size_t n,
+                       const char *const *settings, run_check_fn *check, void *ctx)
+{
+	cr_assert_gt(n, 0, "a series of no runs");
+	for (size_t k = 0; k < n; k++) {
+		struct run r;
+
+		run_init(&r, shapes[k].threads, shapes[k].batch);
+		for (size_t i = 0; settings != NULL && settings[i] != NULL; i += 2)
+			run_set(&r, settings[i], settings[i + 1]);
+		run_read(&r, in, 1);
+		run_ok(&r);
+		check(&r, in, ctx);
+		run_fini(&r);
+	}
 }
 
 /* ---- files read back ---- */
@@ -439,6 +503,24 @@ static char *sorted_lines(const char *path)
 	free(v);
 	free(text);
 	return out;
+}
+
+static size_t lines_in(const char *path)
+{
+	char *text = slurp(path);
+	size_t n = count_lines(text);
+
+	free(text);
+	return n;
+}
+
+static size_t count_in_file(const char *path, const char *needle)
+{
+	char *text = slurp(path);
+	size_t n = count_of(text, needle);
+
+	free(text);
+	return n;
 }
 
 /* ---- inputs for the tests ---- */
@@ -592,112 +674,114 @@ static size_t bad_total(void)
 	return n;
 }
 
+/* Every record read is an event, a dead letter or a duplicate, the summary
+ * agrees with itself, and each event has its line in the events file. */
+static void expect_accounted(struct run *r)
+{
+	cr_expect_eq(r->sum.events_ok + r->sum.events_invalid + r->sum.duplicates, r->sum.events_in,
+	             "%s", r->label);
+	cr_expect(af_summary_consistent(&r->sum), "%s", r->label);
+	cr_expect_eq(lines_in(r->events_path), r->sum.events_ok, "%s", r->label);
+}
+
+/* Read n records and made an event of each. */
+static void expect_all_ok(const struct run *r, size_t n)
+{
+	cr_expect_eq(r->sum.events_in, n, "%s", r->label);
+	cr_expect_eq(r->sum.events_ok, n, "%s", r->label);
+}
+
+static void accounted_for_in_full(struct run *r, const struct input *in, void *ctx)
+{
+	size_t bad = bad_total();
+	(void)ctx;
+
+	cr_expect_eq(r->sum.events_in, in->n, "%s", r->label);
+	cr_expect_eq(r->sum.events_invalid, bad, "%s", r->label);
+	cr_expect_eq(r->sum.duplicates, ACCOUNTING_DUPLICATES, "%s", r->label);
+	cr_expect_eq(r->sum.events_ok, in->n - bad - ACCOUNTING_DUPLICATES, "%s", r->label);
+	cr_expect_eq(r->sum.accounts, 3, "%s", r->label);
+	expect_accounted(r);
+
+	char *dlq = slurp(r->dlq_path);
+	cr_expect_eq(count_lines(dlq), bad, "%s", r->label);
+	for (size_t i = 0; i < sizeof(accounting_bad) / sizeof(accounting_bad[0]); i++) {
+		char needle[64];
+		enum af_reason why = accounting_bad[i].reason;
+		snprintf(needle, sizeof(needle), "\"reason\":\"%s\"", af_reason_name(why));
+		cr_expect_eq(count_of(dlq, needle), accounting_bad[i].n, "%s: %s", r->label,
+		             needle);
+		cr_expect_eq(r->sum.invalid_by_reason[why], accounting_bad[i].n, "%s: %s", r->label,
+		             needle);
+	}
+	cr_expect_eq(count_of(dlq, "\"path\":\"memory\""), bad, "%s", r->label);
+	free(dlq);
+}
+
 Test(runtime, accounts_for_every_record_whatever_the_threads_and_batch_size, .timeout = 120)
 {
 	static const uint32_t batches[] = {1, 3, 256};
+	struct shape shapes[THREADS_MAX * 3];
 	struct input in = {0};
 
 	accounting_input(&in);
-	size_t bad = bad_total();
-	for (uint32_t j = 1; j <= 4; j++) {
-		for (size_t bi = 0; bi < sizeof(batches) / sizeof(batches[0]); bi++) {
-			struct run r;
-			struct mem_src s;
-
-			run_init(&r, j, batches[bi]);
-			src_init(&s, &in, 1);
-			run_go(&r, &s, NULL);
-			cr_assert_eq(r.err, AF_OK, "-j %u batch %u: %s", j, batches[bi], r.errstr);
-			cr_expect_eq(r.sum.events_in, in.n, "-j %u batch %u", j, batches[bi]);
-			cr_expect_eq(r.sum.events_ok + r.sum.events_invalid + r.sum.duplicates,
-			             r.sum.events_in, "-j %u batch %u", j, batches[bi]);
-			cr_expect_eq(r.sum.events_invalid, bad, "-j %u batch %u", j, batches[bi]);
-			cr_expect_eq(r.sum.duplicates, ACCOUNTING_DUPLICATES, "-j %u batch %u", j,
-			             batches[bi]);
-			cr_expect_eq(r.sum.events_ok, in.n - bad - ACCOUNTING_DUPLICATES,
-			             "-j %u batch %u", j, batches[bi]);
-			cr_expect(af_summary_consistent(&r.sum), "-j %u batch %u", j, batches[bi]);
-			cr_expect_eq(r.sum.accounts, 3, "-j %u batch %u", j, batches[bi]);
-
-			char *dlq = slurp(r.dlq_path);
-			cr_expect_eq(count_lines(dlq), bad, "-j %u batch %u", j, batches[bi]);
-			for (size_t i = 0; i < sizeof(accounting_bad) / sizeof(accounting_bad[0]);
-			     i++) {
-				char needle[64];
-				enum af_reason why = accounting_bad[i].reason;
-				snprintf(needle, sizeof(needle), "\"reason\":\"%s\"",
-				         af_reason_name(why));
-				cr_expect_eq(count_of(dlq, needle), accounting_bad[i].n,
-				             "-j %u batch %u: %s", j, batches[bi], needle);
-				cr_expect_eq(r.sum.invalid_by_reason[why], accounting_bad[i].n,
-				             "-j %u batch %u: %s", j, batches[bi], needle);
-			}
-			cr_expect_eq(count_of(dlq, "\"path\":\"memory\""), bad);
-			free(dlq);
-			char *events = slurp(r.events_path);
-			cr_expect_eq(count_lines(events), r.sum.events_ok, "-j %u batch %u", j,
-			             batches[bi]);
-			free(events);
-			run_fini(&r);
-		}
-	}
+	run_series(&in, shapes, every_thread_count(shapes, batches, 3), NULL, accounted_for_in_full,
+	           NULL);
 	input_free(&in);
+}
+
+/* ctx: the sorted alerts of the series' first run (owned), which each
+ * later run must raise too, as many as its summary says. */
+static void same_alerts_as_the_first(struct run *r, const struct input *in, void *ctx)
+{
+	char **first = ctx;
+	char *alerts = sorted_lines(r->alerts_path);
+	(void)in;
+
+	cr_expect_eq(r->sum.alerts, count_lines(alerts), "%s", r->label);
+	if (*first == NULL) {
+		*first = alerts;
+		return;
+	}
+	cr_expect_str_eq(alerts, *first, "%s", r->label);
+	free(alerts);
+}
+
+static void every_event_and_the_same_alerts(struct run *r, const struct input *in, void *ctx)
+{
+	cr_expect_eq(r->sum.events_ok, in->n, "%s", r->label);
+	same_alerts_as_the_first(r, in, ctx);
 }
 
 Test(runtime, raises_the_same_alerts_whatever_the_threads_and_batch_size, .timeout = 120)
 {
 	static const uint32_t batches[] = {1, 5, 64};
+	struct shape shapes[THREADS_MAX * 3];
 	struct input in = {0};
 	char *first = NULL;
 
 	alerting_input(&in);
-	for (uint32_t j = 1; j <= 4; j++) {
-		for (size_t bi = 0; bi < sizeof(batches) / sizeof(batches[0]); bi++) {
-			struct run r;
-			struct mem_src s;
-
-			run_init(&r, j, batches[bi]);
-			src_init(&s, &in, 1);
-			run_go(&r, &s, NULL);
-			cr_assert_eq(r.err, AF_OK, "-j %u batch %u: %s", j, batches[bi], r.errstr);
-			cr_expect_eq(r.sum.events_ok, in.n, "-j %u batch %u", j, batches[bi]);
-			char *alerts = sorted_lines(r.alerts_path);
-			if (first == NULL) {
-				first = alerts;
-				cr_assert_geq(count_of(first, "\"rule\":\"signin_fail_burst\""), 2,
-				              "%s", first);
-				cr_assert_geq(count_of(first, "\"rule\":\"password_spray\""), 2,
-				              "%s", first);
-			} else {
-				cr_expect_str_eq(alerts, first, "-j %u batch %u", j, batches[bi]);
-				free(alerts);
-			}
-			cr_expect_eq(r.sum.alerts, count_lines(first), "-j %u batch %u", j,
-			             batches[bi]);
-			run_fini(&r);
-		}
-	}
+	run_series(&in, shapes, every_thread_count(shapes, batches, 3), NULL,
+	           every_event_and_the_same_alerts, &first);
+	cr_assert_geq(count_of(first, "\"rule\":\"signin_fail_burst\""), 2, "%s", first);
+	cr_assert_geq(count_of(first, "\"rule\":\"password_spray\""), 2, "%s", first);
 	free(first);
 	input_free(&in);
 }
 
 Test(runtime, ends_with_the_sources_error_when_its_fill_fails, .timeout = 30)
 {
-	struct input in = {0};
 	struct run r;
-	struct mem_src s;
 
-	add_ordinary(&in, "err", T0, 200);
 	run_init(&r, 3, 10);
-	src_init(&s, &in, 1);
-	s.fail_after = 3;
-	run_go(&r, &s, NULL);
+	add_ordinary(&r.in[0], "err", T0, 200);
+	r.src.fail_after = 3;
+	run_go(&r, NULL);
 	cr_expect_neq(r.err, AF_OK);
 	cr_expect_str_eq(r.errstr, SOURCE_ERROR);
-	cr_expect_eq(atomic_load(&s.fills), 4, "the source was asked again after failing");
+	cr_expect_eq(atomic_load(&r.src.fills), 4, "the source was asked again after failing");
 	cr_expect_leq(r.sum.events_in, 30);
 	run_fini(&r);
-	input_free(&in);
 }
 
 /* Stop the run while the source waits in its fill after a few batches,
@@ -712,89 +796,74 @@ static void stop_while_reading(struct af_runtime *rt, struct mem_src *s)
 
 Test(runtime, stops_reading_on_request_and_finishes_what_it_read, .timeout = 30)
 {
-	struct input in = {0};
 	struct run r;
-	struct mem_src s;
+	struct input *in = &r.in[0];
 
-	/* A bad record and a repeated one among the first batches. */
-	add_ordinary(&in, "s1", T0, 25);
-	input_add(&in, "{broken");
-	add_ordinary(&in, "s2", T0 + 25 * 60, 5);
-	input_repeat(&in, 24);
-	add_ordinary(&in, "s3", T0 + 30 * 60, 3000);
 	run_init(&r, 2, 8);
-	src_init(&s, &in, 1);
-	s.hold_after = 4;
-	run_go(&r, &s, stop_while_reading);
+	/* A bad record and a repeated one among the first batches. */
+	add_ordinary(in, "s1", T0, 25);
+	input_add(in, "{broken");
+	add_ordinary(in, "s2", T0 + 25 * 60, 5);
+	input_repeat(in, 24);
+	add_ordinary(in, "s3", T0 + 30 * 60, 3000);
+	r.src.hold_after = 4;
+	run_go(&r, stop_while_reading);
 	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
-	cr_expect_lt(r.sum.events_in, in.n);
+	cr_expect_lt(r.sum.events_in, in->n);
 	cr_expect_geq(r.sum.events_in, 4 * 8);
-	cr_expect_eq(r.sum.events_ok + r.sum.events_invalid + r.sum.duplicates, r.sum.events_in);
 	cr_expect_eq(r.sum.events_invalid, 1);
 	cr_expect_eq(r.sum.duplicates, 1);
 	cr_expect_eq(r.sum.late, 0);
-	cr_expect(af_summary_consistent(&r.sum));
-	char *events = slurp(r.events_path);
-	cr_expect_eq(count_lines(events), r.sum.events_ok);
-	free(events);
+	expect_accounted(&r);
 	run_fini(&r);
-	input_free(&in);
 }
 
 Test(runtime, reads_interleaved_inputs_with_their_frontiers_rising, .timeout = 30)
 {
-	struct input in[3] = {{0}};
 	struct run r;
-	struct mem_src s;
 	size_t total = 0;
 
-	/* The same hours in each input, as three exports of one period. */
-	add_ordinary(&in[0], "a", T0, 240);
-	add_ordinary(&in[1], "b", T0 + 17, 180);
-	add_ordinary(&in[2], "c", T0 + 29, 300);
-	for (int i = 0; i < 3; i++)
-		total += in[i].n;
 	run_init(&r, 3, 4);
-	src_init(&s, in, 3);
-	run_go(&r, &s, NULL);
-	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
-	cr_expect_eq(r.sum.events_in, total);
-	cr_expect_eq(r.sum.events_ok, total);
+	/* The same hours in each input, as three exports of one period. */
+	add_ordinary(&r.in[0], "a", T0, 240);
+	add_ordinary(&r.in[1], "b", T0 + 17, 180);
+	add_ordinary(&r.in[2], "c", T0 + 29, 300);
+	for (int i = 0; i < 3; i++)
+		total += r.in[i].n;
+	run_read(&r, r.in, 3);
+	run_ok(&r);
+	expect_all_ok(&r, total);
 	cr_expect_eq(r.sum.late, 0);
-	cr_expect_not(s.fell, "a frontier went back");
+	cr_expect_not(r.src.fell, "a frontier went back");
 	for (int i = 0; i < 3; i++) {
 		/* The pool holds 10 batches and each input gives 45 or more:
 		 * most came back (their frontier published) before the last
 		 * fills, so the source saw each frontier rise during the run. */
-		cr_expect_neq(s.first_seen[i], INT64_MIN, "input %d", i);
-		cr_expect_gt(s.last_seen[i], s.first_seen[i], "input %d", i);
-		cr_expect_leq(s.last_seen[i], in[i].max_ts_ns, "input %d", i);
+		cr_expect_neq(r.src.first_seen[i], INT64_MIN, "input %d", i);
+		cr_expect_gt(r.src.last_seen[i], r.src.first_seen[i], "input %d", i);
+		cr_expect_leq(r.src.last_seen[i], r.in[i].max_ts_ns, "input %d", i);
 	}
 	run_fini(&r);
-	for (int i = 0; i < 3; i++)
-		input_free(&in[i]);
 }
 
 /* A frontier after the run: checked in a test of its own, as it needs the
  * runtime after af_runtime_wait. */
 Test(runtime, leaves_each_inputs_frontier_at_its_latest_event_time, .timeout = 30)
 {
-	struct input in[3] = {{0}};
 	struct run r;
-	struct mem_src s;
 	char err[512];
 	struct af_runtime *rt = NULL;
 
-	add_ordinary(&in[0], "a", T0, 40);
-	add_ordinary(&in[1], "b", T0 + 3600, 30);
-	add_ordinary(&in[2], "c", T0 - 3600, 50);
 	run_init(&r, 2, 3);
-	src_init(&s, in, 3);
+	add_ordinary(&r.in[0], "a", T0, 40);
+	add_ordinary(&r.in[1], "b", T0 + 3600, 30);
+	add_ordinary(&r.in[2], "c", T0 - 3600, 50);
+	run_read(&r, r.in, 3);
 	struct af_dlq *dlq = af_dlq_open(NULL, 0, err, sizeof(err));
 	struct af_alert_out *alerts =
 	    af_alert_out_open(r.alerts_path, AF_OUTPUT_NATIVE, &r.sum, err, sizeof(err));
 	cr_assert(dlq != NULL && alerts != NULL, "%s", err);
-	struct af_rt_source src = {.ctx = &s, .ninputs = 3, .fill = mem_fill};
+	struct af_rt_source src = {.ctx = &r.src, .ninputs = 3, .fill = mem_fill};
 	struct af_rt_sinks sinks = {.alerts = alerts, .dlq = dlq};
 	cr_assert_eq(af_runtime_new(&r.cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK, "%s",
 	             err);
@@ -803,14 +872,12 @@ Test(runtime, leaves_each_inputs_frontier_at_its_latest_event_time, .timeout = 3
 	cr_assert_eq(af_runtime_start(rt, err, sizeof(err)), AF_OK, "%s", err);
 	cr_assert_eq(af_runtime_wait(rt, &r.sum, err, sizeof(err)), AF_OK, "%s", err);
 	for (uint32_t i = 0; i < 3; i++)
-		cr_expect_eq(af_runtime_frontier(rt, i), in[i].max_ts_ns, "input %u", i);
+		cr_expect_eq(af_runtime_frontier(rt, i), r.in[i].max_ts_ns, "input %u", i);
 	cr_expect_eq(r.sum.events_ok, 120);
 	af_runtime_free(rt);
 	cr_assert_eq(af_alert_out_close(alerts, err, sizeof(err)), AF_OK, "%s", err);
 	cr_assert_eq(af_dlq_close(dlq, err, sizeof(err)), AF_OK, "%s", err);
 	run_fini(&r);
-	for (int i = 0; i < 3; i++)
-		input_free(&in[i]);
 }
 
 /* Each failure alerts (threshold 1, no suppression): thousands of alerts,
@@ -818,7 +885,9 @@ Test(runtime, leaves_each_inputs_frontier_at_its_latest_event_time, .timeout = 3
  * for the sink to give messages back. */
 Test(runtime, writes_every_alert_when_alerts_outnumber_the_sink_messages, .timeout = 60)
 {
-	static const uint32_t runs[][2] = {{1, 1}, {3, 7}, {4, 64}};
+	static const struct shape shapes[] = {{1, 1}, {3, 7}, {4, 64}};
+	static const char *const settings[] = {"rules.suppression", "0",
+	                                       "rules.signin_fail_burst.threshold", "1", NULL};
 	struct input in = {0};
 	char *first = NULL;
 
@@ -829,29 +898,9 @@ Test(runtime, writes_every_alert_when_alerts_outnumber_the_sink_messages, .timeo
 		snprintf(ip, sizeof(ip), "198.51.100.%d", i % 11);
 		add_m365_signin(&in, id, account, ip, T0 + 2 * i, true);
 	}
-	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
-		struct run r;
-		struct mem_src s;
-
-		run_init(&r, runs[k][0], runs[k][1]);
-		run_set(&r, "rules.suppression", "0");
-		run_set(&r, "rules.signin_fail_burst.threshold", "1");
-		src_init(&s, &in, 1);
-		run_go(&r, &s, NULL);
-		cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
-		char *alerts = sorted_lines(r.alerts_path);
-		cr_expect_eq(count_of(alerts, "\"rule\":\"signin_fail_burst\""), 3000,
-		             "-j %u batch %u", runs[k][0], runs[k][1]);
-		cr_expect_eq(r.sum.alerts, count_lines(alerts), "-j %u batch %u", runs[k][0],
-		             runs[k][1]);
-		if (first == NULL) {
-			first = alerts;
-		} else {
-			cr_expect_str_eq(alerts, first, "-j %u batch %u", runs[k][0], runs[k][1]);
-			free(alerts);
-		}
-		run_fini(&r);
-	}
+	run_series(&in, shapes, sizeof(shapes) / sizeof(shapes[0]), settings,
+	           same_alerts_as_the_first, &first);
+	cr_expect_eq(count_of(first, "\"rule\":\"signin_fail_burst\""), 3000);
 	free(first);
 	input_free(&in);
 }
@@ -859,47 +908,37 @@ Test(runtime, writes_every_alert_when_alerts_outnumber_the_sink_messages, .timeo
 /* Far more dead letters than one message to the sink holds. */
 Test(runtime, writes_a_dead_letter_for_every_bad_record_of_a_mostly_bad_input, .timeout = 30)
 {
-	struct input in = {0};
 	struct run r;
-	struct mem_src s;
 
+	run_init(&r, 3, 5);
 	for (int i = 0; i < 4000; i++) {
 		if (i % 10 == 0)
-			add_m365_signin(&in, "ok", "an@contoso.example", "192.0.2.10", T0 + i,
+			add_m365_signin(&r.in[0], "ok", "an@contoso.example", "192.0.2.10", T0 + i,
 			                false);
 		else
-			input_add(&in, "{\"CreationTime\":\"2025-08-25T06:%02d:00\",\"Id\":%d,%0*d",
+			input_add(&r.in[0],
+			          "{\"CreationTime\":\"2025-08-25T06:%02d:00\",\"Id\":%d,%0*d",
 			          i % 60, i, 200 + i % 300, 7);
 	}
-	run_init(&r, 3, 5);
-	src_init(&s, &in, 1);
-	run_go(&r, &s, NULL);
-	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	run_ok(&r);
 	cr_expect_eq(r.sum.events_invalid, 3600);
 	cr_expect_eq(r.sum.invalid_by_reason[AF_REASON_MALFORMED_JSON], 3600);
 	/* The same record 400 times: one event, the rest duplicates. */
 	cr_expect_eq(r.sum.events_ok, 1);
 	cr_expect_eq(r.sum.duplicates, 399);
-	char *dlq = slurp(r.dlq_path);
-	cr_expect_eq(count_lines(dlq), 3600);
-	cr_expect_eq(count_of(dlq, "\"reason\":\"malformed_json\""), 3600);
-	free(dlq);
+	cr_expect_eq(lines_in(r.dlq_path), 3600);
+	cr_expect_eq(count_in_file(r.dlq_path, "\"reason\":\"malformed_json\""), 3600);
 	run_fini(&r);
-	input_free(&in);
 }
 
 Test(runtime, ends_at_once_when_the_source_has_nothing, .timeout = 30)
 {
-	struct input in[2] = {{0}};
 	struct run r;
-	struct mem_src s;
 
 	run_init(&r, 4, 256);
-	src_init(&s, in, 2);
-	run_go(&r, &s, NULL);
-	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
-	cr_expect_eq(r.sum.events_in, 0);
-	cr_expect_eq(r.sum.events_ok, 0);
+	run_read(&r, r.in, 2);
+	run_ok(&r);
+	expect_all_ok(&r, 0);
 	cr_expect_eq(r.sum.alerts, 0);
 	char *alerts = slurp(r.alerts_path);
 	cr_expect_str_eq(alerts, "");
@@ -931,55 +970,44 @@ static void add_padded_signin(struct input *in, const char *id, int64_t t_s, siz
 	note_ts(in, t_s);
 }
 
+/* Runs -j 2, batches of 256, under max_record_bytes max over n sign-ins
+ * one a second from T0, each padded to len bytes but, with plain_every,
+ * every plain_every-th a plain one; each must become an event. Returns the
+ * fills the source was asked for. */
+static uint32_t run_padded(const char *max, int n, size_t len, int plain_every)
+{
+	struct run r;
+
+	run_init(&r, 2, 256);
+	run_set(&r, "input.max_record_bytes", max);
+	for (int i = 0; i < n; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "p-%d", i);
+		if (plain_every != 0 && i % plain_every == plain_every - 1)
+			add_m365_signin(&r.in[0], id, "bo@contoso.example", "192.0.2.11", T0 + i,
+			                false);
+		else
+			add_padded_signin(&r.in[0], id, T0 + i, len);
+	}
+	run_ok(&r);
+	expect_all_ok(&r, (size_t)n);
+	uint32_t fills = atomic_load(&r.src.fills);
+	run_fini(&r);
+	return fills;
+}
+
 /* The batch's byte room is at least max_record_bytes and at least 1 MiB
  * (runtime.c): with 2 MiB records of 900 KiB leave room for two, so every
  * third goes to the next batch, though the batch has record slots left. */
 Test(runtime, moves_a_record_that_does_not_fit_the_room_left_to_the_next_batch, .timeout = 30)
 {
-	struct input in = {0};
-	struct run r;
-	struct mem_src s;
-
-	for (int i = 0; i < 12; i++) {
-		char id[16];
-		snprintf(id, sizeof(id), "big-%d", i);
-		if (i % 4 == 3)
-			add_m365_signin(&in, id, "bo@contoso.example", "192.0.2.11", T0 + i, false);
-		else
-			add_padded_signin(&in, id, T0 + i, 900 * 1024);
-	}
-	run_init(&r, 2, 256);
-	run_set(&r, "input.max_record_bytes", "2MiB");
-	src_init(&s, &in, 1);
-	run_go(&r, &s, NULL);
-	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
-	cr_expect_eq(r.sum.events_in, 12);
-	cr_expect_eq(r.sum.events_ok, 12);
-	cr_expect_geq(atomic_load(&s.fills), 5, "the big records did not span batches");
-	run_fini(&r);
-	input_free(&in);
+	cr_expect_geq(run_padded("2MiB", 12, 900 * 1024, 4), 5,
+	              "the big records did not span batches");
 }
 
 Test(runtime, passes_records_of_3_kib_under_a_max_record_bytes_of_4_kib, .timeout = 30)
 {
-	struct input in = {0};
-	struct run r;
-	struct mem_src s;
-
-	for (int i = 0; i < 300; i++) {
-		char id[16];
-		snprintf(id, sizeof(id), "k-%d", i);
-		add_padded_signin(&in, id, T0 + i, 3 * 1024);
-	}
-	run_init(&r, 2, 256);
-	run_set(&r, "input.max_record_bytes", "4KiB");
-	src_init(&s, &in, 1);
-	run_go(&r, &s, NULL);
-	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
-	cr_expect_eq(r.sum.events_in, 300);
-	cr_expect_eq(r.sum.events_ok, 300);
-	run_fini(&r);
-	input_free(&in);
+	run_padded("4KiB", 300, 3 * 1024, 0);
 }
 
 /* The parser reads AF_JSON_PADDING bytes past a record (pipeline/parse/
@@ -989,18 +1017,13 @@ Test(runtime, passes_records_of_3_kib_under_a_max_record_bytes_of_4_kib, .timeou
  * batch is a read past the allocation. */
 Test(runtime, parses_a_record_that_fills_its_batch_to_the_last_byte, .timeout = 30)
 {
-	struct input in = {0};
 	struct run r;
-	struct mem_src s;
 
-	add_padded_signin(&in, "full", T0, 1024 * 1024);
-	add_m365_signin(&in, "after", "bo@contoso.example", "192.0.2.11", T0 + 1, false);
 	run_init(&r, 1, 256);
-	src_init(&s, &in, 1);
-	run_go(&r, &s, NULL);
-	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
+	add_padded_signin(&r.in[0], "full", T0, 1024 * 1024);
+	add_m365_signin(&r.in[0], "after", "bo@contoso.example", "192.0.2.11", T0 + 1, false);
+	run_ok(&r);
 	cr_expect_eq(r.sum.events_ok, 2);
-	cr_expect_eq(atomic_load(&s.fills), 3);
+	cr_expect_eq(atomic_load(&r.src.fills), 3);
 	run_fini(&r);
-	input_free(&in);
 }
