@@ -1,5 +1,6 @@
-/* syslog.c - the syslog sink: RFC 5424 messages into a bounded queue of
- * octet-counted frames, written to a non-blocking socket (see syslog.h).
+/* syslog.c - the syslog sink: messages (made by syslog_fmt.c) into a
+ * bounded queue of octet-counted frames, written to a non-blocking socket
+ * that is connected again when it breaks (see syslog.h).
  *
  * Thread: the sink thread, which makes every call on a handle.
  * In: alerts, or text with a message id. Out: bytes on a UDP, TCP or Unix
@@ -15,7 +16,6 @@
  * would be lost.
  */
 #include "sinks/syslog.h"
-#include "pipeline/utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -33,27 +33,11 @@
 #include <unistd.h>
 
 #include "pipeline/config.h"
-#include "pipeline/parse/timestamp.h"
-#include "sinks/alert_out.h"
-#include "sinks/jsonw.h"
+#include "sinks/syslog_impl.h"
 
 #define AF_SL_ADDRS_MAX   8           /* addresses kept from one look-up */
-#define AF_SL_JSON_MAX    (32u << 10) /* any alert in any format fits */
 #define AF_SL_WRITE_BATCH (16u << 10) /* stream bytes that trigger a write */
 #define AF_SL_PEER_READS  16          /* reads of unexpected receiver bytes per step */
-
-/* RFC 5424 field limits (section 6). */
-#define AF_SL_HOST_MAX   255
-#define AF_SL_APP_MAX    48
-#define AF_SL_MSGID_MAX  32
-#define AF_SL_SDNAME_MAX 32
-#define AF_SL_RULE_MAX   64 /* bytes of the rule id kept in the SD value */
-
-/* Header and structured data. Bound: "<191>1 " 7, timestamp and SP 28,
- * host 256, app 49, pid 21, msgid 33; SD: "[" + SD-ID 33, id 22, rule
- * 9 + 3 * 64, account 12 + 3 * 127 (each byte is at most 3 bytes out: an
- * escape is 2, U+FFFD 3), "]" 1: about 1080, so 2048 always holds it. */
-#define AF_SL_HEAD_MAX 2048
 
 #define AF_SL_NS_PER_MS INT64_C(1000000)
 #define AF_SL_NS_PER_S  INT64_C(1000000000)
@@ -82,18 +66,8 @@ struct af_syslog {
 	bool wrote;          /* a whole message went out on this connection */
 	bool ever_up;
 
-	int facility, format;
-	bool bom;
-	char *sd_id; /* owned; NULL: "-" */
-	char host[AF_SL_HOST_MAX + 1];
-	char app[AF_SL_APP_MAX + 1];
-	char procid[24];
-	size_t max_msg;
 	uint32_t backoff_min_ms, backoff_max_ms, connect_timeout_ms;
-
-	char head[AF_SL_HEAD_MAX];
-	struct af_jsonw jw;
-	char *json; /* owned; jw's buffer */
+	struct af_syslog_fmt fmt;
 
 	/* Frames "LEN SP MSG" in q[q_start..q_end); the first q_sent bytes of
 	 * them are written on the current connection. q_start is always at
@@ -133,159 +107,6 @@ void af_syslog_opts_init(struct af_syslog_opts *opts)
 	opts->connect_timeout_ms = 5000;
 }
 
-int af_syslog_severity(enum af_severity sev)
-{
-	switch (sev) {
-	case AF_SEV_CRITICAL: return AF_SYSLOG_SEV_CRIT;
-	case AF_SEV_HIGH: return AF_SYSLOG_SEV_ERR;
-	case AF_SEV_MEDIUM: return AF_SYSLOG_SEV_WARNING;
-	default: return AF_SYSLOG_SEV_NOTICE;
-	}
-}
-
-/* --- text --- */
-
-/* s as a header field: printable US-ASCII only (others become '_'), cut to
- * max bytes; empty becomes the NILVALUE "-". dst holds max + 1. */
-static void af_sl_field(char *dst, size_t max, const char *s)
-{
-	size_t n = 0;
-
-	for (; s != NULL && s[n] != '\0' && n < max; n++)
-		dst[n] = s[n] > ' ' && s[n] < 0x7f ? s[n] : '_';
-	if (n == 0)
-		dst[n++] = '-';
-	dst[n] = '\0';
-}
-
-static size_t af_sl_put(char *buf, size_t at, const char *s, size_t n)
-{
-	memcpy(buf + at, s, n);
-	return at + n;
-}
-
-static size_t af_sl_put_str(char *buf, size_t at, const char *s)
-{
-	return af_sl_put(buf, at, s, strlen(s));
-}
-
-/* v in decimal; returns the new end. @pre 21 bytes of room. */
-static size_t af_sl_put_uint(char *buf, size_t at, uint64_t v)
-{
-	return at + (size_t)snprintf(buf + at, 21, "%" PRIu64, v);
-}
-
-/* RFC 3339 UTC with 6 fraction digits, nanoseconds floored:
- * "2025-08-25T05:58:00.000000Z" (27 bytes). af_ts_format gives the date
- * and time of day; only the fixed-width fraction is made here. */
-static size_t af_sl_put_time(char *buf, size_t at, int64_t ns)
-{
-	char t[AF_TS_TEXT_MAX];
-
-	/* The whole seconds are formatted as ns again: keep that in range. */
-	if (ns < INT64_MIN + AF_SL_NS_PER_S)
-		ns = INT64_MIN + AF_SL_NS_PER_S;
-	int64_t sec = ns / AF_SL_NS_PER_S, frac = ns % AF_SL_NS_PER_S;
-	if (frac < 0) {
-		frac += AF_SL_NS_PER_S;
-		sec--;
-	}
-	af_ts_format(sec * AF_SL_NS_PER_S, t, sizeof t);
-	at = af_sl_put(buf, at, t, 19); /* YYYY-MM-DDTHH:MM:SS */
-	buf[at++] = '.';
-	int64_t us = frac / 1000;
-	for (int i = 5; i >= 0; i--) {
-		buf[at + (size_t)i] = (char)('0' + us % 10);
-		us /= 10;
-	}
-	at += 6;
-	buf[at++] = 'Z';
-	return at;
-}
-
-/* s[0..len) as an SD PARAM-VALUE: '"', '\' and ']' escaped (RFC 5424,
- * 6.3.3), a byte that does not start a valid UTF-8 sequence replaced by
- * U+FFFD (the value must be UTF-8). At most 3 * len bytes. */
-static size_t af_sl_put_value(char *buf, size_t at, const char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x80) {
-			if (c == '"' || c == '\\' || c == ']')
-				buf[at++] = '\\';
-			buf[at++] = (char)c;
-			i++;
-			continue;
-		}
-		size_t n = af_utf8_lead_len(c);
-		if (n > 1 && n <= len - i && af_jsonw_utf8_valid(s + i, n)) {
-			at = af_sl_put(buf, at, s + i, n);
-			i += n;
-		} else {
-			at = af_sl_put(buf, at, "\xEF\xBF\xBD", 3);
-			i++;
-		}
-	}
-	return at;
-}
-
-/* "<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID " into s->head; returns
- * its length, where the structured data starts. */
-static size_t af_sl_head(struct af_syslog *s, int pri, int64_t ts_ns, const char *msgid)
-{
-	char id[AF_SL_MSGID_MAX + 1];
-	size_t at = 0;
-
-	s->head[at++] = '<';
-	at = af_sl_put_uint(s->head, at, (uint64_t)pri);
-	at = af_sl_put(s->head, at, ">1 ", 3);
-	at = af_sl_put_time(s->head, at, ts_ns);
-	s->head[at++] = ' ';
-	at = af_sl_put_str(s->head, at, s->host);
-	s->head[at++] = ' ';
-	at = af_sl_put_str(s->head, at, s->app);
-	s->head[at++] = ' ';
-	at = af_sl_put_str(s->head, at, s->procid);
-	s->head[at++] = ' ';
-	af_sl_field(id, AF_SL_MSGID_MAX, msgid);
-	at = af_sl_put_str(s->head, at, id);
-	s->head[at++] = ' ';
-	return at;
-}
-
-/* The alert's SD-ELEMENT after the header; returns the new length. */
-static size_t af_sl_sd_alert(struct af_syslog *s, const struct af_alert *a, size_t at)
-{
-	static const char digits[] = "0123456789abcdef";
-	char hex[16];
-	uint64_t id = a->id;
-
-	for (int i = 15; i >= 0; i--) {
-		hex[i] = digits[id & 0xf];
-		id >>= 4;
-	}
-	s->head[at++] = '[';
-	at = af_sl_put_str(s->head, at, s->sd_id);
-	at = af_sl_put_str(s->head, at, " id=\"");
-	at = af_sl_put(s->head, at, hex, sizeof hex);
-	at = af_sl_put_str(s->head, at, "\" rule=\"");
-	const char *rule = a->rule != NULL ? a->rule : "";
-	size_t rlen = strnlen(rule, AF_SL_RULE_MAX + 1);
-	at = af_sl_put_value(s->head, at, rule, af_utf8_cut(rule, rlen, AF_SL_RULE_MAX));
-	s->head[at++] = '"';
-	size_t alen = strnlen(a->account, sizeof a->account);
-	if (alen > 0) {
-		at = af_sl_put_str(s->head, at, " account=\"");
-		at = af_sl_put_value(s->head, at, a->account, alen);
-		s->head[at++] = '"';
-	}
-	s->head[at++] = ']';
-	assert(at <= AF_SL_HEAD_MAX);
-	return at;
-}
-
 /* --- the queue --- */
 
 /* The frame at q[at]: its whole length; *hdr gets the length of "LEN SP". */
@@ -306,34 +127,12 @@ static void af_sl_pop(struct af_syslog *s, size_t frame_len)
 		s->q_start = s->q_end = 0;
 }
 
-/* Frame and queue head[0..head_len) (structured data from sd), then
- * SP [BOM] body, cut so the message holds at most max_msg bytes. */
-static af_err_t af_sl_queue(struct af_syslog *s, size_t head_len, size_t sd, const char *body,
-                            size_t body_len, bool cut)
+/* Frame m as "LEN SP MSG" and queue it. */
+static af_err_t af_sl_queue(struct af_syslog *s, const struct af_syslog_msg *m)
 {
-	if (head_len > s->max_msg) {
-		/* Only a long hostname with long SD values gets here; the
-		 * alert's facts are in MSG as well. */
-		s->head[sd] = '-';
-		head_len = sd + 1;
-		cut = true;
-	}
-	size_t pre = 0, keep = 0;
-	if (body_len > 0) {
-		bool bom = s->bom && af_jsonw_utf8_valid(body, body_len);
-		pre = bom ? 4 : 1;
-		if (head_len + pre < s->max_msg)
-			keep = af_utf8_cut(body, body_len, s->max_msg - head_len - pre);
-		if (keep < body_len)
-			cut = true;
-		if (keep == 0)
-			pre = 0;
-	}
-	size_t msg_len = head_len + pre + keep;
 	char num[24];
-	size_t nd = af_sl_put_uint(num, 0, msg_len);
-	num[nd++] = ' ';
-	size_t need = nd + msg_len;
+	size_t nd = (size_t)snprintf(num, sizeof num, "%zu ", m->len);
+	size_t need = nd + m->len;
 
 	if (s->q_cap - (s->q_end - s->q_start) < need)
 		return AF_E_AGAIN;
@@ -342,13 +141,18 @@ static af_err_t af_sl_queue(struct af_syslog *s, size_t head_len, size_t sd, con
 		s->q_end -= s->q_start;
 		s->q_start = 0;
 	}
-	size_t at = af_sl_put(s->q, s->q_end, num, nd);
-	at = af_sl_put(s->q, at, s->head, head_len);
-	if (pre > 0)
-		at = af_sl_put(s->q, at, " \xEF\xBB\xBF", pre);
-	s->q_end = af_sl_put(s->q, at, body, keep);
+	memcpy(s->q + s->q_end, num, nd);
+	s->q_end += nd;
+	for (size_t i = 0; i < AF_SYSLOG_PARTS; i++) {
+		/* memcpy's pointers must be valid even for 0 bytes: an empty
+		 * raw text may come as NULL. */
+		if (m->part[i].len == 0)
+			continue;
+		memcpy(s->q + s->q_end, m->part[i].p, m->part[i].len);
+		s->q_end += m->part[i].len;
+	}
 	s->q_count++;
-	if (cut)
+	if (m->cut)
 		s->st.truncated++;
 	return AF_OK;
 }
@@ -729,58 +533,28 @@ static af_err_t af_sl_target(struct af_syslog *s, char *errstr, size_t errstr_si
 	return AF_E_CONFIG;
 }
 
-/* RFC 5424 6.3.2: SD-NAME is 1..32 printable US-ASCII but '=', SP, ']' and
- * '"'; a private SD-ID is name@ followed by an enterprise number (digits,
- * possibly dotted). */
-static bool af_sl_sd_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	const char *at = strchr(id, '@');
-
-	if (n == 0 || n > AF_SL_SDNAME_MAX || at == NULL || at == id || at[1] == '\0')
-		return false;
-	for (const char *p = id; *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '=' || *p == ']' || *p == '"')
-			return false;
-	const char *num = at + 1;
-	if (num[strspn(num, "0123456789.")] != '\0' || num[0] == '.' ||
-	    num[strlen(num) - 1] == '.' || strstr(num, "..") != NULL)
-		return false;
-	return true;
-}
-
-static af_err_t af_sl_options(struct af_syslog *s, const struct af_syslog_opts *o, char *errstr,
-                              size_t errstr_size)
+/* The options after the target: the message's (af_syslog_fmt_check), then
+ * the sizes, which depend on the transport (*max_msg gets the message
+ * size), and the timing. */
+static af_err_t af_sl_options(struct af_syslog *s, const struct af_syslog_opts *o, size_t *max_msg,
+                              char *errstr, size_t errstr_size)
 {
 	bool dgram = !af_sl_stream(s);
 	size_t max = dgram ? AF_SYSLOG_DGRAM_MSG_MAX : AF_SYSLOG_STREAM_MSG_MAX;
+	af_err_t err = af_syslog_fmt_check(o, errstr, errstr_size);
 
-	if (o->facility < 0 || o->facility > AF_SYSLOG_FACILITY_MAX) {
-		snprintf(errstr, errstr_size, "syslog facility %d is not between 0 and %d",
-		         o->facility, AF_SYSLOG_FACILITY_MAX);
-		return AF_E_CONFIG;
-	}
-	if (o->format < AF_OUTPUT_NATIVE || o->format > AF_OUTPUT_ECS) {
-		snprintf(errstr, errstr_size, "syslog output format %d is unknown", o->format);
-		return AF_E_CONFIG;
-	}
-	if (o->sd_id != NULL && !af_sl_sd_id_valid(o->sd_id)) {
+	if (err != AF_OK)
+		return err;
+	*max_msg = o->max_msg
+	               ? o->max_msg
+	               : (dgram ? AF_SYSLOG_DGRAM_MSG_DEFAULT : AF_SYSLOG_STREAM_MSG_DEFAULT);
+	if (*max_msg < AF_SYSLOG_MSG_MIN || *max_msg > max) {
 		snprintf(errstr, errstr_size,
-		         "syslog SD-ID \"%s\" is not NAME@NUMBER (at most 32 printable characters "
-		         "without '=', ']', '\"' or spaces; NUMBER an enterprise number)",
-		         o->sd_id);
-		return AF_E_CONFIG;
-	}
-	s->max_msg = o->max_msg
-	                 ? o->max_msg
-	                 : (dgram ? AF_SYSLOG_DGRAM_MSG_DEFAULT : AF_SYSLOG_STREAM_MSG_DEFAULT);
-	if (s->max_msg < AF_SYSLOG_MSG_MIN || s->max_msg > max) {
-		snprintf(errstr, errstr_size,
-		         "syslog max_msg %zu is not between %d and %zu bytes for %s", s->max_msg,
+		         "syslog max_msg %zu is not between %d and %zu bytes for %s", *max_msg,
 		         AF_SYSLOG_MSG_MIN, max, s->target);
 		return AF_E_CONFIG;
 	}
-	size_t frame_max = s->max_msg + 12; /* "LEN SP" */
+	size_t frame_max = *max_msg + 12; /* "LEN SP" */
 	s->q_cap = o->queue_bytes;
 	if (s->q_cap == 0)
 		s->q_cap = frame_max * 4 > AF_SYSLOG_QUEUE_DEFAULT ? frame_max * 4
@@ -788,7 +562,7 @@ static af_err_t af_sl_options(struct af_syslog *s, const struct af_syslog_opts *
 	if (s->q_cap < frame_max) {
 		snprintf(errstr, errstr_size,
 		         "syslog queue_bytes %zu cannot hold one message of max_msg %zu bytes",
-		         s->q_cap, s->max_msg);
+		         s->q_cap, *max_msg);
 		return AF_E_CONFIG;
 	}
 	if (o->backoff_min_ms == 0 || o->backoff_max_ms < o->backoff_min_ms ||
@@ -799,9 +573,6 @@ static af_err_t af_sl_options(struct af_syslog *s, const struct af_syslog_opts *
 		         o->backoff_min_ms, o->backoff_max_ms, o->connect_timeout_ms);
 		return AF_E_CONFIG;
 	}
-	s->facility = o->facility;
-	s->format = o->format;
-	s->bom = o->bom;
 	s->backoff_min_ms = o->backoff_min_ms;
 	s->backoff_max_ms = o->backoff_max_ms;
 	s->connect_timeout_ms = o->connect_timeout_ms;
@@ -813,8 +584,7 @@ static void af_sl_free(struct af_syslog *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->q);
-	free(s->json);
-	free(s->sd_id);
+	af_syslog_fmt_fini(&s->fmt);
 	free(s->target);
 	free(s);
 }
@@ -824,6 +594,7 @@ af_err_t af_syslog_open(const struct af_syslog_opts *opts, struct af_syslog **ou
 {
 	struct af_syslog *s = calloc(1, sizeof *s);
 	af_err_t err = AF_E_NOMEM;
+	size_t max_msg = 0;
 
 	*out = NULL;
 	if (s == NULL)
@@ -841,29 +612,15 @@ af_err_t af_syslog_open(const struct af_syslog_opts *opts, struct af_syslog **ou
 		goto nomem;
 	err = af_sl_target(s, errstr, errstr_size);
 	if (err == AF_OK)
-		err = af_sl_options(s, opts, errstr, errstr_size);
+		err = af_sl_options(s, opts, &max_msg, errstr, errstr_size);
 	if (err != AF_OK)
 		goto fail;
 
-	if (opts->sd_id != NULL && (s->sd_id = strdup(opts->sd_id)) == NULL)
+	if (af_syslog_fmt_init(&s->fmt, opts, max_msg) != AF_OK)
 		goto nomem;
-	if (opts->hostname != NULL) {
-		af_sl_field(s->host, AF_SL_HOST_MAX, opts->hostname);
-	} else {
-		char name[AF_SL_HOST_MAX + 1] = "";
-		if (gethostname(name, sizeof name) != 0)
-			name[0] = '\0';
-		name[AF_SL_HOST_MAX] = '\0';
-		af_sl_field(s->host, AF_SL_HOST_MAX, name);
-	}
-	af_sl_field(s->app, AF_SL_APP_MAX, opts->app_name);
-	snprintf(s->procid, sizeof s->procid, "%ld", (long)getpid());
-
-	s->json = malloc(AF_SL_JSON_MAX);
 	s->q = malloc(s->q_cap);
-	if (s->json == NULL || s->q == NULL)
+	if (s->q == NULL)
 		goto nomem;
-	af_jsonw_init(&s->jw, s->json, AF_SL_JSON_MAX, NULL);
 
 	s->deadline_ns = af_sl_now();
 	af_sl_step(s);
@@ -892,28 +649,21 @@ static af_err_t af_sl_queued(struct af_syslog *s, af_err_t err)
 
 af_err_t af_syslog_send_alert(struct af_syslog *s, const struct af_alert *a)
 {
-	int pri = s->facility * 8 + af_syslog_severity((enum af_severity)a->severity);
-	size_t sd = af_sl_head(s, pri, a->ts_ns, a->rule);
-	size_t len = sd;
+	struct af_syslog_msg m;
 
-	if (s->sd_id != NULL)
-		len = af_sl_sd_alert(s, a, sd);
-	else
-		s->head[len++] = '-';
-	af_jsonw_reset(&s->jw);
-	af_alert_out_format(&s->jw, a, (enum af_output_format)s->format);
-	bool cut = (s->jw.flags & AF_JSONW_OVERFLOW) != 0;
-	return af_sl_queued(s, af_sl_queue(s, len, sd, s->jw.buf, s->jw.len, cut));
+	af_syslog_fmt_alert(&s->fmt, a, &m);
+	return af_sl_queued(s, af_sl_queue(s, &m));
 }
 
 af_err_t af_syslog_send_raw(struct af_syslog *s, const char *msgid, int severity, const char *text,
                             size_t len, int64_t ts_ns)
 {
+	struct af_syslog_msg m;
+
 	if (severity < 0 || severity > AF_SYSLOG_SEV_DEBUG)
 		return AF_E_INVALID;
-	size_t sd = af_sl_head(s, s->facility * 8 + severity, ts_ns, msgid);
-	s->head[sd] = '-';
-	return af_sl_queued(s, af_sl_queue(s, sd + 1, sd, text, len, false));
+	af_syslog_fmt_raw(&s->fmt, msgid, severity, text, len, ts_ns, &m);
+	return af_sl_queued(s, af_sl_queue(s, &m));
 }
 
 af_err_t af_syslog_poll(struct af_syslog *s, int timeout_ms, char *errstr, size_t errstr_size)

@@ -1,6 +1,7 @@
 /* sinks_test.h - helpers shared by the sink tests: a scratch directory,
- * reading a file back whole, and a base64 decoder to check what the writers
- * encode. Header-only: tests/CMakeLists.txt builds only test_*.c files.
+ * reading a file back whole, a base64 decoder to check what the writers
+ * encode, and the alert the alert writers are tested with. Header-only:
+ * tests/CMakeLists.txt builds only test_*.c files.
  */
 #ifndef AF_TESTS_SINKS_TEST_H
 #define AF_TESTS_SINKS_TEST_H
@@ -10,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "pipeline/alert.h"
+
+/* 2025-08-25T05:58:00Z in ns, the time of af_test_alert. */
+#define AF_TS_2025_08_25_0558 (INT64_C(1756101480) * 1000000000)
 
 /* A scratch directory made with mkdtemp, and the path of one file in it. */
 struct af_test_dir {
@@ -74,6 +80,24 @@ static inline size_t af_test_base64_decode(const char *s, size_t len, unsigned c
 		}
 	}
 	return n;
+}
+
+/* A new_country alert for user@example.com from 198.51.100.7 (geo: US),
+ * one observation, one piece of evidence; the id has leading zeros. Tests
+ * that need more set it on top. */
+static inline void af_test_alert(struct af_alert *a)
+{
+	memset(a, 0, sizeof *a);
+	a->id = UINT64_C(0x00000abcdef01234);
+	a->rule = "new_country";
+	a->severity = AF_SEV_HIGH;
+	a->ts_ns = AF_TS_2025_08_25_0558;
+	strcpy(a->account, "user@example.com");
+	cr_assert(af_ip_parse("198.51.100.7", 12, &a->src));
+	strcpy(a->geo.country, "US");
+	af_alert_observe_text(a, "country", "US");
+	af_alert_add_evidence(a, "r-1");
+	strcpy(a->message, "user@example.com signed in from US");
 }
 
 #endif
