@@ -224,7 +224,7 @@ static bool grow(struct af_dedup *d)
 	size_t nslots = d->nslots * 2;
 	size_t limit = limit_for(nslots, d->max_entries);
 	struct entry *slots = calloc(nslots, sizeof *slots);
-	af_mem_advise_huge(slots, nslots * sizeof *slots);
+	af_mem_prefault(slots, nslots * sizeof *slots);
 	struct entry *fifo = malloc(limit * sizeof *fifo);
 
 	if (slots == NULL || fifo == NULL) {

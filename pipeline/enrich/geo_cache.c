@@ -94,7 +94,7 @@ static af_err_t table_new(size_t entries, size_t entry_size, void **slots, unsig
 	*slots = calloc(n, entry_size);
 	if (*slots == NULL)
 		return AF_E_NOMEM;
-	af_mem_advise_huge(*slots, n * entry_size);
+	af_mem_prefault(*slots, n * entry_size);
 	*shift = shift_for(n);
 	return AF_OK;
 }

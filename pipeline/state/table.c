@@ -118,7 +118,7 @@ af_err_t af_table_new(size_t value_size, size_t key_max, size_t cap, struct af_t
 	if (!t)
 		goto cleanup;
 	t->probe = calloc(slots, sizeof(*t->probe));
-	af_mem_advise_huge(t->probe, slots * sizeof(*t->probe));
+	af_mem_prefault(t->probe, slots * sizeof(*t->probe));
 	t->meta = malloc(cap * sizeof(*t->meta));
 	t->values = malloc(cap * stride);
 	t->keys = malloc(cap * key_stride);
