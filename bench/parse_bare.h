@@ -1,8 +1,10 @@
-/* parse_bare.h - the baseline of the parse benchmark: a bare simdjson
- * On-Demand loop that reads the fields our mappers read, and nothing more.
+/* parse_bare.h - the baseline of the parse benchmark and of `auditflow
+ * bench`'s floor: a bare simdjson On-Demand loop that reads the fields our
+ * mappers read, and nothing more.
  *
  * Thread: one af_bare per thread (it owns a simdjson parser).
- * In: one record (a view with AF_CORPUS_PADDING readable bytes after it).
+ * In: one record (a view with 64 readable bytes after it: AF_CORPUS_PADDING,
+ * the same as the parser's AF_JSON_PADDING).
  * Out: views of the fields a mapper would use, and a checksum over
  * everything read, so that no read can be optimised away.
  *
