@@ -223,15 +223,9 @@ static void dbs_close(struct dbs *d)
 /* An address ready for both APIs: struct af_ip for ours, a socket address
  * for MMDB_lookup_sockaddr, built once here as a caller of libmaxminddb
  * would keep it. */
-union sockaddr_any {
-	struct sockaddr sa;
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
-
 struct mix {
 	struct af_ip *ip;         /* count drawn addresses (a few may repeat) */
-	union sockaddr_any *sock; /* the same, as socket addresses */
+	union af_geo_sockaddr *sock; /* the same, as socket addresses */
 	struct af_geo *ref;       /* the full, uncached answer for each */
 	uint32_t count;
 	uint32_t distinct;
@@ -243,18 +237,6 @@ struct mix {
 	 * 2000::/3, or no not-found address within DRAW_TRIES */
 	uint32_t v6_fallbacks, miss_fallbacks;
 };
-
-static void ip_to_sock(const struct af_ip *ip, union sockaddr_any *s)
-{
-	memset(s, 0, sizeof(*s));
-	if (ip->family == AF_IP_V4) {
-		s->v4.sin_family = AF_INET;
-		memcpy(&s->v4.sin_addr, ip->bytes + 12, 4);
-	} else {
-		s->v6.sin6_family = AF_INET6;
-		memcpy(&s->v6.sin6_addr, ip->bytes, 16);
-	}
-}
 
 static bool get_bit(const uint8_t *a, unsigned i)
 {
@@ -357,7 +339,7 @@ static bool draw_found(const struct dbs *d, bool v6, uint64_t *g, struct af_ip *
 	return false;
 }
 
-static bool found_bare(const MMDB_s *mmdb, const union sockaddr_any *s)
+static bool found_bare(const MMDB_s *mmdb, const union af_geo_sockaddr *s)
 {
 	int err = MMDB_SUCCESS;
 	MMDB_lookup_result_s r = MMDB_lookup_sockaddr(mmdb, &s->sa, &err);
@@ -378,8 +360,8 @@ static bool draw_missing(const struct dbs *d, bool v6, uint64_t *g, struct af_ip
 		ip_from_tree(a, v6, ip);
 		if (!lookable(ip))
 			continue;
-		union sockaddr_any s;
-		ip_to_sock(ip, &s);
+		union af_geo_sockaddr s;
+		af_geo_sockaddr(ip, &s);
 		if (!found_bare(&d->mmdb[0], &s) && !found_bare(&d->mmdb[1], &s))
 			return true;
 	}
@@ -473,7 +455,7 @@ static bool mix_init(struct mix *m, const struct dbs *d, const struct bench_opts
 			        o->city);
 			goto cleanup;
 		}
-		ip_to_sock(&m->ip[i], &m->sock[i]);
+		af_geo_sockaddr(&m->ip[i], &m->sock[i]);
 	}
 	m->distinct = count_distinct(m->ip, m->count);
 

@@ -22,6 +22,7 @@
  * corpus file is as big as the corpus) is always removed.
  */
 #include "cmd/bench.h"
+#include "cmd/cli.h"
 #include "cmd/replay.h"
 
 #include <errno.h>
@@ -187,21 +188,19 @@ static int parse_args(struct bench *b, int argc, char **argv)
 			continue;
 		}
 		char name[32];
-		const char *eq = strchr(a + 2, '=');
-		size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-		if (len >= sizeof(name)) {
+		const char *inline_value;
+		if (!af_cli_split(a, name, sizeof(name), &inline_value)) {
 			rest[nrest++] = argv[i];
 			continue;
 		}
-		memcpy(name, a + 2, len);
-		name[len] = '\0';
-		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+		const char *value =
+		    inline_value ? inline_value : (i + 1 < argc ? argv[i + 1] : NULL);
 		int r = own_option(&b->o, name, value, b->err, sizeof(b->err));
 		if (r < 0)
 			goto cleanup;
 		if (r == 0)
 			rest[nrest++] = argv[i];
-		else if (!eq)
+		else if (!inline_value)
 			i++;
 	}
 	if (af_config_parse_args(&b->cfg, AF_CMD_BENCH, nrest, rest, b->err, sizeof(b->err)) !=

@@ -51,6 +51,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "pipeline/enrich/geo_db.h"
 #include "bench/bench_util.h"
 #include "bench/parse_bare.h"
 #include "cmd/bench_impl.h"
@@ -256,18 +257,10 @@ af_err_t af_bench_stages(const struct af_bench_corpus *c, const struct af_config
 
 /* --- the floor ------------------------------------------------------------ */
 
-/* An address as MMDB_lookup_sockaddr takes it; sa_family AF_UNSPEC: the
- * record has none. */
-union floor_addr {
-	struct sockaddr sa;
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
-
 /* A record as the timed loop takes it: the next one starts len + 1 bytes
  * further on (after its newline). */
 struct floor_rec {
-	union floor_addr addr;
+	union af_geo_sockaddr addr; /* sa_family AF_UNSPEC: the record has none */
 	uint32_t len;
 };
 
@@ -289,18 +282,6 @@ static void floor_free(struct floor_ctx *x)
 	af_parser_free(x->ps);
 	free(x->ev);
 	free(x->recs);
-}
-
-static void floor_addr_of(const struct af_ip *ip, union floor_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ip->family == AF_IP_V4) {
-		a->v4.sin_family = AF_INET;
-		memcpy(&a->v4.sin_addr, ip->bytes + 12, 4);
-	} else if (ip->family == AF_IP_V6) {
-		a->v6.sin6_family = AF_INET6;
-		memcpy(&a->v6.sin6_addr, ip->bytes, 16);
-	}
 }
 
 /* Open the databases and the bare loop; frame every record of c and find
@@ -345,7 +326,7 @@ static af_err_t floor_new(struct floor_ctx *x, const struct af_bench_corpus *c,
 		memset(&x->ev->pos, 0, sizeof(x->ev->pos));
 		if (r->len <= max &&
 		    af_parse_record(x->ps, pos, r->len, x->ev, &detail) == AF_REASON_NONE)
-			floor_addr_of(&x->ev->src, &r->addr);
+			af_geo_sockaddr(&x->ev->src, &r->addr);
 		pos = nl + 1;
 		if ((x->n & 0xffff) == 0 && af_bench_stopped(stop)) {
 			snprintf(errstr, errstr_size, "interrupted");

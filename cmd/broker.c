@@ -26,6 +26,7 @@
  * brokers at their kernel-chosen ports, not at P.
  */
 #include "cmd/broker.h"
+#include "cmd/cli.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -239,25 +240,19 @@ static af_err_t parse_args(struct broker_opts *o, int argc, char **argv, char *e
 			snprintf(err, err_size, "unexpected argument '%s'", arg);
 			return AF_E_CONFIG;
 		}
-		const char *eq = strchr(arg + 2, '=');
-		size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
 		char name[32];
-		if (len >= sizeof(name)) {
+		const char *value;
+		if (!af_cli_split(arg, name, sizeof(name), &value)) {
 			snprintf(err, err_size, "unknown option '%s'", arg);
 			return AF_E_CONFIG;
 		}
-		memcpy(name, arg + 2, len);
-		name[len] = '\0';
 		if (!option_known(name)) {
 			snprintf(err, err_size, "unknown option '--%s'", name);
 			return AF_E_CONFIG;
 		}
-		const char *value;
-		if (eq) {
-			value = eq + 1;
-		} else if (i + 1 < argc) {
+		if (value == NULL && i + 1 < argc) {
 			value = argv[++i];
-		} else {
+		} else if (value == NULL) {
 			snprintf(err, err_size, "option '--%s' needs a value", name);
 			return AF_E_CONFIG;
 		}

@@ -11,6 +11,7 @@
  * configuration table. "--opt VALUE" and "--opt=VALUE" both work.
  */
 #include "cmd/gen.h"
+#include "cmd/cli.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -156,20 +157,14 @@ int af_gen_main(int argc, char **argv)
 			return 2;
 		}
 		char name[32];
-		const char *eq = strchr(arg + 2, '=');
-		size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-		if (len >= sizeof(name)) {
+		const char *value;
+		if (!af_cli_split(arg, name, sizeof(name), &value)) {
 			fprintf(stderr, "auditflow gen: unknown option '%s'\n", arg);
 			return 2;
 		}
-		memcpy(name, arg + 2, len);
-		name[len] = '\0';
-		const char *value;
-		if (eq) {
-			value = eq + 1;
-		} else if (i + 1 < argc) {
+		if (value == NULL && i + 1 < argc) {
 			value = argv[++i];
-		} else {
+		} else if (value == NULL) {
 			fprintf(stderr, "auditflow gen: option '--%s' needs a value\n", name);
 			return 2;
 		}

@@ -257,6 +257,30 @@ static bool grow(struct af_dedup *d)
 	return true;
 }
 
+/* What one look at the front of the ring did. */
+enum front { FRONT_REQUEUED, FRONT_EXPIRED, FRONT_FRESH };
+
+/* Look at the front id: one remembered anew since (its table time differs)
+ * goes to the back; one older than cutoff is forgotten as expired; a fresh
+ * one stays. @pre d->len > 0. */
+static enum front front_step(struct af_dedup *d, int64_t cutoff)
+{
+	struct entry front = d->fifo[d->head];
+	int64_t ts = *lookup(d, front.key);
+
+	if (ts != front.ts) {
+		fifo_pop(d);
+		fifo_push(d, front.key, ts);
+		return FRONT_REQUEUED;
+	}
+	if (ts >= cutoff)
+		return FRONT_FRESH;
+	fifo_pop(d);
+	table_remove(d, front.key);
+	d->expirations++;
+	return FRONT_EXPIRED;
+}
+
 /* Drop up to budget expired ids from the front of the ring (moving ids
  * remembered anew since to the back counts too). Called on every new id,
  * so the table holds about one retention's worth of ids rather than
@@ -266,21 +290,8 @@ static void expire_some(struct af_dedup *d, unsigned budget)
 {
 	int64_t cutoff = sub_saturated(d->newest, d->retention_ns);
 
-	while (budget-- > 0 && d->len > 0) {
-		struct entry front = d->fifo[d->head];
-		int64_t ts = *lookup(d, front.key);
-
-		if (ts != front.ts) {
-			fifo_pop(d);
-			fifo_push(d, front.key, ts);
-			continue;
-		}
-		if (ts >= cutoff)
-			break;
-		fifo_pop(d);
-		table_remove(d, front.key);
-		d->expirations++;
-	}
+	while (budget-- > 0 && d->len > 0 && front_step(d, cutoff) != FRONT_FRESH)
+		;
 }
 
 /* At the cap: drop the expired ids at the front of the ring, or if there
@@ -291,24 +302,17 @@ static void make_room(struct af_dedup *d)
 	bool freed = false;
 
 	while (d->len > 0) {
-		struct entry front = d->fifo[d->head];
-		int64_t ts = *lookup(d, front.key);
+		enum front f = front_step(d, cutoff);
 
-		if (ts != front.ts) {
-			/* Remembered anew since: its place is at the back. */
-			fifo_pop(d);
-			fifo_push(d, front.key, ts);
+		if (f == FRONT_EXPIRED)
+			freed = true;
+		if (f != FRONT_FRESH)
 			continue;
-		}
-		if (ts >= cutoff) {
-			if (freed)
-				break;
-			d->evictions++;
-		} else {
-			d->expirations++;
-		}
-		fifo_pop(d);
+		if (freed)
+			break;
+		struct entry front = fifo_pop(d);
 		table_remove(d, front.key);
+		d->evictions++;
 		freed = true;
 	}
 }

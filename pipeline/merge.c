@@ -68,6 +68,10 @@ struct af_merge {
 	int64_t min_frontier; /* its frontier; INT64_MAX when all are finished */
 	int64_t window_ns;
 	uint64_t forced;
+	/* Where the least node is, found by the last pop for its prefetch and
+	 * kept for the next peek and pop; any push may change it. */
+	uint32_t least_from;
+	bool least_known;
 };
 
 struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_buffered)
@@ -178,6 +182,7 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
 
 	assert(m->size < m->cap);
 	assert(input < m->ninputs && !m->inputs[input].finished);
+	m->least_known = false;
 
 	raise_frontier(m, input, frontier > ev->ts_ns ? frontier : ev->ts_ns);
 	int64_t edge = sub_saturated(m->inputs[input].frontier, m->window_ns);
@@ -228,6 +233,26 @@ static uint32_t least(const struct af_merge *m, const struct node **out)
 	}
 	*out = best;
 	return from;
+}
+
+/* The first node of the heap (from UINT32_MAX) or of input from's run. */
+static const struct node *first_of(const struct af_merge *m, uint32_t from)
+{
+	if (from == UINT32_MAX)
+		return &m->heap[0];
+	return &m->inputs[from].run[m->inputs[from].run_head];
+}
+
+/* least(), or what the last pop found while no push came since. */
+static uint32_t least_cached(struct af_merge *m, const struct node **out)
+{
+	if (!m->least_known) {
+		m->least_from = least(m, out);
+		m->least_known = true;
+		return m->least_from;
+	}
+	*out = first_of(m, m->least_from);
+	return m->least_from;
 }
 
 static void heap_remove_top(struct af_merge *m)
@@ -281,7 +306,7 @@ struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late)
 
 	if (m->size == 0)
 		return NULL;
-	uint32_t from = least(m, &top);
+	uint32_t from = least_cached(m, &top);
 	if (!safe(m, top->key)) {
 		if (m->size < m->cap)
 			return NULL;
@@ -296,12 +321,13 @@ struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late)
 		in->run_len--;
 	}
 	m->size--;
+	m->least_known = false;
 	*late = m->late[slot];
 	m->free_slots[m->nfree++] = slot;
 	if (m->size > 0) {
 		/* The next to leave was written a window ago and may have left
 		 * the cache: start loading it while the caller applies this. */
-		least(m, &top);
+		least_cached(m, &top);
 		const char *next = (const char *)&m->events[top->slot];
 		for (size_t off = 0; off < sizeof(struct af_event); off += 64)
 			__builtin_prefetch(next + off);
@@ -325,7 +351,10 @@ const struct af_event *af_merge_peek(const struct af_merge *m)
 
 	if (m->size == 0)
 		return NULL;
-	least(m, &top);
+	if (m->least_known) /* what the last pop found: no second scan */
+		top = first_of(m, m->least_from);
+	else
+		least(m, &top);
 	return &m->events[top->slot];
 }
 

@@ -93,26 +93,15 @@ void af_shard_free(struct af_shard *s)
 	free(s);
 }
 
-/* Drop the entry v if the event at ts comes more than the idle time after
- * it was last seen: it is what af_table_expire would have done had it
- * reached the entry first. Doing it here makes the outcome independent of
- * how far expiry has got, which depends on the other keys in this shard,
- * so the same account gets the same fresh start whatever the sharding. */
-static void restart_if_idle(struct af_shard *s, struct af_table *t, void *v, int64_t ts)
-{
-	if (v != NULL && ts - af_table_last_seen(t, v) > s->cfg->state.idle)
-		af_table_remove(t, v);
-}
-
 static void apply_account(struct af_shard *s, const struct af_event *ev)
 {
 	bool created;
-	size_t key_len = strlen(ev->account);
-
-	restart_if_idle(s, s->accounts,
-	                af_table_find(s->accounts, ev->account_hash, ev->account, key_len), ev->ts_ns);
-	struct shard_account *sa = af_table_upsert(s->accounts, ev->account_hash, ev->account,
-	                                           key_len, ev->ts_ns, &created);
+	/* An entry idle past state.idle restarts here, whether or not expiry
+	 * reached it first, which depends on the other keys of this shard: so
+	 * the same account gets the same fresh start whatever the sharding. */
+	struct shard_account *sa =
+	    af_table_upsert_idle(s->accounts, ev->account_hash, ev->account, strlen(ev->account),
+	                         ev->ts_ns, s->cfg->state.idle, &created);
 	if (created) {
 		af_account_init(&sa->hot, ev->ts_ns);
 		af_account_cold_init(&sa->cold);
@@ -137,10 +126,8 @@ static void apply_address(struct af_shard *s, const struct af_event *ev)
 	const uint8_t *key = ev->src.bytes;
 	uint64_t hash = XXH3_64bits(key, sizeof(ev->src.bytes));
 
-	restart_if_idle(s, s->addrs, af_table_find(s->addrs, hash, key, sizeof(ev->src.bytes)),
-	                ev->ts_ns);
-	struct af_addr *addr = af_table_upsert(s->addrs, hash, key, sizeof(ev->src.bytes),
-	                                       ev->ts_ns, &created);
+	struct af_addr *addr = af_table_upsert_idle(s->addrs, hash, key, sizeof(ev->src.bytes),
+	                                            ev->ts_ns, s->cfg->state.idle, &created);
 	if (created)
 		af_addr_init(addr);
 	struct af_rule_env env = {
@@ -156,12 +143,6 @@ static void apply_address(struct af_shard *s, const struct af_event *ev)
 void af_shard_prefetch(const struct af_shard *s, const struct af_event *ev)
 {
 	af_table_prefetch(s->accounts, ev->account_hash);
-}
-
-bool af_shard_wants_address(const struct af_config *cfg, const struct af_event *ev)
-{
-	return ev->src.family != AF_IP_NONE &&
-	       (af_rules_kinds(&cfg->rules, AF_RULE_SCOPE_ADDRESS) & AF_RULE_KIND(ev->kind));
 }
 
 void af_shard_apply(struct af_shard *s, const struct af_event *ev)

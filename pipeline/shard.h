@@ -58,12 +58,6 @@ void af_shard_apply_parts(struct af_shard *s, const struct af_event *ev, unsigne
  * runtime calls it for the next event while it applies this one). */
 void af_shard_prefetch(const struct af_shard *s, const struct af_event *ev);
 
-/* Whether ev has an address part that some enabled rule of cfg reads: the
- * runtime routes such an event to the address's shard too. cfg borrowed.
- * Thread: any (pure). Cost: a walk of the rule table (cache the kinds when
- * calling per event: af_rules_kinds). */
-bool af_shard_wants_address(const struct af_config *cfg, const struct af_event *ev);
-
 struct af_shard_stats {
 	uint64_t accounts, addresses;  /* held now */
 	uint64_t account_evictions;    /* dropped at the cap */

@@ -147,27 +147,28 @@ void af_geo_db_close(struct af_geo_db *db)
 	free(db);
 }
 
+void af_geo_sockaddr(const struct af_ip *ip, union af_geo_sockaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ip->family == AF_IP_V4) {
+		out->v4.sin_family = AF_INET;
+		memcpy(&out->v4.sin_addr, ip->bytes + 12, 4);
+	} else if (ip->family == AF_IP_V6) {
+		out->v6.sin6_family = AF_INET6;
+		memcpy(&out->v6.sin6_addr, ip->bytes, 16);
+	}
+}
+
 bool af_geo_db_lookup(const struct af_geo_db *db, const struct af_ip *ip, uint32_t *offset)
 {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} addr;
+	union af_geo_sockaddr addr;
 	MMDB_lookup_result_s res;
 	int mmdb_err = MMDB_SUCCESS;
 
 	assert(ip->family == AF_IP_V4 || ip->family == AF_IP_V6);
-	memset(&addr, 0, sizeof(addr));
-	if (ip->family == AF_IP_V4) {
-		addr.v4.sin_family = AF_INET;
-		memcpy(&addr.v4.sin_addr, ip->bytes + 12, 4);
-	} else if (ip->family == AF_IP_V6) {
-		addr.v6.sin6_family = AF_INET6;
-		memcpy(&addr.v6.sin6_addr, ip->bytes, 16);
-	} else {
+	af_geo_sockaddr(ip, &addr);
+	if (addr.sa.sa_family == AF_UNSPEC)
 		return false;
-	}
 	/* Errors (a corrupt tree, an IPv6 address in an IPv4-only database)
 	 * are "no answer": the caller counts them as unknown. */
 	res = MMDB_lookup_sockaddr(&db->mmdb, &addr.sa, &mmdb_err);

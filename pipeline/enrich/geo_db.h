@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "pipeline/err.h"
 #include "pipeline/event.h"
@@ -77,6 +78,17 @@ af_err_t af_geo_db_open(const char *path, enum af_geo_db_role role,
 
 /* Close db; NULL is ignored. @pre no thread is inside a lookup on db. */
 void af_geo_db_close(struct af_geo_db *db);
+
+/* An address as libmaxminddb's MMDB_lookup_sockaddr takes it. */
+union af_geo_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* ip as a socket address (AF_IP_V4: its IPv4 address); all zero, family
+ * AF_UNSPEC, for AF_IP_NONE. Thread: any (pure). */
+void af_geo_sockaddr(const struct af_ip *ip, union af_geo_sockaddr *out);
 
 /* Walk the search tree for ip (AF_IP_V4: the IPv4 address, which an IPv6
  * database answers from its IPv4 subtree). Returns true and the record's

@@ -289,8 +289,14 @@ void *af_table_find(struct af_table *t, uint64_t hash, const void *key, size_t k
 void *af_table_upsert(struct af_table *t, uint64_t hash, const void *key, size_t key_len,
                       int64_t now_ns, bool *created)
 {
+	return af_table_upsert_idle(t, hash, key, key_len, now_ns, INT64_MAX, created);
+}
+
+void *af_table_upsert_idle(struct af_table *t, uint64_t hash, const void *key, size_t key_len,
+                           int64_t now_ns, int64_t idle_ns, bool *created)
+{
 	uint32_t tag = tag_of(hash), s;
-	struct slot_meta *m;
+	struct slot_meta *m = NULL;
 	struct key_head *k;
 	bool found;
 	size_t i;
@@ -300,6 +306,16 @@ void *af_table_upsert(struct af_table *t, uint64_t hash, const void *key, size_t
 	if (found) {
 		s = t->probe[i].slot1 - 1;
 		m = &t->meta[s];
+	}
+	if (found && now_ns - m->seen > idle_ns) {
+		/* Idle past its time: what af_table_expire would have done had
+		 * it got here first, counted as a removal. */
+		drop(t, s);
+		t->removals++;
+		i = probe_empty(t, tag);
+		found = false;
+	}
+	if (found) {
 		if (now_ns > m->seen) {
 			m->seen = now_ns;
 			if (s != t->tail) {

@@ -132,6 +132,14 @@ void af_table_prefetch(const struct af_table *t, uint64_t hash);
 void *af_table_upsert(struct af_table *t, uint64_t hash, const void *key, size_t key_len,
                       int64_t now_ns, bool *created);
 
+/* af_table_upsert, except that an entry found idle for more than idle_ns
+ * (now_ns minus its last-seen time) is first removed, calling on_evict and
+ * counting a removal, and then made anew: the outcome is the same whether
+ * or not af_table_expire reached it first. One probe.
+ * @pre as for af_table_upsert; idle_ns >= 0. */
+void *af_table_upsert_idle(struct af_table *t, uint64_t hash, const void *key, size_t key_len,
+                           int64_t now_ns, int64_t idle_ns, bool *created);
+
 /* Evict, oldest first, entries whose last-seen time is more than idle_ns
  * before now_ns, at most budget of them, calling on_evict for each; they
  * count as expirations. Stops at the first entry of the eviction order
