@@ -99,6 +99,8 @@ struct af_pos {
 	uint64_t offset;  /* byte offset of the record's first byte in the
 	                     (decompressed) input */
 	uint64_t seq;     /* record number over the whole run, from 0 */
+	uint64_t batch;   /* the runtime's batch it came in (runtime.h):
+	                     how the runtime knows when a record is done */
 };
 
 /* String field capacities, including the NUL. */

@@ -50,6 +50,7 @@ struct node {
 struct input {
 	int64_t frontier; /* F_i; INT64_MIN while nothing is known */
 	bool finished;
+	bool idle; /* af_merge_idle: holds W back no more until its next push */
 	struct node *run; /* MERGE_RUN_CAP nodes, a ring; NULL: no run */
 	uint32_t run_head, run_len;
 };
@@ -138,7 +139,8 @@ static void update_min_frontier(struct af_merge *m)
 	for (uint32_t i = 0; i < m->ninputs; i++) {
 		const struct input *in = &m->inputs[i];
 
-		if (!in->finished && (m->next == UINT32_MAX || in->frontier < m->min_frontier)) {
+		if (!in->finished && !in->idle &&
+		    (m->next == UINT32_MAX || in->frontier < m->min_frontier)) {
 			m->next = i;
 			m->min_frontier = in->frontier;
 		}
@@ -153,7 +155,7 @@ static void raise_frontier(struct af_merge *m, uint32_t input, int64_t frontier)
 	if (frontier <= in->frontier)
 		return;
 	in->frontier = frontier;
-	if (!in->finished)
+	if (!in->finished && !in->idle)
 		update_min_frontier(m);
 }
 
@@ -183,6 +185,11 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
 	assert(m->size < m->cap);
 	assert(input < m->ninputs && !m->inputs[input].finished);
 	m->least_known = false;
+	if (m->inputs[input].idle) {
+		/* Back from idle: it holds W again, from its own frontier. */
+		m->inputs[input].idle = false;
+		update_min_frontier(m);
+	}
 
 	raise_frontier(m, input, frontier > ev->ts_ns ? frontier : ev->ts_ns);
 	int64_t edge = sub_saturated(m->inputs[input].frontier, m->window_ns);
@@ -288,6 +295,15 @@ void af_merge_finish(struct af_merge *m, uint32_t input)
 	update_min_frontier(m);
 }
 
+void af_merge_idle(struct af_merge *m, uint32_t input)
+{
+	assert(input < m->ninputs);
+	if (m->inputs[input].idle)
+		return;
+	m->inputs[input].idle = true;
+	update_min_frontier(m);
+}
+
 /* Whether a key is safe to release: no event still to come can sort before
  * it (see merge.h). */
 static bool safe(const struct af_merge *m, int64_t key)
@@ -300,7 +316,7 @@ static bool safe(const struct af_merge *m, int64_t key)
 	return key < sub_saturated(m->min_frontier, m->window_ns);
 }
 
-struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late)
+static struct af_event *pop_ref(struct af_merge *m, bool *late, bool force)
 {
 	const struct node *top;
 
@@ -308,7 +324,7 @@ struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late)
 		return NULL;
 	uint32_t from = least_cached(m, &top);
 	if (!safe(m, top->key)) {
-		if (m->size < m->cap)
+		if (m->size < m->cap && !force)
 			return NULL;
 		m->forced++;
 	}
@@ -333,6 +349,16 @@ struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late)
 			__builtin_prefetch(next + off);
 	}
 	return &m->events[slot];
+}
+
+struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late)
+{
+	return pop_ref(m, late, false);
+}
+
+struct af_event *af_merge_pop_forced(struct af_merge *m, bool *late)
+{
+	return pop_ref(m, late, true);
 }
 
 bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late)

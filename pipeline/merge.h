@@ -95,6 +95,14 @@ void af_merge_advance(struct af_merge *m, uint32_t input, int64_t frontier);
  * @pre input < ninputs. Finishing twice is harmless. Cost: O(ninputs). */
 void af_merge_finish(struct af_merge *m, uint32_t input);
 
+/* Input is idle (a Kafka partition at its end): it no longer holds W back
+ * until its next push, which makes it hold W from its own frontier again.
+ * An event of an input back from idle may sort before events already
+ * released (they left while nothing held them): order is then arrival
+ * order, as in any stream whose watermark ignores idle partitions.
+ * @pre input < ninputs. Cost: O(ninputs). */
+void af_merge_idle(struct af_merge *m, uint32_t input);
+
 /* The next event ready to leave, copied into *out: the buffered minimum by
  * (key, pos.input, pos.seq) when its key < W, when every input is finished,
  * or when the buffer is full (a forced pop, counted). *late is the verdict
@@ -107,6 +115,12 @@ bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late);
  * is ready. The caller may read and change it until the next push (which
  * may reuse its slot) or pop. */
 struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late);
+
+/* af_merge_pop_ref that releases the buffered minimum even when it is not
+ * safe yet (counted as forced): for a caller that must let an old event go
+ * (the runtime, when a held event would hold its completion back too far).
+ * NULL only when the buffer is empty. */
+struct af_event *af_merge_pop_forced(struct af_merge *m, bool *late);
 
 /* How many pops so far were forced by a full buffer before their event was
  * safe to release: zero means the output so far is the order described at the

@@ -244,6 +244,7 @@ static bool work_record(struct rt_core *c, struct af_rt_batch *b)
 	ev->pos.line = rec->line;
 	ev->pos.offset = rec->offset;
 	ev->pos.seq = rec->seq;
+	ev->pos.batch = b->number;
 	const char *detail = NULL;
 	enum af_reason reason = af_parse_record(c->parser, b->bytes + rec->off, rec->len, ev, &detail);
 	c->rec_i++;
@@ -303,6 +304,7 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 		m->type = RT_ITEM_MARKER;
 		m->input = b->input;
 		m->last = b->last;
+		m->idle = b->idle;
 		m->batch = b->number;
 		m->frontier = c->batch_max;
 		stage_push(c, j, m);
@@ -414,22 +416,66 @@ static void apply(struct rt_core *c, struct af_event *ev, bool late)
 	}
 }
 
+/* Apply an event the merge let out, and count it off its batch. */
+static void release(struct rt_core *c, struct af_event *ev, bool late)
+{
+	/* The next event's tables are likely cold: ask for them now, to
+	 * arrive while this one is applied. */
+	const struct af_event *next = af_merge_peek(c->merge);
+	if (next != NULL) {
+		af_dedup_prefetch(c->dedup, next->dedup_key);
+		af_shard_prefetch(c->shard, next);
+	}
+	if (c->track != NULL)
+		c->track[ev->pos.batch % AF_RT_TRACK]--;
+	apply(c, ev, late);
+}
+
+/* Move track_base past the batches done here: read up to their marker
+ * (before `expected`) with no event left in the merge. An event held so
+ * long that the batches read since reach half the source's allowance is
+ * let out early (counted as forced), so that the source, which stops at
+ * the whole allowance, never waits for a shard that waits for it. */
+static void track_advance(struct rt_core *c)
+{
+	bool late;
+
+	for (;;) {
+		while (c->track_base < c->expected && c->track[c->track_base % AF_RT_TRACK] == 0)
+			c->track_base++;
+		if (c->expected - c->track_base < AF_RT_TRACK / 2)
+			return;
+		struct af_event *ev = af_merge_pop_forced(c->merge, &late);
+		if (ev == NULL)
+			return; /* cannot happen: the count says events wait */
+		release(c, ev, late);
+	}
+}
+
+/* Tell the sink how far this shard is done, after what it raised. */
+static void track_send(struct rt_core *c)
+{
+	if (c->track == NULL || c->track_base == c->done_sent)
+		return;
+	text_flush(c, &c->events);
+	struct rt_msg *m = af_pool_get(c->msgs);
+	if (m == NULL)
+		return; /* the sink is busy: next time */
+	m->type = RT_MSG_DONE;
+	m->len = 0;
+	m->done = c->track_base;
+	msg_send(c, m);
+	c->done_sent = c->track_base;
+}
+
 static void merge_drain(struct rt_core *c)
 {
 	struct af_event *ev;
 	bool late;
 
 	/* Applied in place: nothing is pushed before the next pop. */
-	while ((ev = af_merge_pop_ref(c->merge, &late)) != NULL) {
-		/* The next event's tables are likely cold: ask for them now,
-		 * to arrive while this one is applied. */
-		const struct af_event *next = af_merge_peek(c->merge);
-		if (next != NULL) {
-			af_dedup_prefetch(c->dedup, next->dedup_key);
-			af_shard_prefetch(c->shard, next);
-		}
-		apply(c, ev, late);
-	}
+	while ((ev = af_merge_pop_ref(c->merge, &late)) != NULL)
+		release(c, ev, late);
 }
 
 /* Give items back to the core that made them, in bursts. */
@@ -478,6 +524,17 @@ static void shard_finish(struct rt_core *c)
 	merge_drain(c);
 	give_back_all(c);
 	text_flush(c, &c->events);
+	if (c->track != NULL) {
+		/* Everything read is applied: the last word to the sink, which
+		 * waits for it (msg_get waits for a free message). */
+		struct rt_msg *m = msg_get(c);
+		if (m != NULL) {
+			m->type = RT_MSG_DONE;
+			m->len = 0;
+			m->done = c->expected;
+			msg_send(c, m);
+		}
+	}
 	af_ring_close_spsc(c->to_sink);
 	c->shard_done = true;
 }
@@ -510,18 +567,27 @@ static bool shard_step(struct rt_core *c)
 			if (it->last && !c->input_done[it->input]) {
 				af_merge_finish(c->merge, it->input);
 				c->input_done[it->input] = true;
+			} else if (it->idle && !c->input_done[it->input]) {
+				af_merge_idle(c->merge, it->input);
 			}
 			c->expected++;
+			give_back(c, from, it);
+			merge_drain(c);
+			if (c->track != NULL)
+				track_advance(c);
 		} else {
+			if (c->track != NULL)
+				c->track[it->ev.pos.batch % AF_RT_TRACK]++;
 			af_merge_push(c->merge, &it->ev, it->frontier);
+			give_back(c, from, it);
+			merge_drain(c);
 		}
-		give_back(c, from, it);
-		merge_drain(c);
 	}
 	if (moved)
 		give_back_all(c);
 	else
 		text_flush(c, &c->events);
+	track_send(c);
 	return moved;
 }
 
@@ -624,6 +690,14 @@ af_err_t af_rt_core_init(struct rt_core *c, struct af_runtime *rt, uint32_t id, 
 	c->dedup = af_dedup_new(cfg->input.dedup_retention, dedup_max);
 	if (c->merge == NULL || c->dedup == NULL)
 		goto nomem;
+	if (rt->src.inputs_start_idle)
+		for (uint32_t i = 0; i < rt->src.ninputs; i++)
+			af_merge_idle(c->merge, i);
+	if (rt->src.complete != NULL) {
+		c->track = alloc_zero(AF_RT_TRACK, sizeof(*c->track), &failed);
+		if (failed)
+			goto nomem;
+	}
 	err = af_shard_new(&c->cfg, emit_alert, c, &c->shard, errstr, errstr_size);
 	if (err != AF_OK)
 		return err;
@@ -651,6 +725,7 @@ void af_rt_core_fini(struct rt_core *c)
 	free(c->nret);
 	free(c->look);
 	free(c->input_done);
+	free(c->track);
 	free(c->dlq.line);
 	free(c->events.line);
 }

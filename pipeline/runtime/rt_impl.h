@@ -56,18 +56,22 @@ struct rt_item {
 	uint32_t type;
 	uint32_t input;    /* marker: the batch's input */
 	bool last;         /* marker: the batch ends its input */
+	bool idle;         /* marker: the input is idle after the batch */
 	uint64_t batch;    /* marker: the batch's number */
 	int64_t frontier;  /* event: largest event time in its batch up to and
 	                      including it; marker: in the whole batch */
 	struct af_event ev; /* event only; ev.flags carries AF_EV_PART_* */
 };
 
-/* What travels to the sink. */
-enum { RT_MSG_ALERT, RT_MSG_DLQ, RT_MSG_EVENTS };
+/* What travels to the sink. RT_MSG_DONE: a shard has applied every event
+ * of the batches before `done`, and sent what they raised before this
+ * message (completion tracking only). */
+enum { RT_MSG_ALERT, RT_MSG_DLQ, RT_MSG_EVENTS, RT_MSG_DONE };
 
 struct rt_msg {
 	uint32_t type;
 	uint32_t len; /* text bytes */
+	uint64_t done; /* RT_MSG_DONE */
 	struct af_alert alert;
 	char text[]; /* text chunk of whole lines */
 };
@@ -124,6 +128,12 @@ struct rt_core {
 	uint32_t *nret;        /* [N] */
 	bool *input_done;      /* [ninputs] */
 	bool shard_done;
+	/* Completion tracking (the source's complete set; else NULL): events
+	 * of batch b waiting in the merge, at track[b % AF_RT_TRACK]; every
+	 * batch before track_base is done here; done_sent: the last
+	 * track_base told to the sink. */
+	uint32_t *track;
+	uint64_t track_base, done_sent;
 	struct rt_text events;
 
 	/* To the sink. */
@@ -160,6 +170,20 @@ struct af_runtime {
 
 	_Atomic int64_t pace_first_ts; /* --speed: the first event's time */
 	double pace_start;             /* --speed: when the run started */
+
+	/* Completion tracking: the sink publishes how many batches from 0 on
+	 * are done; the source remembers each batch's input and last record
+	 * (track_seq[b % AF_RT_TRACK], UINT64_MAX: none) to tell its source. */
+	_Atomic uint64_t done_batches;
+	uint32_t *track_input;
+	uint64_t *track_seq;
+	/* The sink's side: per core, DONE messages waiting for the outlet to
+	 * settle the tokens handed over before them. */
+	struct rt_done_fifo {
+		uint64_t done[16], token[16];
+		uint32_t head, len;
+		uint64_t confirmed;
+	} *done_fifo;
 
 	_Atomic uint64_t pub_records; /* published by the source */
 	uint64_t records;

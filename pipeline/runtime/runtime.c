@@ -119,26 +119,68 @@ const char *af_runtime_path(const struct af_runtime *rt, uint32_t index)
 
 /* --- the source thread --- */
 
+/* Tell the source which records are done: every batch the sink has
+ * declared done since the last call, in batch order. */
+static void pass_completions(struct af_runtime *rt, uint64_t *reported)
+{
+	uint64_t done = atomic_load_explicit(&rt->done_batches, memory_order_acquire);
+
+	for (; *reported < done; (*reported)++) {
+		size_t k = *reported % AF_RT_TRACK;
+		if (rt->track_seq[k] != UINT64_MAX)
+			rt->src.complete(rt->src.ctx, rt->track_input[k], rt->track_seq[k]);
+	}
+}
+
+/* Waiting for the pipeline: let the source serve its own (a Kafka
+ * consumer's heartbeats and pauses) every 10 ms or so. */
+static void source_wait(struct af_runtime *rt, struct rt_backoff *bo, double *last_hold)
+{
+	if (rt->src.hold != NULL) {
+		double now = af_rt_now();
+		if (now - *last_hold >= 0.01) {
+			rt->src.hold(rt->src.ctx);
+			*last_hold = now;
+		}
+	}
+	af_rt_backoff(bo);
+}
+
 static void *source_main(void *arg)
 {
 	struct af_runtime *rt = arg;
 	struct rt_backoff bo = {0};
-	uint64_t next = 0;
+	uint64_t next = 0, reported = 0;
+	double last_hold = 0;
+	bool tracking = rt->src.complete != NULL;
 	char err[sizeof(rt->source_err)];
 
 	while (!atomic_load_explicit(&rt->stop, memory_order_relaxed) &&
 	       !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
+		if (tracking) {
+			pass_completions(rt, &reported);
+			if (next - reported >= AF_RT_TRACK) {
+				source_wait(rt, &bo, &last_hold);
+				continue;
+			}
+		}
 		struct af_rt_batch *b = af_pool_get(rt->batches);
 		if (b == NULL) {
-			af_rt_backoff(&bo);
+			source_wait(rt, &bo, &last_hold);
 			continue;
 		}
 		bo.n = 0;
 		b->count = 0;
 		b->used = 0;
 		b->last = false;
+		b->idle = false;
 		b->input = 0;
 		af_err_t e = rt->src.fill(rt->src.ctx, rt, b, err, sizeof(err));
+		if (e == AF_E_AGAIN) {
+			/* fill waited for records itself; nothing to hand on. */
+			af_pool_put(rt->batches, b);
+			continue;
+		}
 		if (e == AF_EOF) {
 			af_pool_put(rt->batches, b);
 			break;
@@ -148,6 +190,11 @@ static void *source_main(void *arg)
 			af_rt_fail(rt, WHO_SOURCE, err);
 			break;
 		}
+		if (tracking) {
+			size_t k = next % AF_RT_TRACK;
+			rt->track_input[k] = b->input;
+			rt->track_seq[k] = b->count > 0 ? b->rec[b->count - 1].seq : UINT64_MAX;
+		}
 		b->number = next++;
 		b->filled_at = af_rt_now();
 		rt->records += b->count;
@@ -156,23 +203,63 @@ static void *source_main(void *arg)
 		while (!af_ring_push_spsc(to, b)) {
 			if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
 				goto out;
-			af_rt_backoff(&bo);
+			source_wait(rt, &bo, &last_hold);
 		}
 		bo.n = 0;
 	}
 out:
 	for (uint32_t i = 0; i < rt->n; i++)
 		af_ring_close_spsc(rt->cores[i].in_batches);
+	/* What was read is still being worked through: pass on its
+	 * completions until the last, so a Kafka source stores the offsets
+	 * of everything it handed on before it closes. */
+	while (tracking && reported < next && !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
+		pass_completions(rt, &reported);
+		if (reported < next)
+			source_wait(rt, &bo, &last_hold);
+	}
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
 	return NULL;
 }
 
 /* --- the sink thread --- */
 
-static void sink_write(struct af_runtime *rt, const struct rt_msg *m)
+/* Hand one message on. Returns false when the outlet is full (offer the
+ * same message again later). */
+static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg *m,
+                       uint64_t *tokens)
 {
+	const struct af_rt_outlet *o = rt->sinks.outlet;
 	af_err_t e = AF_OK;
 
+	if (m->type == RT_MSG_DONE) {
+		struct rt_done_fifo *f = &rt->done_fifo[core];
+		uint32_t cap = (uint32_t)(sizeof(f->done) / sizeof(f->done[0]));
+		/* Full: the newest entry takes the later value; it is confirmed
+		 * a little later than it could have been, never too early. */
+		uint32_t at = f->len < cap ? (f->head + f->len++) % cap : (f->head + cap - 1) % cap;
+		f->done[at] = m->done;
+		f->token[at] = *tokens;
+		return true;
+	}
+	if (o != NULL) {
+		char err[sizeof(rt->sink_err)];
+		err[0] = '\0';
+		if (m->type == RT_MSG_ALERT)
+			e = o->alert(o->ctx, *tokens, &m->alert, err, sizeof(err));
+		else
+			e = o->lines(o->ctx, *tokens,
+			             m->type == RT_MSG_DLQ ? AF_RT_LINES_DLQ : AF_RT_LINES_EVENTS, m->text,
+			             m->len, err, sizeof(err));
+		if (e == AF_E_AGAIN)
+			return false;
+		if (e != AF_OK) {
+			af_rt_fail(rt, WHO_SINK, err[0] ? err : "an output failed");
+			return true;
+		}
+		(*tokens)++;
+		return true;
+	}
 	switch (m->type) {
 	case RT_MSG_ALERT:
 		e = af_alert_out_write(rt->sinks.alerts, &m->alert);
@@ -189,22 +276,80 @@ static void sink_write(struct af_runtime *rt, const struct rt_msg *m)
 	 * as in any output; the run goes on so the summary stays whole. */
 	if (e != AF_OK)
 		rt->sink_io_failed = true;
+	(*tokens)++;
+	return true;
+}
+
+/* Confirm the shards' DONE messages whose tokens are settled, and publish
+ * the batches done everywhere. */
+static void sink_confirm(struct af_runtime *rt, uint64_t settled)
+{
+	uint64_t least = UINT64_MAX;
+
+	for (uint32_t i = 0; i < rt->n; i++) {
+		struct rt_done_fifo *f = &rt->done_fifo[i];
+		uint32_t cap = (uint32_t)(sizeof(f->done) / sizeof(f->done[0]));
+		while (f->len > 0 && f->token[f->head] <= settled) {
+			f->confirmed = f->done[f->head];
+			f->head = (f->head + 1) % cap;
+			f->len--;
+		}
+		if (f->confirmed < least)
+			least = f->confirmed;
+	}
+	if (least > atomic_load_explicit(&rt->done_batches, memory_order_relaxed))
+		atomic_store_explicit(&rt->done_batches, least, memory_order_release);
 }
 
 static void *sink_main(void *arg)
 {
 	struct af_runtime *rt = arg;
+	const struct af_rt_outlet *o = rt->sinks.outlet;
 	struct rt_backoff bo = {0};
 	void *got[RT_MSGS];
 	bool flushed = true;
+	uint64_t tokens = 0;
+	/* A message the outlet could not take yet, from core held_core, with
+	 * the rest of its burst after it. */
+	size_t held_at = 0, held_n = 0;
+	uint32_t held_core = 0;
 
 	for (;;) {
 		bool moved = false, all_done = true;
-		for (uint32_t i = 0; i < rt->n; i++) {
+		if (held_n > 0) {
+			struct rt_core *c = &rt->cores[held_core];
+			while (held_at < held_n && sink_write(rt, held_core, got[held_at], &tokens))
+				held_at++;
+			af_pool_put_batch_spsc(c->msgs, 0, got, held_at);
+			if (held_at < held_n) {
+				memmove(got, got + held_at, (held_n - held_at) * sizeof(got[0]));
+				held_n -= held_at;
+				held_at = 0;
+				uint64_t settled = o->settled(o->ctx, 10);
+				if (rt->done_fifo != NULL)
+					sink_confirm(rt, settled);
+				if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
+					break;
+				continue;
+			}
+			held_n = held_at = 0;
+			moved = true;
+		}
+		for (uint32_t i = 0; i < rt->n && held_n == 0; i++) {
 			struct rt_core *c = &rt->cores[i];
 			size_t k = af_ring_pop_batch_spsc(c->to_sink, got, RT_MSGS);
-			for (size_t j = 0; j < k; j++)
-				sink_write(rt, got[j]);
+			size_t j = 0;
+			while (j < k && sink_write(rt, i, got[j], &tokens))
+				j++;
+			if (j < k) {
+				/* The outlet is full: keep the rest, in order. */
+				af_pool_put_batch_spsc(c->msgs, 0, got, j);
+				memmove(got, got + j, (k - j) * sizeof(got[0]));
+				held_n = k - j;
+				held_core = i;
+				moved = true;
+				break;
+			}
 			if (k > 0) {
 				af_pool_put_batch_spsc(c->msgs, 0, got, k);
 				moved = true;
@@ -213,6 +358,9 @@ static void *sink_main(void *arg)
 				all_done = false;
 			}
 		}
+		uint64_t settled = o != NULL ? o->settled(o->ctx, 0) : tokens;
+		if (rt->done_fifo != NULL)
+			sink_confirm(rt, settled);
 		if (moved) {
 			bo.n = 0;
 			continue;
@@ -220,14 +368,24 @@ static void *sink_main(void *arg)
 		if (!flushed) {
 			/* Alerts are rare and wanted promptly: out as soon as
 			 * the cores have nothing more for now. */
-			if (af_alert_out_flush(rt->sinks.alerts) != AF_OK)
+			if (o == NULL && af_alert_out_flush(rt->sinks.alerts) != AF_OK)
 				rt->sink_io_failed = true;
 			flushed = true;
 		}
-		if (all_done || atomic_load_explicit(&rt->abort, memory_order_relaxed))
+		if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
 			break;
+		if (all_done) {
+			/* Everything handed over: wait for the outlet to deliver
+			 * it (a graceful stop delivers what was raised). */
+			if (o == NULL || settled >= tokens)
+				break;
+			o->settled(o->ctx, 100);
+			continue;
+		}
 		af_rt_backoff(&bo);
 	}
+	for (size_t j = 0; j < held_n; j++) /* aborting: give them back */
+		af_pool_put(rt->cores[held_core].msgs, got[j]);
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
 	return NULL;
 }
@@ -299,6 +457,13 @@ af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *
 		goto nomem;
 	for (uint32_t i = 0; i < src->ninputs; i++)
 		atomic_init(&rt->frontier[i], INT64_MIN);
+	if (src->complete != NULL) {
+		rt->track_input = calloc(AF_RT_TRACK, sizeof(*rt->track_input));
+		rt->track_seq = calloc(AF_RT_TRACK, sizeof(*rt->track_seq));
+		rt->done_fifo = calloc(rt->n, sizeof(*rt->done_fifo));
+		if (rt->track_input == NULL || rt->track_seq == NULL || rt->done_fifo == NULL)
+			goto nomem;
+	}
 	for (size_t i = 0; i < (size_t)rt->n * rt->n; i++)
 		if (af_ring_new(RT_MESH_SLOTS, &rt->mesh[i]) != AF_OK)
 			goto nomem;
@@ -423,6 +588,9 @@ void af_runtime_free(struct af_runtime *rt)
 		free(rt->path_chunk[c]);
 	}
 	af_pool_free(rt->batches);
+	free(rt->track_input);
+	free(rt->track_seq);
+	free(rt->done_fifo);
 	free(rt->mesh);
 	free(rt->cores);
 	free(rt->frontier);
@@ -468,6 +636,11 @@ uint64_t af_runtime_reorder_forced(const struct af_runtime *rt)
 		if (rt->cores[i].merge != NULL)
 			n += af_merge_forced(rt->cores[i].merge);
 	return n;
+}
+
+uint64_t af_runtime_batches_done(const struct af_runtime *rt)
+{
+	return atomic_load_explicit(&((struct af_runtime *)rt)->done_batches, memory_order_relaxed);
 }
 
 double af_runtime_batch_latency(const struct af_runtime *rt, double q)

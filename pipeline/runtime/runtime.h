@@ -81,6 +81,9 @@ struct af_rt_batch {
 	double filled_at; /* set by the runtime: when the source handed it on */
 	uint32_t input;  /* which input the records are from */
 	bool last;       /* no record of this input follows this batch */
+	bool idle;       /* after these records (maybe none) the input is
+	                    idle: it holds no event back until its next
+	                    record (pipeline/merge.h, af_merge_idle) */
 	uint32_t count;  /* records held */
 	uint32_t cap;    /* record slots */
 	size_t used;     /* bytes held */
@@ -100,17 +103,62 @@ bool af_rt_batch_add(struct af_rt_batch *b, const char *data, size_t len,
 
 struct af_runtime;
 
-/* Where batches come from. Thread: fill runs on the source thread only. */
+/* Where batches come from. Thread: every callback runs on the source
+ * thread only. */
 struct af_rt_source {
 	void *ctx;
 	uint32_t ninputs; /* inputs the records can name, 0..ninputs-1 */
-	/* Fill b (empty) with the next records and set b->input and b->last.
-	 * Returns AF_OK (b may hold no records only when b->last is set: an
-	 * input ended), AF_EOF when every input has ended (b unused), or
-	 * another error with errstr written (the run fails).
-	 * af_runtime_frontier tells which input is furthest behind. */
+	/* Every input starts idle (b->idle) rather than unknown: inputs that
+	 * come and go (Kafka partitions), most never seen. Files: false, so
+	 * that no event leaves before every input has said where it is. */
+	bool inputs_start_idle;
+	/* Fill b (empty) with the next records and set b->input, b->last and
+	 * b->idle. Returns AF_OK (b may hold no records only when b->last or
+	 * b->idle is set), AF_E_AGAIN when nothing came for now (b unused;
+	 * fill is called again unless the run is stopping), AF_EOF when every
+	 * input has ended (b unused), or another error with errstr written
+	 * (the run fails). af_runtime_frontier tells which input is furthest
+	 * behind. */
 	af_err_t (*fill)(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, char *errstr,
 	                 size_t errstr_size);
+	/* Optional (NULL: records are forgotten once read). Every record of
+	 * input with seq <= seq is done: applied by its shards, and whatever
+	 * it raised (alerts, dead letters, event lines) accepted by the
+	 * outputs. Called in batch order; a Kafka source stores offsets here.
+	 * With complete set, the runtime keeps at most AF_RT_TRACK batches
+	 * read and not done, and waits (calling hold) for the rest. */
+	void (*complete)(void *ctx, uint32_t input, uint64_t seq);
+	/* Optional: called about every 10 ms while the source waits for the
+	 * pipeline (back-pressure): a Kafka source pauses its partitions and
+	 * keeps its consumer served. */
+	void (*hold)(void *ctx);
+};
+
+/* Batches read and not yet done, at most, when the source tracks
+ * completion; an event held back longer than that (a record far ahead in
+ * event time) is let out early, counted as a forced release. */
+#define AF_RT_TRACK 4096u
+
+/* Outputs that deliver later (Kafka, HTTP, syslog): every alert, chunk of
+ * dead-letter lines and chunk of event lines goes to them with a token,
+ * numbered from 0 in the order handed over. Thread: the sink thread.
+ * With an outlet, the runtime writes nothing to sinks.alerts/events (the
+ * outlet does whatever is wanted with them); dead letters go to the
+ * outlet only as well. */
+enum af_rt_lines { AF_RT_LINES_DLQ, AF_RT_LINES_EVENTS };
+struct af_rt_outlet {
+	void *ctx;
+	/* Take a (borrowed, copied if kept) alert or text of whole lines.
+	 * AF_E_AGAIN: full, nothing taken (the runtime polls and offers it
+	 * again); another error ends the run (errstr). */
+	af_err_t (*alert)(void *ctx, uint64_t token, const struct af_alert *a, char *errstr,
+	                  size_t errstr_size);
+	af_err_t (*lines)(void *ctx, uint64_t token, enum af_rt_lines kind, const char *text,
+	                  size_t len, char *errstr, size_t errstr_size);
+	/* Serve deliveries, waiting at most timeout_ms; return how many
+	 * tokens from 0 on are settled without a gap (delivered, or given to
+	 * the dead-letter output when they never can be). */
+	uint64_t (*settled)(void *ctx, int timeout_ms);
 };
 
 /* Where results go; all borrowed, used by the sink thread only between
@@ -121,6 +169,7 @@ struct af_rt_sinks {
 	struct af_alert_out *alerts;
 	struct af_dlq *dlq;
 	struct af_ecs_out *events;
+	const struct af_rt_outlet *outlet; /* NULL: none (see above) */
 };
 
 /* A runtime for cfg (borrowed; must outlive it: threads, batch size,
@@ -183,6 +232,11 @@ const char *af_runtime_path(const struct af_runtime *rt, uint32_t index);
  * @pre after af_runtime_wait. */
 void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out);
 uint64_t af_runtime_reorder_forced(const struct af_runtime *rt);
+
+/* Batches done (see af_rt_source.complete), counted from the first
+ * without a gap; 0 when the source does not track completion.
+ * Thread: any. */
+uint64_t af_runtime_batches_done(const struct af_runtime *rt);
 
 /* Batch latency: from the moment the source hands a batch on to the
  * moment its worker has routed its last event and sent its markers
