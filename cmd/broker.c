@@ -1,12 +1,20 @@
 /* broker.c - `auditflow broker [--port P] [--topic NAME:PARTITIONS]...
- * [--brokers N] [--bootstrap-file FILE]`: a Kafka-protocol broker on the
- * loopback interface, for trying auditflow and for tests.
+ * [--brokers N] [--bootstrap-file FILE] [--control FIFO|-]`: a
+ * Kafka-protocol broker on the loopback interface, for trying auditflow and
+ * for tests, which can be broken on cue.
  *
  * Thread: the main thread parses, starts, then sleeps in sigwait() until
  * SIGINT or SIGTERM; librdkafka's mock cluster serves clients from its own
- * thread; with --port, one relay thread (below) copies bytes.
- * In: the command line. Out: the bootstrap address on stdout and in the
- * --bootstrap-file; a status line and the retention warning on stderr.
+ * thread; with --port, one relay thread (below) copies bytes; with
+ * --control, one thread (broker_ctl.c) reads commands.
+ * In: the command line; with --control, fault-injection commands from
+ * stdin ("-") or a FIFO, one a line: `down N`, `up N`, `errors REQUEST
+ * COUNT ERROR`, `leader TOPIC PARTITION N`, `coordinator group|txn KEY N`,
+ * `rtt N MS`, `help` (broker_ctl.c says what each does; the end of stdin
+ * does not stop the broker, a FIFO takes one writer after another).
+ * Out: the bootstrap address on stdout and in the --bootstrap-file, then on
+ * stdout one line per command, "ok ..." or "error ...", and nothing else;
+ * a status line and the retention warning on stderr.
  *
  * DESIGN: the broker is librdkafka's mock cluster (rdkafka_mock.h), a real
  * Kafka wire-protocol server that kcat and librdkafka reach over TCP. It
@@ -26,6 +34,7 @@
  * brokers at their kernel-chosen ports, not at P.
  */
 #include "cmd/broker.h"
+#include "cmd/broker_ctl.h"
 #include "cmd/cli.h"
 
 #include <arpa/inet.h>
@@ -71,6 +80,7 @@ struct broker_opts {
 	int port; /* 0: the kernel's choice, no relay */
 	int brokers;
 	const char *bootstrap_file; /* borrowed from argv, or NULL */
+	const char *control;        /* borrowed from argv: "-", a FIFO, or NULL */
 	size_t ntopics;
 	struct broker_topic topics[BROKER_TOPICS_MAX];
 	bool help;
@@ -119,9 +129,19 @@ static void usage(FILE *out)
 	        "                           themselves always use ports the kernel picks\n"
 	        "  --bootstrap-file FILE    write the bootstrap address to FILE (atomically)\n"
 	        "                           once ready, for scripts to wait on; removed at exit\n"
-	        "  -h, --help               this text\n",
+	        "  --control FIFO|-         read fault-injection commands, one a line, from\n"
+	        "                           stdin (-) or a FIFO (made if absent, removed at\n"
+	        "                           exit; reopened for each writer); the end of stdin\n"
+	        "                           does not stop the broker\n"
+	        "  -h, --help               this text\n"
+	        "\n"
+	        "Control commands (--control), each ended by a newline, are answered on\n"
+	        "stdout by one line, \"ok ...\" or \"error ...\"; blank lines and lines\n"
+	        "starting with # are skipped. Brokers are numbered from 1. E.g. start\n"
+	        "`auditflow broker --control /tmp/af-ctl`, then `echo 'down 1' > /tmp/af-ctl`.\n",
 	        BROKER_PARTITION_MIB, BROKER_TOPICS_MAX, BROKER_DEFAULT_TOPIC, BROKER_DEFAULT_PARTS,
 	        BROKER_BROKERS_MAX);
+	af_broker_ctl_usage(out);
 }
 
 /* A decimal number in [lo, hi]. */
@@ -209,6 +229,12 @@ static af_err_t apply(struct broker_opts *o, const char *name, const char *value
 			return AF_E_CONFIG;
 		}
 		o->bootstrap_file = value;
+	} else if (strcmp(name, "control") == 0) {
+		if (value[0] == '\0') {
+			snprintf(err, err_size, "--control: empty file name (- for stdin)");
+			return AF_E_CONFIG;
+		}
+		o->control = value;
 	} else {
 		snprintf(err, err_size, "unknown option '--%s'", name);
 		return AF_E_CONFIG;
@@ -218,7 +244,8 @@ static af_err_t apply(struct broker_opts *o, const char *name, const char *value
 
 static bool option_known(const char *name)
 {
-	static const char *const known[] = {"topic", "port", "brokers", "bootstrap-file"};
+	static const char *const known[] = {"topic", "port", "brokers", "bootstrap-file",
+	                                    "control"};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(name, known[i]) == 0)
 			return true;
@@ -556,6 +583,7 @@ int af_broker_main(int argc, char **argv)
 	rd_kafka_t *rk = NULL;
 	rd_kafka_mock_cluster_t *mc = NULL;
 	struct relay relay = {.running = false};
+	struct af_broker_ctl *ctl = NULL;
 	bool wrote_file = false;
 
 	if (parse_args(o, argc, argv, err, sizeof(err)) != AF_OK) {
@@ -570,12 +598,16 @@ int af_broker_main(int argc, char **argv)
 	}
 
 	/* Before librdkafka starts a thread, so that every thread inherits the
-	 * mask and the signal waits for sigwait() below. */
-	sigset_t stop;
+	 * mask and the signal waits for sigwait() below. SIGPIPE is blocked
+	 * and never waited for: a control answer to a closed stdout fails
+	 * with EPIPE instead of killing the broker. */
+	sigset_t stop, blocked;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	blocked = stop;
+	sigaddset(&blocked, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 
 	/* The handle only hosts the cluster; it never connects anywhere.
 	 * log_level 4 hides its notice that it has no bootstrap.servers. */
@@ -605,6 +637,18 @@ int af_broker_main(int argc, char **argv)
 		}
 	}
 
+	/* The FIFO is made and open before the address is out, so a script
+	 * that waits for the address can write commands at once. */
+	if (o->control) {
+		af_err_t e =
+		    af_broker_ctl_open(&ctl, mc, o->brokers, o->control, stdout, err, sizeof(err));
+		if (e != AF_OK) {
+			fprintf(stderr, "auditflow broker: --control: %s\n", err);
+			status = e == AF_E_CONFIG ? 2 : 1;
+			goto cleanup;
+		}
+	}
+
 	const char *bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
 	const char *addr = bootstraps;
 	if (o->port) {
@@ -617,6 +661,11 @@ int af_broker_main(int argc, char **argv)
 	announce(o, addr, bootstraps);
 	printf("%s\n", addr);
 	fflush(stdout);
+	/* From here on only the control thread writes to stdout. */
+	if (ctl && af_broker_ctl_start(ctl, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow broker: --control: %s\n", err);
+		goto cleanup;
+	}
 	if (o->bootstrap_file) {
 		if (write_bootstrap_file(o->bootstrap_file, addr, err, sizeof(err)) != AF_OK) {
 			fprintf(stderr, "auditflow broker: --bootstrap-file: %s\n", err);
@@ -632,6 +681,8 @@ int af_broker_main(int argc, char **argv)
 	        sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
 	status = 0;
 cleanup:
+	/* Before the cluster goes: a command may be using it. */
+	af_broker_ctl_close(ctl);
 	relay_close(&relay);
 	if (wrote_file)
 		unlink(o->bootstrap_file);

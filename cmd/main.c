@@ -12,6 +12,7 @@
 #include "cmd/broker.h"
 #include "cmd/gen.h"
 #include "cmd/replay.h"
+#include "cmd/run.h"
 #include "pipeline/config.h"
 
 #define AF_VERSION "0.1.0"
@@ -20,6 +21,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: auditflow COMMAND [OPTIONS]\n"
 	      "\n"
+	      "  run       consume audit records from Kafka and deliver alerts, at\n"
+	      "            least once: auditflow run -b BROKERS -t TOPIC [OPTIONS]\n"
 	      "  replay    run exported audit logs (files, directories, - for stdin)\n"
 	      "            through the engine: auditflow replay [OPTIONS] FILE...\n"
 	      "  validate  check a configuration file, its rule settings and the\n"
@@ -32,8 +35,7 @@ static void usage(FILE *out)
 	      "            tests, not production: auditflow broker [OPTIONS]\n"
 	      "  version   print the version\n"
 	      "\n"
-	      "  run and test are described in the README and\n"
-	      "  arrive in later releases.\n"
+	      "  test is described in the README and arrives in a later release.\n"
 	      "\n"
 	      "auditflow COMMAND --help lists a command's options and every\n"
 	      "configuration key.\n",
@@ -57,6 +59,28 @@ static int cmd_replay(int argc, char **argv)
 		status = 0;
 	} else {
 		status = af_replay_main(&cfg);
+	}
+	af_config_fini(&cfg);
+	return status;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct af_config cfg;
+	char err[1024];
+	af_config_init(&cfg);
+	int status;
+	if (af_config_parse_args(&cfg, AF_CMD_RUN, argc, argv, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow run: %s\n", err);
+		status = 2;
+	} else if (cfg.cli.help) {
+		fputs("usage: auditflow run [OPTIONS] -b BROKERS -t TOPIC...   (Kafka in; options "
+		      "as kcat's)\n\n",
+		      stdout);
+		af_config_help(stdout, AF_CMD_RUN);
+		status = 0;
+	} else {
+		status = af_run_main(&cfg);
 	}
 	af_config_fini(&cfg);
 	return status;
@@ -112,7 +136,9 @@ int main(int argc, char **argv)
 		return af_bench_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "broker") == 0)
 		return af_broker_main(argc - 2, argv + 2);
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "test") == 0) {
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 2, argv + 2);
+	if (strcmp(cmd, "test") == 0) {
 		fprintf(stderr, "auditflow: '%s' is not in this release yet; see the README\n", cmd);
 		return 2;
 	}

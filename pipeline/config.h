@@ -56,6 +56,7 @@ enum af_output_format {
 	AF_OUTPUT_NATIVE = 0,
 	AF_OUTPUT_OCSF,
 	AF_OUTPUT_ECS,
+	AF_OUTPUT_TABLE, /* a line of columns for a person; file outputs only */
 };
 
 struct af_config_input {
@@ -224,6 +225,21 @@ struct af_config_state {
 	uint64_t hll_blocks;    /* HyperLogLog blocks (1 KiB) for distinct counts */
 };
 
+/* kafka: the consumer of `auditflow run` and the topics it writes to;
+ * names and short options follow kcat. */
+struct af_config_kafka {
+	const char *brokers;             /* bootstrap servers, or NULL */
+	struct af_config_strlist topics; /* names, or ^regex */
+	const char *group;               /* consumer group */
+	const char *offset;              /* beginning|end|stored|N|-N|s@MS */
+	bool exit_at_end;                /* stop once every partition is read */
+	struct af_config_strlist props;  /* librdkafka key=value settings */
+	uint32_t max_partitions;         /* partitions one run can number */
+	const char *alerts_topic;        /* alerts to this topic, or NULL */
+	const char *dlq_topic;           /* dead letters to this topic, or NULL */
+	const char *events_topic;        /* ECS events to this topic, or NULL */
+};
+
 struct af_config_cli {
 	struct af_config_strlist args; /* positional arguments in order ("-" kept) */
 	char *config_path;             /* the -c FILE given, or NULL */
@@ -238,6 +254,7 @@ struct af_config {
 	struct af_config_replay replay;
 	struct af_config_rules rules;
 	struct af_config_state state;
+	struct af_config_kafka kafka;
 	struct af_config_cli cli; /* not configurable; no rows */
 };
 

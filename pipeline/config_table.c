@@ -47,7 +47,7 @@ static const struct af_config_key input_keys[] = {
     },
 };
 
-static const char *const output_formats[] = {"native", "ocsf", "ecs", NULL};
+static const char *const output_formats[] = {"native", "ocsf", "ecs", "table", NULL};
 
 static const struct af_config_key output_keys[] = {
     {
@@ -64,7 +64,8 @@ static const struct af_config_key output_keys[] = {
         .choices = output_formats,
         .opt = "format",
         .commands = STREAM_CMDS,
-        .help = "alert schema: auditflow's own, OCSF or Elastic Common Schema",
+        .help = "alert schema: auditflow's own, OCSF or Elastic Common Schema; or table, "
+                "columns for a person (network outputs then get auditflow's own)",
     },
     {
         AF_CONFIG_STRING(output.events),
@@ -619,6 +620,85 @@ static const struct af_config_key state_keys[] = {
     },
 };
 
+static const struct af_config_key kafka_keys[] = {
+    {
+        AF_CONFIG_STRING(kafka.brokers),
+        .opt_short = 'b',
+        .commands = AF_CMD_RUN,
+        .metavar = "BROKERS",
+        .help = "Kafka bootstrap servers, host:port[,host:port...] (kcat's -b)",
+    },
+    {
+        AF_CONFIG_STRLIST(kafka.topics),
+        .opt_short = 't',
+        .commands = AF_CMD_RUN,
+        .metavar = "TOPIC",
+        .help = "topic to consume, repeatable; ^ starts a regular expression",
+    },
+    {
+        AF_CONFIG_STRING(kafka.group),
+        .def = "auditflow",
+        .opt_short = 'G',
+        .commands = AF_CMD_RUN,
+        .metavar = "GROUP",
+        .help = "consumer group; partitions are shared among its members",
+    },
+    {
+        AF_CONFIG_STRING(kafka.offset),
+        .def = "stored",
+        .opt = "offset",
+        .commands = AF_CMD_RUN,
+        .metavar = "WHERE",
+        .help = "where a partition starts the first time this run gets it: beginning, end, "
+                "stored (the group's, else the earliest), N, -N (N from the end), s@MS (a time)",
+    },
+    {
+        AF_CONFIG_BOOL(kafka.exit_at_end),
+        .def = "false",
+        .opt_short = 'e',
+        .commands = AF_CMD_RUN,
+        .help = "exit once every assigned partition has been read to its end",
+    },
+    {
+        AF_CONFIG_STRLIST(kafka.props),
+        .opt_short = 'X',
+        .commands = AF_CMD_RUN,
+        .metavar = "KEY=VALUE",
+        .help = "librdkafka setting for the consumer and producers, repeatable "
+                "(security.protocol, sasl.*, ssl.*, ...)",
+    },
+    {
+        /* Each partition is an input of the event-time merge; 256 covers
+         * the topics an audit pipeline uses, at 1 KiB of state each. */
+        AF_CONFIG_UINT(kafka.max_partitions),
+        .def = "256",
+        .min = "1",
+        .max = "65536",
+        .help = "most partitions one run can be assigned over its life",
+    },
+    {
+        AF_CONFIG_STRING(kafka.alerts_topic),
+        .opt = "alerts-topic",
+        .commands = AF_CMD_RUN,
+        .metavar = "TOPIC",
+        .help = "also send alerts to this Kafka topic (key: the account)",
+    },
+    {
+        AF_CONFIG_STRING(kafka.dlq_topic),
+        .opt = "dlq-topic",
+        .commands = AF_CMD_RUN,
+        .metavar = "TOPIC",
+        .help = "also send dead letters to this Kafka topic",
+    },
+    {
+        AF_CONFIG_STRING(kafka.events_topic),
+        .opt = "events-topic",
+        .commands = AF_CMD_RUN,
+        .metavar = "TOPIC",
+        .help = "send every enriched event (ECS JSON) to this Kafka topic",
+    },
+};
+
 static const struct af_config_section sections[] = {
     SECTION("input", input_keys),
     SECTION("output", output_keys),
@@ -627,6 +707,7 @@ static const struct af_config_section sections[] = {
     SECTION("replay", replay_keys),
     SECTION("state", state_keys),
     SECTION("rules", rules_keys),
+    SECTION("kafka", kafka_keys),
 };
 
 const struct af_config_section *af_config_sections(size_t *count)

@@ -295,6 +295,15 @@ void af_merge_finish(struct af_merge *m, uint32_t input)
 	update_min_frontier(m);
 }
 
+void af_merge_wake(struct af_merge *m, uint32_t input)
+{
+	assert(input < m->ninputs);
+	if (!m->inputs[input].idle)
+		return;
+	m->inputs[input].idle = false;
+	update_min_frontier(m);
+}
+
 void af_merge_idle(struct af_merge *m, uint32_t input)
 {
 	assert(input < m->ninputs);

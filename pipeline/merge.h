@@ -64,9 +64,9 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 /* Frees m and the events still buffered; NULL is ignored. */
 void af_merge_free(struct af_merge *m);
 
-/* Which input to read next: the unfinished input with the smallest frontier
- * (INT64_MIN, nothing known yet, first), the lowest number on a tie.
- * UINT32_MAX once every input is finished. Cost: O(1). */
+/* Which input to read next: the unfinished, awake input with the smallest
+ * frontier (INT64_MIN, nothing known yet, first), the lowest number on a
+ * tie. UINT32_MAX once every input is finished or idle. Cost: O(1). */
 uint32_t af_merge_next_input(const struct af_merge *m);
 
 /* Copy *ev (borrowed) into the buffer, raise its input's frontier to
@@ -116,20 +116,25 @@ bool af_merge_pop(struct af_merge *m, struct af_event *out, bool *late);
  * may reuse its slot) or pop. */
 struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late);
 
+/* Input holds W back again from its own frontier, as at its next push
+ * (no-op when not idle): for a shard that learns of an input's records
+ * from a batch marker only. @pre input < ninputs. Cost: O(ninputs). */
+void af_merge_wake(struct af_merge *m, uint32_t input);
+
 /* af_merge_pop_ref that releases the buffered minimum even when it is not
  * safe yet (counted as forced): for a caller that must let an old event go
  * (the runtime, when a held event would hold its completion back too far).
  * NULL only when the buffer is empty. */
 struct af_event *af_merge_pop_forced(struct af_merge *m, bool *late);
 
-/* How many pops so far were forced by a full buffer before their event was
- * safe to release: zero means the output so far is the order described at the
- * top of this file, whatever the interleaving. */
 /* The event that leaves next (ready or not), borrowed until the next push
  * or pop; NULL when the buffer is empty. For prefetching what applying it
  * will touch. */
 const struct af_event *af_merge_peek(const struct af_merge *m);
 
+/* How many pops so far released their event before it was safe (a full
+ * buffer, or af_merge_pop_forced): zero means the output so far is the
+ * order described at the top of this file, whatever the interleaving. */
 uint64_t af_merge_forced(const struct af_merge *m);
 
 /* Events buffered now. */

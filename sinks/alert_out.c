@@ -404,9 +404,31 @@ static void af_alert_ecs(struct af_jsonw *w, const struct af_alert *a)
 	af_jsonw_object_end(w);
 }
 
+/* One line a person reads on a terminal, in columns: time, severity,
+ * rule, subject, source (address, country, ASN), message. Not JSON. */
+static void af_alert_table(struct af_jsonw *w, const struct af_alert *a)
+{
+	char ts[AF_TS_TEXT_MAX], ip[AF_IP_TEXT_MAX] = "", src[128], line[1024];
+
+	af_ts_format(a->ts_ns, ts, sizeof ts);
+	ts[19] = '\0'; /* to the second: YYYY-MM-DDTHH:MM:SS */
+	af_alert_ip(a, ip);
+	if (a->geo.asn != 0)
+		snprintf(src, sizeof src, "%s %s AS%u", ip, a->geo.country, a->geo.asn);
+	else
+		snprintf(src, sizeof src, "%s %s", ip, a->geo.country);
+	int n = snprintf(line, sizeof line, "%s  %-8s  %-18s  %-30s  %-32s  %s", ts,
+	                 af_severity_name((enum af_severity)a->severity), a->rule,
+	                 a->account[0] ? a->account : "-", src, a->message);
+	if (n < 0)
+		return;
+	af_jsonw_raw(w, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
 void af_alert_out_format(struct af_jsonw *w, const struct af_alert *a, enum af_output_format format)
 {
 	switch (format) {
+	case AF_OUTPUT_TABLE: af_alert_table(w, a); break;
 	case AF_OUTPUT_OCSF: af_alert_ocsf(w, a); break;
 	case AF_OUTPUT_ECS: af_alert_ecs(w, a); break;
 	case AF_OUTPUT_NATIVE:

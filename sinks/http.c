@@ -77,7 +77,7 @@ static void item_free(struct af_http *h, struct af_http_item *it)
 static void done_ok(struct af_http *h, struct af_http_item *it)
 {
 	h->st.items_ok++;
-	h->on_done(h->ctx, it->token, true, NULL);
+	h->on_done(h->ctx, it->token, true, NULL, NULL, 0);
 	item_free(h, it);
 }
 
@@ -87,7 +87,7 @@ static void done_dead(struct af_http *h, struct af_http_item *it, const char *re
 
 	redacted(h, reason, text, sizeof text);
 	h->st.items_dead++;
-	h->on_done(h->ctx, it->token, false, text);
+	h->on_done(h->ctx, it->token, false, text, it->doc, it->len);
 	item_free(h, it);
 }
 

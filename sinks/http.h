@@ -72,10 +72,14 @@ enum af_http_kind {
 };
 
 /* Called once per document when it is settled. ok: delivered; else
- * dead-lettered and reason says why (redacted, borrowed for the call;
- * NULL when ok). Runs on the owning thread inside af_http_poll; it may call
- * af_http_submit, not af_http_poll or af_http_close. */
-typedef void (*af_http_done_fn)(void *ctx, uint64_t token, bool ok, const char *reason);
+ * dead-lettered: reason says why (redacted) and doc[0..len) is the sink's
+ * copy of the document (for ES with its raw line breaks made blanks, as
+ * it was sent), so the caller can dead-letter it whole. reason and doc
+ * are borrowed for the call (NULL, and len 0, when ok). Runs on the owning
+ * thread inside af_http_poll; it may call af_http_submit, not af_http_poll
+ * or af_http_close. */
+typedef void (*af_http_done_fn)(void *ctx, uint64_t token, bool ok, const char *reason,
+                                const char *doc, size_t len);
 
 /* Options of af_http_open. Zero or NULL means the default in brackets. All
  * strings are borrowed for the call (the sink keeps copies). */

@@ -305,6 +305,7 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 		m->input = b->input;
 		m->last = b->last;
 		m->idle = b->idle;
+		m->active = b->count > 0;
 		m->batch = b->number;
 		m->frontier = c->batch_max;
 		stage_push(c, j, m);
@@ -563,6 +564,12 @@ static bool shard_step(struct rt_core *c)
 		}
 		moved = true;
 		if (it->type == RT_ITEM_MARKER) {
+			/* A shard that got none of an awake input's batch wakes
+			 * it here, at the same batch as the others (which woke it
+			 * at their first event of it): so W, and what leaves, is
+			 * the same whatever the thread count. */
+			if (it->active && !c->input_done[it->input])
+				af_merge_wake(c->merge, it->input);
 			af_merge_advance(c->merge, it->input, it->frontier);
 			if (it->last && !c->input_done[it->input]) {
 				af_merge_finish(c->merge, it->input);

@@ -57,6 +57,8 @@ struct rt_item {
 	uint32_t input;    /* marker: the batch's input */
 	bool last;         /* marker: the batch ends its input */
 	bool idle;         /* marker: the input is idle after the batch */
+	bool active;       /* marker: the batch held records (the input is
+	                      awake again in every shard from here) */
 	uint64_t batch;    /* marker: the batch's number */
 	int64_t frontier;  /* event: largest event time in its batch up to and
 	                      including it; marker: in the whole batch */
@@ -167,6 +169,7 @@ struct af_runtime {
 	char source_err[512];
 	char sink_err[512];
 	bool sink_io_failed;
+	bool outlet_failed; /* the outlet refused for good: deliver and confirm nothing more */
 
 	_Atomic int64_t pace_first_ts; /* --speed: the first event's time */
 	double pace_start;             /* --speed: when the run started */

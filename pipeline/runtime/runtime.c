@@ -177,7 +177,8 @@ static void *source_main(void *arg)
 		b->input = 0;
 		af_err_t e = rt->src.fill(rt->src.ctx, rt, b, err, sizeof(err));
 		if (e == AF_E_AGAIN) {
-			/* fill waited for records itself; nothing to hand on. */
+			/* fill waited for records itself (the contract), so this
+			 * loop does not spin; nothing to hand on. */
 			af_pool_put(rt->batches, b);
 			continue;
 		}
@@ -242,6 +243,8 @@ static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg
 		f->token[at] = *tokens;
 		return true;
 	}
+	if (rt->outlet_failed)
+		return true; /* the run is ending: take no more, confirm nothing */
 	if (o != NULL) {
 		char err[sizeof(rt->sink_err)];
 		err[0] = '\0';
@@ -254,6 +257,7 @@ static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg
 		if (e == AF_E_AGAIN)
 			return false;
 		if (e != AF_OK) {
+			rt->outlet_failed = true;
 			af_rt_fail(rt, WHO_SINK, err[0] ? err : "an output failed");
 			return true;
 		}
@@ -286,6 +290,8 @@ static void sink_confirm(struct af_runtime *rt, uint64_t settled)
 {
 	uint64_t least = UINT64_MAX;
 
+	if (rt->outlet_failed)
+		return;
 	for (uint32_t i = 0; i < rt->n; i++) {
 		struct rt_done_fifo *f = &rt->done_fifo[i];
 		uint32_t cap = (uint32_t)(sizeof(f->done) / sizeof(f->done[0]));

@@ -228,7 +228,9 @@ const char *af_runtime_path(const struct af_runtime *rt, uint32_t index);
 
 /* The enrich stage's counters summed over the cores, and the reorder
  * buffers' forced releases (events let out before their turn because a
- * buffer was full: the only case in which order depends on timing).
+ * buffer was full, or, with completion tracking, because an event was held
+ * longer than AF_RT_TRACK batches: the only cases in which order depends
+ * on timing).
  * @pre after af_runtime_wait. */
 void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out);
 uint64_t af_runtime_reorder_forced(const struct af_runtime *rt);

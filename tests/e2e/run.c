@@ -9,7 +9,9 @@
 #include "run.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -245,13 +247,27 @@ static int broker_wait_ready(struct af_e2e_broker *b, char *errstr, size_t errst
 	}
 }
 
+/* The value of --control in extra ("--control V" or "--control=V"), or
+ * NULL. */
+static const char *control_option(const char *const *extra)
+{
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		if (strcmp(extra[i], "--control") == 0)
+			return extra[i + 1];
+		if (strncmp(extra[i], "--control=", 10) == 0)
+			return extra[i] + 10;
+	}
+	return NULL;
+}
+
 int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *errstr,
                        size_t errstr_size)
 {
 	const char *argv[32] = {AF_BIN, "broker", "--bootstrap-file", af_e2e_path("bootstrap")};
 	size_t n = 4;
 	posix_spawn_file_actions_t fa;
-	int rc;
+	int rc, in[2] = {-1, -1};
+	const char *control = control_option(extra);
 
 	memset(b, 0, sizeof(*b));
 	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
@@ -262,24 +278,45 @@ int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *
 		argv[n++] = extra[i];
 	}
 	argv[n] = NULL;
+	/* Close-on-exec, so that only the broker holds the read end and no
+	 * other child (kcat) keeps the write end open. */
+	if (control && strcmp(control, "-") == 0 && pipe2(in, O_CLOEXEC) != 0) {
+		snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (control && strcmp(control, "-") != 0 && !(b->ctl_path = strdup(control))) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
 
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (in[0] >= 0)
+		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, af_e2e_path("broker.out"),
 	                                 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	posix_spawn_file_actions_addopen(&fa, 2, af_e2e_path("broker.err"),
 	                                 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	rc = posix_spawn(&b->pid, AF_BIN, &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	if (in[0] >= 0) {
+		close(in[0]);
+		b->ctl_stdin = true;
+		b->ctl_fd = in[1];
+	}
 	if (rc != 0) {
 		b->pid = 0;
 		snprintf(errstr, errstr_size, "cannot start %s: %s", AF_BIN, strerror(rc));
+		af_e2e_broker_close(b);
 		return -1;
 	}
 	if (broker_wait_ready(b, errstr, errstr_size) != 0) {
 		af_e2e_broker_close(b);
 		return -1;
 	}
+	/* The broker prints the address before it writes the file. */
+	b->out_seen = strlen(b->addr) + 1;
 	return 0;
 }
 
@@ -312,6 +349,134 @@ void af_e2e_broker_close(struct af_e2e_broker *b)
 		kill(b->pid, SIGKILL);
 		waitpid(b->pid, NULL, 0);
 	}
+	af_e2e_broker_ctl_eof(b);
 	free(b->addr);
+	free(b->ctl_path);
 	memset(b, 0, sizeof(*b));
+}
+
+/* -1 with errstr (the broker's stderr) if the broker has exited. */
+static int broker_gone(struct af_e2e_broker *b, char *errstr, size_t errstr_size)
+{
+	int ws;
+
+	if (b->pid > 0 && waitpid(b->pid, &ws, WNOHANG) != b->pid)
+		return 0;
+	char *err = b->pid > 0 ? af_slurp(af_e2e_path("broker.err"), NULL) : NULL;
+	snprintf(errstr, errstr_size, "the broker is not running%s%s", err ? "; it said: " : "",
+	         err ? err : "");
+	free(err);
+	b->pid = 0;
+	return -1;
+}
+
+/* Write all of line to fd with SIGPIPE held off, so a broker that died
+ * makes this fail with EPIPE rather than kill the test. */
+static int write_nosigpipe(int fd, const char *line, size_t len)
+{
+	sigset_t pipe_set, old;
+	ssize_t w = 0;
+	size_t done = 0;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	while (done < len && ((w = write(fd, line + done, len - done)) > 0 || errno == EINTR))
+		done += w > 0 ? (size_t)w : 0;
+	int saved = errno;
+	if (done < len && saved == EPIPE) {
+		struct timespec zero = {0, 0};
+		sigtimedwait(&pipe_set, NULL, &zero); /* the pending one, if any */
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return done == len ? 0 : -1;
+}
+
+/* Send line to the FIFO: open it as a new writer (the broker reopens its
+ * end after each writer, so it may be between two opens: ENXIO, retry),
+ * write and close. */
+static int ctl_send_fifo(struct af_e2e_broker *b, const char *line, size_t len, char *errstr,
+                         size_t errstr_size)
+{
+	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+	int fd;
+
+	while ((fd = open(b->ctl_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		if (errno != ENXIO || now_s() > end) {
+			snprintf(errstr, errstr_size, "cannot open %s: %s", b->ctl_path,
+			         strerror(errno));
+			return -1;
+		}
+		if (broker_gone(b, errstr, errstr_size) != 0)
+			return -1;
+		nap();
+	}
+	int rc = write_nosigpipe(fd, line, len);
+	if (rc != 0)
+		snprintf(errstr, errstr_size, "write to %s: %s", b->ctl_path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Wait for the broker's next whole line on stdout after b->out_seen. */
+static int ctl_answer(struct af_e2e_broker *b, char *answer, size_t answer_size, char *errstr,
+                      size_t errstr_size)
+{
+	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+
+	for (;;) {
+		size_t len = 0;
+		char *out = af_slurp(af_e2e_path("broker.out"), &len);
+		char *nl = out && len > b->out_seen ? strchr(out + b->out_seen, '\n') : NULL;
+		if (nl) {
+			snprintf(answer, answer_size, "%.*s", (int)(nl - out - b->out_seen),
+			         out + b->out_seen);
+			b->out_seen = (size_t)(nl - out) + 1;
+			free(out);
+			return 0;
+		}
+		free(out);
+		if (broker_gone(b, errstr, errstr_size) != 0)
+			return -1;
+		if (now_s() > end) {
+			snprintf(errstr, errstr_size, "no answer within %d s",
+			         AF_E2E_BROKER_WAIT_S);
+			return -1;
+		}
+		nap();
+	}
+}
+
+int af_e2e_broker_ctl(struct af_e2e_broker *b, const char *command, char *answer,
+                      size_t answer_size, char *errstr, size_t errstr_size)
+{
+	char line[4096];
+	int len = snprintf(line, sizeof(line), "%s\n", command);
+
+	if (len < 0 || (size_t)len >= sizeof(line)) {
+		snprintf(errstr, errstr_size, "command longer than %zu bytes", sizeof(line) - 2);
+		return -1;
+	}
+	if (b->ctl_stdin && b->ctl_fd >= 0) {
+		if (write_nosigpipe(b->ctl_fd, line, (size_t)len) != 0) {
+			snprintf(errstr, errstr_size, "write to the broker's stdin: %s",
+			         strerror(errno));
+			return -1;
+		}
+	} else if (b->ctl_path) {
+		if (ctl_send_fifo(b, line, (size_t)len, errstr, errstr_size) != 0)
+			return -1;
+	} else {
+		snprintf(errstr, errstr_size, "the broker has no control channel (open)");
+		return -1;
+	}
+	return ctl_answer(b, answer, answer_size, errstr, errstr_size);
+}
+
+void af_e2e_broker_ctl_eof(struct af_e2e_broker *b)
+{
+	if (b->ctl_stdin && b->ctl_fd >= 0)
+		close(b->ctl_fd);
+	b->ctl_fd = -1;
 }

@@ -3,11 +3,12 @@
  * Thread: the test's. Spawns AF_BIN with argv, stdin from a file (or
  * /dev/null), stdout and stderr to files in the test's temporary folder;
  * or starts `auditflow broker` in the background for tests that need a
- * Kafka-protocol broker, and stops it.
+ * Kafka-protocol broker, sends it fault-injection commands, and stops it.
  */
 #ifndef AF_TEST_RUN_H
 #define AF_TEST_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -60,6 +61,11 @@ size_t af_count_lines(const char *s);
 struct af_e2e_broker {
 	pid_t pid;  /* 0: not running */
 	char *addr; /* bootstrap address ("127.0.0.1:PORT[,...]"), owned */
+	/* The control channel, when extra gave --control: */
+	bool ctl_stdin;  /* "-": ctl_fd writes to the broker's stdin */
+	int ctl_fd;      /* valid while ctl_stdin */
+	char *ctl_path;  /* a FIFO, owned; NULL when none */
+	size_t out_seen; /* bytes of broker.out read: the address, answers */
 };
 
 /* How long af_e2e_broker_open waits for the bootstrap file and
@@ -69,9 +75,10 @@ struct af_e2e_broker {
 
 /* Start `AF_BIN broker --bootstrap-file <scratch>/bootstrap extra...`
  * (extra: NULL-terminated options, or NULL; at most 27), stdin from
- * /dev/null, stdout and stderr to broker.out and broker.err in the test's
- * scratch folder (af_e2e_path), and wait until the bootstrap file holds a
- * whole line. Returns 0 with b->pid and b->addr set, or -1 with errstr
+ * /dev/null (from a pipe that af_e2e_broker_ctl writes to, with
+ * "--control" "-" in extra), stdout and stderr to broker.out and
+ * broker.err in the test's scratch folder (af_e2e_path), and wait until
+ * the bootstrap file holds a whole line. Returns 0 with b->pid and b->addr set, or -1 with errstr
  * (the broker's stderr when it exited first; the broker killed when it
  * did not answer in time).
  * @pre af_e2e_setup has run; b is zeroed or closed. */
@@ -86,8 +93,26 @@ int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *
 int af_e2e_broker_stop(struct af_e2e_broker *b, int sig, int *status, char *errstr,
                        size_t errstr_size);
 
-/* Kill the broker with SIGKILL if it still runs, reap it, free b->addr;
- * b is zeroed again. Safe on a zeroed or stopped b. */
+/* Kill the broker with SIGKILL if it still runs, reap it, close its
+ * control pipe, free b->addr and b->ctl_path; b is zeroed again. Safe on a
+ * zeroed or stopped b. */
 void af_e2e_broker_close(struct af_e2e_broker *b);
+
+/* Send command (one line, without its newline) to the control channel
+ * that extra gave af_e2e_broker_open (--control - or --control PATH: each
+ * command opens the FIFO, writes, and closes it again), and wait for the
+ * broker's answer: its next line on stdout, copied without the newline
+ * into answer[answer_size]. Returns 0, or -1 with errstr (no control
+ * channel, a write failed, the broker exited, or no answer within
+ * AF_E2E_BROKER_WAIT_S). Waits for the answer, not for its effect on
+ * clients: the broker answers once the fault is in place.
+ * @pre b was opened with --control; command is not blank and does not
+ *      start with '#' (those get no answer). */
+int af_e2e_broker_ctl(struct af_e2e_broker *b, const char *command, char *answer,
+                      size_t answer_size, char *errstr, size_t errstr_size);
+
+/* Close the broker's stdin (opened with --control -): it reads end of
+ * file. Safe when already closed. */
+void af_e2e_broker_ctl_eof(struct af_e2e_broker *b);
 
 #endif

@@ -228,7 +228,7 @@ Test(config, enums_accept_their_named_choices)
 Test(config, enums_reject_other_words_and_list_the_choices)
 {
 	cr_assert_eq(set("output.format", "cef"), AF_E_CONFIG);
-	cr_assert_str_eq(err, "output.format: expected one of native|ocsf|ecs, got \"cef\"");
+	cr_assert_str_eq(err, "output.format: expected one of native|ocsf|ecs|table, got \"cef\"");
 	cr_assert_eq(cfg.output.format, AF_OUTPUT_NATIVE);
 }
 
@@ -342,7 +342,7 @@ Test(config, load_rejects_a_sequence_for_a_single_value)
 {
 	cr_assert_eq(load(DATA("sequence_for_scalar.yaml")), AF_E_CONFIG);
 	cr_assert_str_eq(err, DATA("sequence_for_scalar.yaml") ":2:11: output.format: expected "
-	                                                       "one of native|ocsf|ecs, got a "
+	                                                       "one of native|ocsf|ecs|table, got a "
 	                                                       "sequence");
 }
 
@@ -632,7 +632,7 @@ Test(config, a_bad_option_value_names_the_option_and_the_key)
 	const char *argv[] = {"--format", "cef"};
 
 	cr_assert_eq(args(AF_CMD_REPLAY, 2, argv), AF_E_CONFIG);
-	cr_assert_str_eq(err, "option --format (output.format): expected one of native|ocsf|ecs, "
+	cr_assert_str_eq(err, "option --format (output.format): expected one of native|ocsf|ecs|table, "
 	                      "got \"cef\"");
 }
 

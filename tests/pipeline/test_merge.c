@@ -1,8 +1,9 @@
 /* test_merge.c - af_merge: interleaving, reordering within the window, late
  * events and their keys, frontiers given with a push or by af_merge_advance,
- * tie order, a full buffer and its forced pops, draining, and random inputs
- * checked against a sort computed here, read in several interleavings and
- * split across shards. */
+ * tie order, a full buffer and its forced pops, draining, idle inputs
+ * (af_merge_idle) and pops forced on request (af_merge_pop_forced), and
+ * random inputs checked against a sort computed here, read in several
+ * interleavings and split across shards. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -921,4 +922,100 @@ Test(merge, orders_many_inputs_and_runs_longer_than_a_run_like_the_reference)
 	af_merge_free(m);
 	free(want);
 	free(ts);
+}
+
+Test(merge, stops_an_idle_input_from_holding_back_the_others)
+{
+	struct af_merge *m = af_merge_new(2, 10, 16);
+
+	push(m, 0, 0, 10);
+	push(m, 0, 1, 50);
+	assert_nothing_ready(m, "input 1 has told nothing");
+	af_merge_idle(m, 1); /* W = 50 - 10 */
+	assert_pops(m, 0, 0, false);
+	assert_nothing_ready(m, "50 is within the window of 50");
+	cr_assert_eq(af_merge_buffered(m), 1);
+	af_merge_free(m);
+}
+
+Test(merge, makes_an_idle_input_hold_back_again_from_its_own_frontier_at_its_next_push)
+{
+	struct af_merge *m = af_merge_new(2, 10, 16);
+
+	push(m, 1, 0, 20);
+	af_merge_idle(m, 1);
+	push(m, 0, 0, 30);
+	push(m, 0, 1, 60); /* W = 60 - 10: input 1 holds nothing back */
+	assert_pops(m, 1, 0, false);
+	assert_pops(m, 0, 0, false);
+	assert_nothing_ready(m, "60 is within the window of 60");
+	/* Back from idle with its frontier still 20, not this event's 15:
+	 * W = min(60, 20) - 10 = 10, so 15 waits. It is not late (15 is
+	 * within the window of 20), and sorts before events already out. */
+	push(m, 1, 1, 15);
+	assert_nothing_ready(m, "input 1 holds W at 20 - 10 again");
+	af_merge_advance(m, 1, 40); /* W = 30 */
+	assert_pops(m, 1, 1, false);
+	assert_nothing_ready(m, "60 is not before 30");
+	af_merge_free(m);
+}
+
+Test(merge, releases_everything_in_order_when_every_input_is_idle)
+{
+	struct af_merge *m = af_merge_new(3, 100, 16);
+
+	push(m, 0, 0, 30);
+	push(m, 1, 0, 10);
+	push(m, 0, 1, 20);
+	af_merge_idle(m, 2);
+	af_merge_idle(m, 0);
+	assert_nothing_ready(m, "input 1 holds W at 10 - 100");
+	af_merge_idle(m, 1);
+	assert_pops(m, 1, 0, false);
+	assert_pops(m, 0, 1, false);
+	assert_pops(m, 0, 0, false);
+	assert_nothing_ready(m, "all three are out");
+	cr_assert_eq(af_merge_forced(m), 0, "nothing held them: none was forced");
+	af_merge_free(m);
+}
+
+Test(merge, forces_out_the_minimum_before_it_is_safe_on_request_and_counts_it)
+{
+	struct af_merge *m = af_merge_new(2, 10, 16);
+	bool late = true;
+
+	push(m, 0, 0, 30);
+	push(m, 0, 1, 25);
+	push(m, 0, 2, 40);
+	assert_nothing_ready(m, "input 1 has told nothing");
+	struct af_event *ev = af_merge_pop_forced(m, &late);
+	cr_assert_not_null(ev);
+	cr_assert_eq(ev->pos.seq, 1, "the minimum, 25, leaves first");
+	cr_assert_eq(ev->ts_ns, 25);
+	cr_assert_not(late);
+	cr_assert_eq(af_merge_forced(m), 1);
+	cr_assert_eq(af_merge_buffered(m), 2);
+	assert_nothing_ready(m, "a forced pop makes nothing else safe");
+	af_merge_finish(m, 1);
+	af_merge_finish(m, 0);
+	ev = af_merge_pop_forced(m, &late);
+	cr_assert_not_null(ev);
+	cr_assert_eq(ev->pos.seq, 0);
+	cr_assert_eq(af_merge_forced(m), 1, "a forced pop of a ready event is not counted");
+	af_merge_free(m);
+}
+
+Test(merge, returns_null_from_a_forced_pop_of_an_empty_buffer)
+{
+	struct af_merge *m = af_merge_new(1, 10, 4);
+	bool late = true;
+
+	cr_assert_null(af_merge_pop_forced(m, &late));
+	push(m, 0, 0, 5);
+	cr_assert_not_null(af_merge_pop_forced(m, &late));
+	late = true;
+	cr_assert_null(af_merge_pop_forced(m, &late));
+	cr_assert(late, "late is left alone when nothing leaves");
+	cr_assert_eq(af_merge_forced(m), 1);
+	af_merge_free(m);
 }

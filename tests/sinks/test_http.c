@@ -254,18 +254,26 @@ struct outcome {
 	int ok[DOCS];
 	int dead[DOCS];
 	char reason[DOCS][512];
+	char doc[DOCS][128]; /* a dead letter's document as given back */
 };
 
-static void on_done(void *ctx, uint64_t token, bool ok, const char *reason)
+static void on_done(void *ctx, uint64_t token, bool ok, const char *reason, const char *doc,
+                    size_t len)
 {
 	struct outcome *o = ctx;
 	cr_assert_lt(token, DOCS);
 	if (ok) {
 		cr_assert_null(reason);
+		cr_assert_null(doc);
+		cr_assert_eq(len, 0);
 		o->ok[token]++;
 	} else {
+		cr_assert_not_null(doc);
+		cr_assert_lt(len, sizeof o->doc[token]);
 		o->dead[token]++;
 		snprintf(o->reason[token], sizeof o->reason[token], "%s", reason);
+		memcpy(o->doc[token], doc, len);
+		o->doc[token][len] = '\0';
 	}
 }
 
@@ -515,6 +523,7 @@ Test(http, dead_letters_a_document_the_server_rejects_with_the_reason)
 	cr_assert_eq(srv_count(&srv), 1);
 	expect_in(out.reason[0], "HTTP 400");
 	expect_in(out.reason[0], "bad field");
+	cr_assert_str_eq(out.doc[0], "{\"id\":\"d00\",\"n\":0}", "the document comes back");
 	cr_assert_eq(st.items_dead, 1);
 }
 
@@ -528,6 +537,7 @@ Test(http, sends_each_document_of_a_rejected_batch_alone_to_find_the_bad_one)
 	cr_assert_eq(send_docs(h, 3), 1);
 	cr_assert_eq(out.dead[1], 1);
 	expect_in(out.reason[1], "d01 is bad");
+	cr_assert_str_eq(out.doc[1], "{\"id\":\"d01\",\"n\":1}");
 	cr_assert_eq(srv_count(&srv), 4);
 	expect_request(1, (struct want){.body = "[{\"id\":\"d00\",\"n\":0}]"});
 	expect_request(2, (struct want){.body = "[{\"id\":\"d01\",\"n\":1}]"});
@@ -722,6 +732,7 @@ Test(http, es_retries_429_items_and_dead_letters_400_items_of_a_bulk_answer)
 	struct af_http_stats st = stats_of(h);
 	cr_assert_eq(out.dead[2], 1);
 	expect_in(out.reason[2], "HTTP 400 mapper_parsing_exception: failed to parse field [n]");
+	cr_assert_str_eq(out.doc[2], "{\"id\":\"d02\",\"n\":2}", "the item's own document");
 	cr_assert_eq(srv_count(&srv), 2);
 	/* Only the 429 and 503 items went again, under the same _id. */
 	expect_request(1,

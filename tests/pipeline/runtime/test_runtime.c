@@ -1,8 +1,9 @@
 /* test_runtime.c - the runtime (pipeline/runtime/runtime.h) through its
  * real threads: an in-memory source written here hands it JSON lines made
- * here (Management Activity API sign-ins and Entra sign-ins in the
- * diagnostic form), the sinks write to files in a mkdtemp directory, the
- * configuration is the defaults, and there is no geo hub.
+ * with records.h (Management Activity API sign-ins and Entra sign-ins in
+ * the diagnostic form, and whatever a test writes itself), the sinks write
+ * to files in a mkdtemp directory, the configuration is the defaults, and
+ * there is no geo hub.
  *
  * Covered: every record is accounted for (read = ok + dead-lettered +
  * duplicate, each dead letter with its reason in the file, one event line
@@ -22,14 +23,12 @@
  * short sleeps, and a hang ends at Criterion's timeout.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "pipeline/config.h"
 #include "pipeline/reason.h"
@@ -39,155 +38,19 @@
 #include "sinks/events_ecs.h"
 #include "sinks/summary.h"
 
-#define SEC INT64_C(1000000000)
+#include "records.h"
+
 /* 2025-08-25T06:00:00Z, in seconds. */
 #define T0 INT64_C(1756101600)
 
 #define INPUTS_MAX   4
 #define SOURCE_ERROR "the export server closed the connection"
 
-/* ---- records ---- */
-
-struct line {
-	char *text;
-	size_t len;
-	uint32_t reason; /* AF_REASON_NONE, or a framing rejection */
-};
-
-/* One input's records, in the order the source hands them over. */
-struct input {
-	struct line *v;
-	size_t n, cap;
-	int64_t max_ts_ns; /* latest event time among its parseable records */
-	bool has_ts;       /* max_ts_ns is set */
-};
-
-static void input_push(struct input *in, char *text, size_t len, uint32_t reason)
-{
-	if (in->n == in->cap) {
-		in->cap = in->cap ? 2 * in->cap : 64;
-		in->v = realloc(in->v, in->cap * sizeof(*in->v));
-		cr_assert_not_null(in->v);
-	}
-	in->v[in->n++] = (struct line){.text = text, .len = len, .reason = reason};
-}
-
-static void input_add(struct input *in, const char *fmt, ...)
-{
-	va_list ap;
-	char *text = NULL;
-
-	va_start(ap, fmt);
-	int len = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	cr_assert_geq(len, 0);
-	input_push(in, text, (size_t)len, AF_REASON_NONE);
-}
-
-/* A record the framing already rejected (text: the excerpt kept). */
-static void input_add_rejected(struct input *in, uint32_t reason, const char *text)
-{
-	char *copy = strdup(text);
-
-	cr_assert_not_null(copy);
-	input_push(in, copy, strlen(copy), reason);
-}
-
-/* A copy of record i at the end: a duplicate (same Id, same bytes). */
-static void input_repeat(struct input *in, size_t i)
-{
-	char *copy = strdup(in->v[i].text);
-
-	cr_assert_not_null(copy);
-	input_push(in, copy, in->v[i].len, in->v[i].reason);
-}
-
-static void input_free(struct input *in)
-{
-	for (size_t i = 0; i < in->n; i++)
-		free(in->v[i].text);
-	free(in->v);
-	memset(in, 0, sizeof(*in));
-}
-
-static void note_ts(struct input *in, int64_t t_s)
-{
-	if (!in->has_ts || t_s * SEC > in->max_ts_ns)
-		in->max_ts_ns = t_s * SEC;
-	in->has_ts = true;
-}
-
-/* "2025-08-25T06:00:00" plus Z when zulu. */
-static void iso(char *buf, size_t size, int64_t t_s, bool zulu)
-{
-	time_t t = (time_t)t_s;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, zulu ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S", &tm);
-}
-
-/* A Management Activity API sign-in (UserLoggedIn or UserLoginFailed). */
-static void add_m365_signin(struct input *in, const char *id, const char *account, const char *ip,
-                            int64_t t_s, bool failed)
-{
-	char ts[32];
-
-	iso(ts, sizeof(ts), t_s, false);
-	input_add(
-	    in,
-	    "{\"CreationTime\":\"%s\",\"Id\":\"%s\",\"Operation\":\"%s\","
-	    "\"OrganizationId\":\"11-aa-22-bb\",\"RecordType\":15,\"ResultStatus\":\"Success\","
-	    "\"UserKey\":\"1003BFFD%s\",\"UserType\":0,\"Workload\":\"AzureActiveDirectory\","
-	    "\"ClientIP\":\"%s\",\"UserId\":\"%s\",\"AzureActiveDirectoryEventType\":1,"
-	    "\"ExtendedProperties\":[{\"Name\":\"UserAgent\",\"Value\":\"Mozilla/5.0\"},"
-	    "{\"Name\":\"RequestType\",\"Value\":\"Login:login\"}]%s}",
-	    ts, id, failed ? "UserLoginFailed" : "UserLoggedIn", id, ip, account,
-	    failed ? ",\"LogonError\":\"InvalidUserNameOrPassword\",\"ErrorNumber\":\"50126\""
-	           : "");
-	note_ts(in, t_s);
-}
-
-/* An Entra sign-in in the diagnostic-settings form; error 0 is a success. */
-static void add_entra_signin(struct input *in, const char *id, const char *upn, const char *ip,
-                             int64_t t_s, int error)
-{
-	char ts[32];
-
-	iso(ts, sizeof(ts), t_s, true);
-	input_add(in,
-	          "{\"time\":\"%s\",\"category\":\"SignInLogs\",\"operationName\":\"Sign-in "
-	          "activity\",\"resultType\":\"%d\",\"callerIpAddress\":\"%s\",\"properties\":"
-	          "{\"id\":\"%s\",\"createdDateTime\":\"%s\",\"userPrincipalName\":\"%s\","
-	          "\"ipAddress\":\"%s\",\"clientAppUsed\":\"Browser\",\"appDisplayName\":\"Office "
-	          "365 Exchange Online\",\"isInteractive\":true,\"status\":{\"errorCode\":%d}}}",
-	          ts, error, ip, id, ts, upn, ip, error);
-	note_ts(in, t_s);
-}
-
-/* Sign-ins of a few accounts, one a minute from start_s, ids "<tag>-<n>". */
-static void add_ordinary(struct input *in, const char *tag, int64_t start_s, int count)
-{
-	for (int i = 0; i < count; i++) {
-		char id[48], account[48], ip[32];
-
-		snprintf(id, sizeof(id), "%s-%d", tag, i);
-		snprintf(account, sizeof(account), "user%02d@contoso.example", i % 7);
-		snprintf(ip, sizeof(ip), "203.0.113.%d", 10 + i % 7);
-		if (i % 2 == 0)
-			add_m365_signin(in, id, account, ip, start_s + 60 * i, false);
-		else
-			add_entra_signin(in, id, account, ip, start_s + 60 * i, 0);
-	}
-}
-
 /* ---- the in-memory source ---- */
 
 struct src_input {
-	const struct input *in;
-	size_t next;     /* next record to hand over */
-	uint64_t offset; /* byte offset of that record */
-	bool ended;
+	struct af_recs_cursor cur;
+	bool ended; /* its last batch is handed over */
 };
 
 struct mem_src {
@@ -205,13 +68,13 @@ struct mem_src {
 	bool fell;
 };
 
-static void src_init(struct mem_src *s, const struct input *inputs, uint32_t ninputs)
+static void src_init(struct mem_src *s, const struct af_recs *inputs, uint32_t ninputs)
 {
 	memset(s, 0, sizeof(*s));
 	cr_assert_leq(ninputs, INPUTS_MAX);
 	s->ninputs = ninputs;
 	for (uint32_t i = 0; i < ninputs; i++) {
-		s->in[i].in = &inputs[i];
+		s->in[i].cur.in = &inputs[i];
 		s->first_seen[i] = s->last_seen[i] = INT64_MIN;
 	}
 	atomic_init(&s->released, false);
@@ -264,27 +127,14 @@ static af_err_t mem_fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b
 	if (in == NULL)
 		return AF_EOF;
 	uint32_t file = af_runtime_path_index(rt, "memory");
-	while (in->next < in->in->n) {
-		const struct line *l = &in->in->v[in->next];
-		struct af_rt_rec rec = {
-		    .file = file,
-		    .reason = l->reason,
-		    .line = in->next + 1,
-		    .offset = in->offset,
-		    .seq = in->next,
-		};
-		if (!af_rt_batch_add(b, l->text, l->len, &rec))
-			break;
-		in->next++;
-		in->offset += l->len + 1;
-	}
-	if (b->count == 0 && in->next < in->in->n) {
+	af_recs_fill(&in->cur, b, file, SIZE_MAX);
+	if (b->count == 0 && !af_recs_ended(&in->cur)) {
 		/* Not a Criterion assert: this is the source thread. */
-		snprintf(errstr, errstr_size, "record %zu (%zu bytes) fit no empty batch", in->next,
-		         in->in->v[in->next].len);
+		snprintf(errstr, errstr_size, "record %zu (%zu bytes) fit no empty batch",
+		         in->cur.next, in->cur.in->v[in->cur.next].len);
 		return AF_E_INVALID;
 	}
-	if (in->next == in->in->n) {
+	if (af_recs_ended(&in->cur)) {
 		in->ended = true;
 		b->last = true;
 	}
@@ -294,14 +144,11 @@ static af_err_t mem_fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b
 /* ---- a run ---- */
 
 /* One run of the runtime: what it reads (by default in[0], its own), its
- * files, its configuration and what it ended with. */
+ * files and configuration, and what it ended with. */
 struct run {
-	struct input in[INPUTS_MAX]; /* its own records; run_fini frees them */
-	struct mem_src src;          /* reads in[0] unless run_read says else */
-	char dir[64];
-	char alerts_path[128], dlq_path[128], events_path[128];
-	char label[32]; /* "-j 2 batch 3", for the messages of a series */
-	struct af_config cfg;
+	struct af_recs in[INPUTS_MAX]; /* its own records; run_fini frees them */
+	struct mem_src src;            /* reads in[0] unless run_read says else */
+	struct af_recs_scratch sc;
 	struct af_summary sum;
 	af_err_t err;
 	char errstr[512];
@@ -309,46 +156,28 @@ struct run {
 
 static void run_set(struct run *r, const char *key, const char *value)
 {
-	char err[256];
-
-	cr_assert_eq(af_config_set(&r->cfg, key, value, err, sizeof(err)), AF_OK, "%s", err);
+	af_recs_scratch_set(&r->sc, key, value);
 }
 
 static void run_init(struct run *r, uint32_t threads, uint32_t batch)
 {
-	char text[16];
-
 	memset(r, 0, sizeof(*r));
-	strcpy(r->dir, "/tmp/af_runtime_XXXXXX");
-	cr_assert_not_null(mkdtemp(r->dir));
-	snprintf(r->alerts_path, sizeof(r->alerts_path), "%s/alerts.jsonl", r->dir);
-	snprintf(r->dlq_path, sizeof(r->dlq_path), "%s/dlq.jsonl", r->dir);
-	snprintf(r->events_path, sizeof(r->events_path), "%s/events.jsonl", r->dir);
-	snprintf(r->label, sizeof(r->label), "-j %u batch %u", threads, batch);
-	af_config_init(&r->cfg);
-	snprintf(text, sizeof(text), "%u", threads);
-	run_set(r, "runtime.threads", text);
-	snprintf(text, sizeof(text), "%u", batch);
-	run_set(r, "runtime.batch_records", text);
+	af_recs_scratch_init(&r->sc, threads, batch);
 	src_init(&r->src, r->in, 1);
 }
 
 /* Read inputs[0..n) instead (borrowed: they outlive the run); resets the
  * source. */
-static void run_read(struct run *r, const struct input *inputs, uint32_t n)
+static void run_read(struct run *r, const struct af_recs *inputs, uint32_t n)
 {
 	src_init(&r->src, inputs, n);
 }
 
 static void run_fini(struct run *r)
 {
-	unlink(r->alerts_path);
-	unlink(r->dlq_path);
-	unlink(r->events_path);
-	rmdir(r->dir);
-	af_config_fini(&r->cfg);
+	af_recs_scratch_fini(&r->sc);
 	for (int i = 0; i < INPUTS_MAX; i++)
-		input_free(&r->in[i]);
+		af_recs_free(&r->in[i]);
 }
 
 /* Called between af_runtime_start and af_runtime_wait. */
@@ -363,19 +192,19 @@ static void run_go(struct run *r, run_during_fn *during)
 	struct af_runtime *rt = NULL;
 
 	af_summary_init(&r->sum);
-	struct af_dlq *dlq = af_dlq_open(r->dlq_path, 0, err, sizeof(err));
+	struct af_dlq *dlq = af_dlq_open(r->sc.dlq_path, 0, err, sizeof(err));
 	cr_assert_not_null(dlq, "%s", err);
-	struct af_ecs_out *events = af_ecs_open(r->events_path, err, sizeof(err));
+	struct af_ecs_out *events = af_ecs_open(r->sc.events_path, err, sizeof(err));
 	cr_assert_not_null(events, "%s", err);
 	struct af_alert_out *alerts =
-	    af_alert_out_open(r->alerts_path, AF_OUTPUT_NATIVE, &r->sum, err, sizeof(err));
+	    af_alert_out_open(r->sc.alerts_path, AF_OUTPUT_NATIVE, &r->sum, err, sizeof(err));
 	cr_assert_not_null(alerts, "%s", err);
 
 	struct af_rt_source src = {.ctx = &r->src, .ninputs = r->src.ninputs, .fill = mem_fill};
 	struct af_rt_sinks sinks = {.alerts = alerts, .dlq = dlq, .events = events};
-	cr_assert_eq(af_runtime_new(&r->cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK,
+	cr_assert_eq(af_runtime_new(&r->sc.cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK,
 	             "%s", err);
-	cr_assert_eq(af_runtime_threads(rt), r->cfg.runtime.threads);
+	cr_assert_eq(af_runtime_threads(rt), r->sc.cfg.runtime.threads);
 	cr_assert_eq(af_runtime_start(rt, err, sizeof(err)), AF_OK, "%s", err);
 	if (during != NULL)
 		during(rt, &r->src);
@@ -392,7 +221,7 @@ static void run_go(struct run *r, run_during_fn *during)
 static void run_ok(struct run *r)
 {
 	run_go(r, NULL);
-	cr_assert_eq(r->err, AF_OK, "%s: %s", r->label, r->errstr);
+	cr_assert_eq(r->err, AF_OK, "%s: %s", r->sc.label, r->errstr);
 }
 
 /* The threads and batch size of one run of a series. */
@@ -415,12 +244,12 @@ static size_t every_thread_count(struct shape *out, const uint32_t *batches, siz
 }
 
 /* Checks one run of a series; ctx is the series'. */
-typedef void run_check_fn(struct run *r, const struct input *in, void *ctx);
+typedef void run_check_fn(struct run *r, const struct af_recs *in, void *ctx);
 
 /* Run in (borrowed) once per shape, each into fresh files with settings
  * applied (key, value, ..., NULL; or NULL), each ending without error,
  * then check it. */
-static void run_series(const struct input *in, const struct shape *shapes, size_t n,
+static void run_series(const struct af_recs *in, const struct shape *shapes, size_t n,
                        const char *const *settings, run_check_fn *check, void *ctx)
 {
 	cr_assert_gt(n, 0, "a series of no runs");
@@ -540,7 +369,7 @@ static const struct bad_count accounting_bad[] = {
 /* 300 sign-ins with the bad records of accounting_bad spread through
  * them and ACCOUNTING_DUPLICATES records repeated (same Id, same bytes)
  * a few minutes of event time after their first copy. */
-static void accounting_input(struct input *in)
+static void accounting_input(struct af_recs *in)
 {
 	char id[32];
 
@@ -548,36 +377,37 @@ static void accounting_input(struct input *in)
 		int64_t t = T0 + 20 * i;
 		snprintf(id, sizeof(id), "acct-%d", i);
 		if (i % 3 == 0)
-			add_entra_signin(in, id, "ana@contoso.example", "198.51.100.20", t,
-			                 i % 9 == 0 ? 50126 : 0);
+			af_recs_entra_signin(in, id, "ana@contoso.example", "198.51.100.20", t,
+			                     i % 9 == 0 ? 50126 : 0);
 		else
-			add_m365_signin(in, id, i % 2 ? "bo@contoso.example" : "cy@contoso.example",
-			                "2001:db8:7::1", t, i % 11 == 0);
+			af_recs_m365_signin(in, id,
+			                    i % 2 ? "bo@contoso.example" : "cy@contoso.example",
+			                    "2001:db8:7::1", t, i % 11 == 0);
 		if (i % 60 == 17 && i / 60 < ACCOUNTING_DUPLICATES) {
 			/* Repeat a record from ten records back. */
-			input_repeat(in, in->n - 10);
+			af_recs_repeat(in, in->n - 10);
 		}
 		switch (i) {
-		case 5: input_add(in, "{\"CreationTime\":\"2025-08-25T06:01:00\",\"Id\":"); break;
-		case 40: input_add(in, "this is not JSON at all"); break;
-		case 41: input_add(in, "{\"Id\":\"x\",}"); break;
-		case 90: input_add(in, "[\"an\",\"array\"]"); break;
-		case 130: input_add(in, "{\"hello\":\"world\",\"n\":1}"); break;
+		case 5: af_recs_add(in, "{\"CreationTime\":\"2025-08-25T06:01:00\",\"Id\":"); break;
+		case 40: af_recs_add(in, "this is not JSON at all"); break;
+		case 41: af_recs_add(in, "{\"Id\":\"x\",}"); break;
+		case 90: af_recs_add(in, "[\"an\",\"array\"]"); break;
+		case 130: af_recs_add(in, "{\"hello\":\"world\",\"n\":1}"); break;
 		case 170:
-			input_add(in,
-			          "{\"CreationTime\":\"yesterday-ish\",\"Id\":\"bad-ts\","
-			          "\"Operation\":\"UserLoggedIn\",\"Workload\":"
-			          "\"AzureActiveDirectory\",\"UserId\":\"ana@contoso.example\"}");
+			af_recs_add(in,
+			            "{\"CreationTime\":\"yesterday-ish\",\"Id\":\"bad-ts\","
+			            "\"Operation\":\"UserLoggedIn\",\"Workload\":"
+			            "\"AzureActiveDirectory\",\"UserId\":\"ana@contoso.example\"}");
 			break;
 		case 171:
-			input_add(in,
-			          "{\"CreationTime\":\"2025-08-25T06:57:00\",\"Id\":\"no-user\","
-			          "\"Operation\":\"UserLoggedIn\",\"RecordType\":15,"
-			          "\"Workload\":\"AzureActiveDirectory\"}");
+			af_recs_add(in,
+			            "{\"CreationTime\":\"2025-08-25T06:57:00\",\"Id\":\"no-user\","
+			            "\"Operation\":\"UserLoggedIn\",\"RecordType\":15,"
+			            "\"Workload\":\"AzureActiveDirectory\"}");
 			break;
 		case 250:
-			input_add_rejected(in, AF_REASON_OVERSIZE,
-			                   "{\"CreationTime\":\"2025-08-25T07");
+			af_recs_add_rejected(in, AF_REASON_OVERSIZE,
+			                     "{\"CreationTime\":\"2025-08-25T07");
 			break;
 		}
 	}
@@ -604,7 +434,7 @@ static int cmp_timed(const void *a, const void *b)
  * address over many accounts (password_spray, the address route), in
  * event-time order but for neighbours swapped every so often (the merge
  * puts them back). */
-static void alerting_input(struct input *in)
+static void alerting_input(struct af_recs *in)
 {
 	struct timed *ev = calloc(2000, sizeof(*ev));
 	int n = 0;
@@ -655,10 +485,10 @@ static void alerting_input(struct input *in)
 		snprintf(id, sizeof(id), "al-%d", ev[i].order);
 		bool failed = ev[i].kind != 0;
 		if (ev[i].kind == 2 || i % 2)
-			add_entra_signin(in, id, ev[i].account, ev[i].ip, ev[i].t_s,
-			                 failed ? 50126 : 0);
+			af_recs_entra_signin(in, id, ev[i].account, ev[i].ip, ev[i].t_s,
+			                     failed ? 50126 : 0);
 		else
-			add_m365_signin(in, id, ev[i].account, ev[i].ip, ev[i].t_s, failed);
+			af_recs_m365_signin(in, id, ev[i].account, ev[i].ip, ev[i].t_s, failed);
 	}
 	free(ev);
 }
@@ -679,42 +509,42 @@ static size_t bad_total(void)
 static void expect_accounted(struct run *r)
 {
 	cr_expect_eq(r->sum.events_ok + r->sum.events_invalid + r->sum.duplicates, r->sum.events_in,
-	             "%s", r->label);
-	cr_expect(af_summary_consistent(&r->sum), "%s", r->label);
-	cr_expect_eq(lines_in(r->events_path), r->sum.events_ok, "%s", r->label);
+	             "%s", r->sc.label);
+	cr_expect(af_summary_consistent(&r->sum), "%s", r->sc.label);
+	cr_expect_eq(lines_in(r->sc.events_path), r->sum.events_ok, "%s", r->sc.label);
 }
 
 /* Read n records and made an event of each. */
 static void expect_all_ok(const struct run *r, size_t n)
 {
-	cr_expect_eq(r->sum.events_in, n, "%s", r->label);
-	cr_expect_eq(r->sum.events_ok, n, "%s", r->label);
+	cr_expect_eq(r->sum.events_in, n, "%s", r->sc.label);
+	cr_expect_eq(r->sum.events_ok, n, "%s", r->sc.label);
 }
 
-static void accounted_for_in_full(struct run *r, const struct input *in, void *ctx)
+static void accounted_for_in_full(struct run *r, const struct af_recs *in, void *ctx)
 {
 	size_t bad = bad_total();
 	(void)ctx;
 
-	cr_expect_eq(r->sum.events_in, in->n, "%s", r->label);
-	cr_expect_eq(r->sum.events_invalid, bad, "%s", r->label);
-	cr_expect_eq(r->sum.duplicates, ACCOUNTING_DUPLICATES, "%s", r->label);
-	cr_expect_eq(r->sum.events_ok, in->n - bad - ACCOUNTING_DUPLICATES, "%s", r->label);
-	cr_expect_eq(r->sum.accounts, 3, "%s", r->label);
+	cr_expect_eq(r->sum.events_in, in->n, "%s", r->sc.label);
+	cr_expect_eq(r->sum.events_invalid, bad, "%s", r->sc.label);
+	cr_expect_eq(r->sum.duplicates, ACCOUNTING_DUPLICATES, "%s", r->sc.label);
+	cr_expect_eq(r->sum.events_ok, in->n - bad - ACCOUNTING_DUPLICATES, "%s", r->sc.label);
+	cr_expect_eq(r->sum.accounts, 3, "%s", r->sc.label);
 	expect_accounted(r);
 
-	char *dlq = slurp(r->dlq_path);
-	cr_expect_eq(count_lines(dlq), bad, "%s", r->label);
+	char *dlq = slurp(r->sc.dlq_path);
+	cr_expect_eq(count_lines(dlq), bad, "%s", r->sc.label);
 	for (size_t i = 0; i < sizeof(accounting_bad) / sizeof(accounting_bad[0]); i++) {
 		char needle[64];
 		enum af_reason why = accounting_bad[i].reason;
 		snprintf(needle, sizeof(needle), "\"reason\":\"%s\"", af_reason_name(why));
-		cr_expect_eq(count_of(dlq, needle), accounting_bad[i].n, "%s: %s", r->label,
+		cr_expect_eq(count_of(dlq, needle), accounting_bad[i].n, "%s: %s", r->sc.label,
 		             needle);
-		cr_expect_eq(r->sum.invalid_by_reason[why], accounting_bad[i].n, "%s: %s", r->label,
-		             needle);
+		cr_expect_eq(r->sum.invalid_by_reason[why], accounting_bad[i].n, "%s: %s",
+		             r->sc.label, needle);
 	}
-	cr_expect_eq(count_of(dlq, "\"path\":\"memory\""), bad, "%s", r->label);
+	cr_expect_eq(count_of(dlq, "\"path\":\"memory\""), bad, "%s", r->sc.label);
 	free(dlq);
 }
 
@@ -722,34 +552,34 @@ Test(runtime, accounts_for_every_record_whatever_the_threads_and_batch_size, .ti
 {
 	static const uint32_t batches[] = {1, 3, 256};
 	struct shape shapes[THREADS_MAX * 3];
-	struct input in = {0};
+	struct af_recs in = {0};
 
 	accounting_input(&in);
 	run_series(&in, shapes, every_thread_count(shapes, batches, 3), NULL, accounted_for_in_full,
 	           NULL);
-	input_free(&in);
+	af_recs_free(&in);
 }
 
 /* ctx: the sorted alerts of the series' first run (owned), which each
  * later run must raise too, as many as its summary says. */
-static void same_alerts_as_the_first(struct run *r, const struct input *in, void *ctx)
+static void same_alerts_as_the_first(struct run *r, const struct af_recs *in, void *ctx)
 {
 	char **first = ctx;
-	char *alerts = sorted_lines(r->alerts_path);
+	char *alerts = sorted_lines(r->sc.alerts_path);
 	(void)in;
 
-	cr_expect_eq(r->sum.alerts, count_lines(alerts), "%s", r->label);
+	cr_expect_eq(r->sum.alerts, count_lines(alerts), "%s", r->sc.label);
 	if (*first == NULL) {
 		*first = alerts;
 		return;
 	}
-	cr_expect_str_eq(alerts, *first, "%s", r->label);
+	cr_expect_str_eq(alerts, *first, "%s", r->sc.label);
 	free(alerts);
 }
 
-static void every_event_and_the_same_alerts(struct run *r, const struct input *in, void *ctx)
+static void every_event_and_the_same_alerts(struct run *r, const struct af_recs *in, void *ctx)
 {
-	cr_expect_eq(r->sum.events_ok, in->n, "%s", r->label);
+	cr_expect_eq(r->sum.events_ok, in->n, "%s", r->sc.label);
 	same_alerts_as_the_first(r, in, ctx);
 }
 
@@ -757,7 +587,7 @@ Test(runtime, raises_the_same_alerts_whatever_the_threads_and_batch_size, .timeo
 {
 	static const uint32_t batches[] = {1, 5, 64};
 	struct shape shapes[THREADS_MAX * 3];
-	struct input in = {0};
+	struct af_recs in = {0};
 	char *first = NULL;
 
 	alerting_input(&in);
@@ -766,7 +596,7 @@ Test(runtime, raises_the_same_alerts_whatever_the_threads_and_batch_size, .timeo
 	cr_assert_geq(count_of(first, "\"rule\":\"signin_fail_burst\""), 2, "%s", first);
 	cr_assert_geq(count_of(first, "\"rule\":\"password_spray\""), 2, "%s", first);
 	free(first);
-	input_free(&in);
+	af_recs_free(&in);
 }
 
 Test(runtime, ends_with_the_sources_error_when_its_fill_fails, .timeout = 30)
@@ -774,7 +604,7 @@ Test(runtime, ends_with_the_sources_error_when_its_fill_fails, .timeout = 30)
 	struct run r;
 
 	run_init(&r, 3, 10);
-	add_ordinary(&r.in[0], "err", T0, 200);
+	af_recs_ordinary(&r.in[0], "err", T0, 200);
 	r.src.fail_after = 3;
 	run_go(&r, NULL);
 	cr_expect_neq(r.err, AF_OK);
@@ -797,15 +627,15 @@ static void stop_while_reading(struct af_runtime *rt, struct mem_src *s)
 Test(runtime, stops_reading_on_request_and_finishes_what_it_read, .timeout = 30)
 {
 	struct run r;
-	struct input *in = &r.in[0];
+	struct af_recs *in = &r.in[0];
 
 	run_init(&r, 2, 8);
 	/* A bad record and a repeated one among the first batches. */
-	add_ordinary(in, "s1", T0, 25);
-	input_add(in, "{broken");
-	add_ordinary(in, "s2", T0 + 25 * 60, 5);
-	input_repeat(in, 24);
-	add_ordinary(in, "s3", T0 + 30 * 60, 3000);
+	af_recs_ordinary(in, "s1", T0, 25);
+	af_recs_add(in, "{broken");
+	af_recs_ordinary(in, "s2", T0 + 25 * 60, 5);
+	af_recs_repeat(in, 24);
+	af_recs_ordinary(in, "s3", T0 + 30 * 60, 3000);
 	r.src.hold_after = 4;
 	run_go(&r, stop_while_reading);
 	cr_assert_eq(r.err, AF_OK, "%s", r.errstr);
@@ -825,9 +655,9 @@ Test(runtime, reads_interleaved_inputs_with_their_frontiers_rising, .timeout = 3
 
 	run_init(&r, 3, 4);
 	/* The same hours in each input, as three exports of one period. */
-	add_ordinary(&r.in[0], "a", T0, 240);
-	add_ordinary(&r.in[1], "b", T0 + 17, 180);
-	add_ordinary(&r.in[2], "c", T0 + 29, 300);
+	af_recs_ordinary(&r.in[0], "a", T0, 240);
+	af_recs_ordinary(&r.in[1], "b", T0 + 17, 180);
+	af_recs_ordinary(&r.in[2], "c", T0 + 29, 300);
 	for (int i = 0; i < 3; i++)
 		total += r.in[i].n;
 	run_read(&r, r.in, 3);
@@ -855,18 +685,18 @@ Test(runtime, leaves_each_inputs_frontier_at_its_latest_event_time, .timeout = 3
 	struct af_runtime *rt = NULL;
 
 	run_init(&r, 2, 3);
-	add_ordinary(&r.in[0], "a", T0, 40);
-	add_ordinary(&r.in[1], "b", T0 + 3600, 30);
-	add_ordinary(&r.in[2], "c", T0 - 3600, 50);
+	af_recs_ordinary(&r.in[0], "a", T0, 40);
+	af_recs_ordinary(&r.in[1], "b", T0 + 3600, 30);
+	af_recs_ordinary(&r.in[2], "c", T0 - 3600, 50);
 	run_read(&r, r.in, 3);
 	struct af_dlq *dlq = af_dlq_open(NULL, 0, err, sizeof(err));
 	struct af_alert_out *alerts =
-	    af_alert_out_open(r.alerts_path, AF_OUTPUT_NATIVE, &r.sum, err, sizeof(err));
+	    af_alert_out_open(r.sc.alerts_path, AF_OUTPUT_NATIVE, &r.sum, err, sizeof(err));
 	cr_assert(dlq != NULL && alerts != NULL, "%s", err);
 	struct af_rt_source src = {.ctx = &r.src, .ninputs = 3, .fill = mem_fill};
 	struct af_rt_sinks sinks = {.alerts = alerts, .dlq = dlq};
-	cr_assert_eq(af_runtime_new(&r.cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK, "%s",
-	             err);
+	cr_assert_eq(af_runtime_new(&r.sc.cfg, &src, &sinks, NULL, &rt, err, sizeof(err)), AF_OK,
+	             "%s", err);
 	for (uint32_t i = 0; i < 3; i++)
 		cr_expect_eq(af_runtime_frontier(rt, i), INT64_MIN, "input %u before the run", i);
 	cr_assert_eq(af_runtime_start(rt, err, sizeof(err)), AF_OK, "%s", err);
@@ -888,7 +718,7 @@ Test(runtime, writes_every_alert_when_alerts_outnumber_the_sink_messages, .timeo
 	static const struct shape shapes[] = {{1, 1}, {3, 7}, {4, 64}};
 	static const char *const settings[] = {"rules.suppression", "0",
 	                                       "rules.signin_fail_burst.threshold", "1", NULL};
-	struct input in = {0};
+	struct af_recs in = {0};
 	char *first = NULL;
 
 	for (int i = 0; i < 3000; i++) {
@@ -896,13 +726,13 @@ Test(runtime, writes_every_alert_when_alerts_outnumber_the_sink_messages, .timeo
 		snprintf(id, sizeof(id), "f-%d", i);
 		snprintf(account, sizeof(account), "user%02d@contoso.example", i % 30);
 		snprintf(ip, sizeof(ip), "198.51.100.%d", i % 11);
-		add_m365_signin(&in, id, account, ip, T0 + 2 * i, true);
+		af_recs_m365_signin(&in, id, account, ip, T0 + 2 * i, true);
 	}
 	run_series(&in, shapes, sizeof(shapes) / sizeof(shapes[0]), settings,
 	           same_alerts_as_the_first, &first);
 	cr_expect_eq(count_of(first, "\"rule\":\"signin_fail_burst\""), 3000);
 	free(first);
-	input_free(&in);
+	af_recs_free(&in);
 }
 
 /* Far more dead letters than one message to the sink holds. */
@@ -913,12 +743,12 @@ Test(runtime, writes_a_dead_letter_for_every_bad_record_of_a_mostly_bad_input, .
 	run_init(&r, 3, 5);
 	for (int i = 0; i < 4000; i++) {
 		if (i % 10 == 0)
-			add_m365_signin(&r.in[0], "ok", "an@contoso.example", "192.0.2.10", T0 + i,
-			                false);
+			af_recs_m365_signin(&r.in[0], "ok", "an@contoso.example", "192.0.2.10",
+			                    T0 + i, false);
 		else
-			input_add(&r.in[0],
-			          "{\"CreationTime\":\"2025-08-25T06:%02d:00\",\"Id\":%d,%0*d",
-			          i % 60, i, 200 + i % 300, 7);
+			af_recs_add(&r.in[0],
+			            "{\"CreationTime\":\"2025-08-25T06:%02d:00\",\"Id\":%d,%0*d",
+			            i % 60, i, 200 + i % 300, 7);
 	}
 	run_ok(&r);
 	cr_expect_eq(r.sum.events_invalid, 3600);
@@ -926,8 +756,8 @@ Test(runtime, writes_a_dead_letter_for_every_bad_record_of_a_mostly_bad_input, .
 	/* The same record 400 times: one event, the rest duplicates. */
 	cr_expect_eq(r.sum.events_ok, 1);
 	cr_expect_eq(r.sum.duplicates, 399);
-	cr_expect_eq(lines_in(r.dlq_path), 3600);
-	cr_expect_eq(count_in_file(r.dlq_path, "\"reason\":\"malformed_json\""), 3600);
+	cr_expect_eq(lines_in(r.sc.dlq_path), 3600);
+	cr_expect_eq(count_in_file(r.sc.dlq_path, "\"reason\":\"malformed_json\""), 3600);
 	run_fini(&r);
 }
 
@@ -940,14 +770,14 @@ Test(runtime, ends_at_once_when_the_source_has_nothing, .timeout = 30)
 	run_ok(&r);
 	expect_all_ok(&r, 0);
 	cr_expect_eq(r.sum.alerts, 0);
-	char *alerts = slurp(r.alerts_path);
+	char *alerts = slurp(r.sc.alerts_path);
 	cr_expect_str_eq(alerts, "");
 	free(alerts);
 	run_fini(&r);
 }
 
 /* A sign-in whose "Note" pads it to exactly len bytes. */
-static void add_padded_signin(struct input *in, const char *id, int64_t t_s, size_t len)
+static void add_padded_signin(struct af_recs *in, const char *id, int64_t t_s, size_t len)
 {
 	char ts[32];
 	const char *head_fmt =
@@ -957,7 +787,7 @@ static void add_padded_signin(struct input *in, const char *id, int64_t t_s, siz
 	const char *tail = "\",\"UserId\":\"an@contoso.example\"}";
 	char head[256];
 
-	iso(ts, sizeof(ts), t_s, false);
+	af_recs_iso(ts, sizeof(ts), t_s, false);
 	int hl = snprintf(head, sizeof(head), head_fmt, ts, id);
 	size_t tl = strlen(tail);
 	cr_assert_gt(len, (size_t)hl + tl);
@@ -966,8 +796,8 @@ static void add_padded_signin(struct input *in, const char *id, int64_t t_s, siz
 	memcpy(text, head, (size_t)hl);
 	memset(text + hl, 'x', len - (size_t)hl - tl);
 	memcpy(text + len - tl, tail, tl + 1);
-	input_push(in, text, len, AF_REASON_NONE);
-	note_ts(in, t_s);
+	af_recs_push(in, text, len, AF_REASON_NONE);
+	af_recs_note_ts(in, t_s);
 }
 
 /* Runs -j 2, batches of 256, under max_record_bytes max over n sign-ins
@@ -984,8 +814,8 @@ static uint32_t run_padded(const char *max, int n, size_t len, int plain_every)
 		char id[16];
 		snprintf(id, sizeof(id), "p-%d", i);
 		if (plain_every != 0 && i % plain_every == plain_every - 1)
-			add_m365_signin(&r.in[0], id, "bo@contoso.example", "192.0.2.11", T0 + i,
-			                false);
+			af_recs_m365_signin(&r.in[0], id, "bo@contoso.example", "192.0.2.11",
+			                    T0 + i, false);
 		else
 			add_padded_signin(&r.in[0], id, T0 + i, len);
 	}
@@ -1021,7 +851,7 @@ Test(runtime, parses_a_record_that_fills_its_batch_to_the_last_byte, .timeout = 
 
 	run_init(&r, 1, 256);
 	add_padded_signin(&r.in[0], "full", T0, 1024 * 1024);
-	add_m365_signin(&r.in[0], "after", "bo@contoso.example", "192.0.2.11", T0 + 1, false);
+	af_recs_m365_signin(&r.in[0], "after", "bo@contoso.example", "192.0.2.11", T0 + 1, false);
 	run_ok(&r);
 	cr_expect_eq(r.sum.events_ok, 2);
 	cr_expect_eq(atomic_load(&r.src.fills), 3);

@@ -1,0 +1,380 @@
+/* run.c - `auditflow run`: consume audit records from Kafka through the
+ * multi-threaded pipeline and deliver alerts, dead letters and enriched
+ * events to the outputs, at least once.
+ *
+ * Thread: the main thread sets up, then waits for the run to end and takes
+ * SIGINT/SIGTERM; the runtime's source thread calls this file's fill,
+ * complete and hold; its sink thread drives the outputs (sinks/deliver.h).
+ * In: Kafka topics (ingest/kafka.h), options and configuration as kcat's.
+ * Out: alerts to -o (stdout by default), --alerts-topic, HTTP, syslog;
+ * dead letters to --dlq and --dlq-topic; events to --events-out and
+ * --events-topic; the summary.
+ *
+ * DESIGN: each partition is an input of the event-time merge (up to
+ * kafka.max_partitions over the run). Every input holds the merge back
+ * until it is known: an assigned partition until its records come (the
+ * first may be older than anything read so far), so a catch-up run orders
+ * each account's events as replay does, whatever the fetch order. A
+ * partition at its end, no longer assigned, or never assigned is declared
+ * idle and holds nothing back: alerts come as soon as the records that
+ * raise them have arrived, not when the busiest partition moves on. Offsets are stored only for records the
+ * pipeline has applied and whose alerts the outputs have accepted
+ * (pipeline/runtime/runtime.h, completion tracking); a stop (SIGINT,
+ * SIGTERM, or -e at the end) finishes what was read, delivers it, stores
+ * its offsets and commits them before the consumer leaves the group.
+ */
+#include "cmd/run.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/replay.h"
+#include "ingest/kafka.h"
+#include "pipeline/enrich/geo.h"
+#include "pipeline/rules/rule.h"
+#include "pipeline/runtime/runtime.h"
+#include "sinks/alert_out.h"
+#include "sinks/deliver.h"
+#include "sinks/dlq.h"
+#include "sinks/events_ecs.h"
+#include "sinks/summary.h"
+
+/* How long fill waits for a message before it looks for idle partitions
+ * and lets the source thread check for a stop. */
+#define RUN_POLL_MS 100
+/* How long the outputs get to deliver what is held at the end. */
+#define RUN_CLOSE_MS 30000
+
+struct run {
+	const struct af_config *cfg;
+	struct af_kafka_src *src;
+	struct af_geo_hub *geo;
+	struct af_runtime *rt;
+	struct af_dlq *dlq;
+	struct af_ecs_out *events;
+	struct af_alert_out *alerts;
+	struct af_deliver *out;
+	struct af_summary sum;
+	uint32_t ninputs;
+	uint32_t *path;  /* [ninputs]: the input's index in the file table + 1 */
+	bool *idle;      /* [ninputs]: declared idle since its last records */
+	uint32_t idle_at; /* where the next idle scan starts */
+	char errstr[512];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An input to declare idle now: never numbered (no such partition), no
+ * longer assigned, or at its end; not declared since its last records.
+ * UINT32_MAX when none, and always before the first assignment: until
+ * then nothing is known, and every input holds the merge back. */
+static uint32_t next_idle(struct run *r)
+{
+	struct af_kafka_src_stats st;
+
+	af_kafka_src_stats(r->src, &st);
+	if (st.assigned == 0)
+		return UINT32_MAX;
+	for (uint32_t k = 0; k < r->ninputs; k++) {
+		uint32_t i = (r->idle_at + k) % r->ninputs;
+		if (r->idle[i])
+			continue;
+		if (af_kafka_src_input_name(r->src, i) == NULL || !af_kafka_src_assigned(r->src, i) ||
+		    af_kafka_src_at_end(r->src, i)) {
+			r->idle_at = i + 1;
+			return i;
+		}
+	}
+	return UINT32_MAX;
+}
+
+/* The source's fill (the runtime's source thread). */
+static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, char *errstr,
+                     size_t errstr_size)
+{
+	struct run *r = ctx;
+	/* Idle declarations first: an assigned partition holds the merge
+	 * back from the start (its first records may be older than anything
+	 * read so far), so only what cannot send anything is let go. */
+	uint32_t idle = next_idle(r);
+	if (idle != UINT32_MAX) {
+		r->idle[idle] = true;
+		b->input = idle;
+		b->idle = true;
+		return AF_OK;
+	}
+	af_err_t e = af_kafka_src_next(r->src, b, RUN_POLL_MS, errstr, errstr_size);
+	if (e != AF_OK)
+		return e;
+	uint32_t i = b->input;
+	if (r->path[i] == 0) {
+		/* A partition's first batch: its name in the file table, for
+		 * the positions of dead letters and events. */
+		char name[512];
+		snprintf(name, sizeof(name), "kafka:%s", af_kafka_src_input_name(r->src, i));
+		uint32_t p = af_runtime_path_index(rt, name);
+		if (p == UINT32_MAX) {
+			snprintf(errstr, errstr_size, "too many partitions to name");
+			return AF_E_NOMEM;
+		}
+		r->path[i] = p + 1;
+	}
+	for (uint32_t k = 0; k < b->count; k++)
+		b->rec[k].file = r->path[i] - 1;
+	r->idle[i] = false;
+	return AF_OK;
+}
+
+static void complete(void *ctx, uint32_t input, uint64_t seq)
+{
+	struct run *r = ctx;
+	af_kafka_src_complete(r->src, input, seq);
+}
+
+static void hold(void *ctx)
+{
+	struct run *r = ctx;
+	af_kafka_src_hold(r->src);
+}
+
+static int fail(struct run *r, int status)
+{
+	fprintf(stderr, "auditflow: %s\n", r->errstr);
+	return status;
+}
+
+static int open_source(struct run *r)
+{
+	const struct af_config_kafka *k = &r->cfg->kafka;
+
+	if (k->brokers == NULL || k->topics.count == 0) {
+		fprintf(stderr, "auditflow run: needs brokers (-b) and at least one topic (-t); "
+		                "see auditflow run --help\n");
+		return 2;
+	}
+	r->ninputs = k->max_partitions;
+	r->path = calloc(r->ninputs, sizeof(*r->path));
+	r->idle = calloc(r->ninputs, sizeof(*r->idle));
+	if (r->path == NULL || r->idle == NULL) {
+		snprintf(r->errstr, sizeof(r->errstr), "out of memory");
+		return fail(r, 1);
+	}
+	struct af_kafka_src_opts o = {
+	    .brokers = k->brokers,
+	    .topics = (const char *const *)k->topics.items,
+	    .ntopics = k->topics.count,
+	    .group = k->group,
+	    .offset = k->offset,
+	    .exit_at_end = k->exit_at_end,
+	    .props = (const char *const *)k->props.items,
+	    .nprops = k->props.count,
+	    .max_record_bytes = r->cfg->input.max_record_bytes,
+	    .max_inputs = r->ninputs,
+	    /* The runtime bounds what is in flight (AF_RT_TRACK batches, and
+	     * lets held events out early to stay within it); a smaller bound
+	     * here would pause every partition while the reorder buffers wait
+	     * for the very records it keeps out. */
+	    .max_pending = AF_RT_TRACK * (r->cfg->runtime.batch_records ? r->cfg->runtime.batch_records
+	                                                                 : 256u) +
+	                   1024u,
+	};
+	af_err_t e = af_kafka_src_open(&o, &r->src, r->errstr, sizeof(r->errstr));
+	if (e != AF_OK)
+		return fail(r, e == AF_E_CONFIG || e == AF_E_INVALID ? 2 : 1);
+	return 0;
+}
+
+static int open_geo(struct run *r)
+{
+	struct af_geo_hub_opts opts;
+
+	af_replay_geo_opts(&r->cfg->geo, &opts);
+	if (af_geo_hub_open(&opts, &r->geo, r->errstr, sizeof(r->errstr)) != AF_OK)
+		return fail(r, 2);
+	if (af_geo_hub_watch(r->geo, r->errstr, sizeof(r->errstr)) != AF_OK)
+		return fail(r, 1);
+	return 0;
+}
+
+static int open_outputs(struct run *r)
+{
+	const struct af_config_output *out = &r->cfg->output;
+	const struct af_config_kafka *k = &r->cfg->kafka;
+
+	r->dlq = af_dlq_open(out->dlq, out->dlq_raw_max, r->errstr, sizeof(r->errstr));
+	if (r->dlq == NULL)
+		return fail(r, 1);
+	if (out->events) {
+		r->events = af_ecs_open(out->events, r->errstr, sizeof(r->errstr));
+		if (r->events == NULL)
+			return fail(r, 1);
+	}
+	r->alerts = af_alert_out_open(out->alerts, (enum af_output_format)out->format, &r->sum,
+	                              r->errstr, sizeof(r->errstr));
+	if (r->alerts == NULL)
+		return fail(r, 1);
+	struct af_deliver_opts d = {
+	    .alerts_file = r->alerts,
+	    .dlq_file = r->dlq,
+	    .events_file = r->events,
+	    .format = out->format == AF_OUTPUT_TABLE ? AF_OUTPUT_NATIVE
+	                                             : (enum af_output_format)out->format,
+	    .brokers = k->brokers,
+	    .props = (const char *const *)k->props.items,
+	    .nprops = k->props.count,
+	    .alerts_topic = k->alerts_topic,
+	    .dlq_topic = k->dlq_topic,
+	    .events_topic = k->events_topic,
+	};
+	af_err_t e = af_deliver_open(&d, &r->out, r->errstr, sizeof(r->errstr));
+	if (e != AF_OK)
+		return fail(r, e == AF_E_CONFIG ? 2 : 1);
+	return 0;
+}
+
+static int close_all(struct run *r, int status)
+{
+	char err[512];
+
+	if (r->rt != NULL) {
+		af_runtime_free(r->rt);
+		r->rt = NULL;
+	}
+	if (r->out != NULL && af_deliver_close(r->out, RUN_CLOSE_MS, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", err);
+		status = status ? status : 1;
+	}
+	/* After the outputs: every completion is in, so the commit at close
+	 * covers everything delivered. */
+	if (r->src != NULL && af_kafka_src_close(r->src, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", err);
+		status = status ? status : 1;
+	}
+	if (r->geo != NULL)
+		af_geo_hub_close(r->geo);
+	if (r->dlq != NULL && af_dlq_close(r->dlq, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", err);
+		status = status ? status : 1;
+	}
+	if (r->events != NULL && af_ecs_close(r->events, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", err);
+		status = status ? status : 1;
+	}
+	if (r->alerts != NULL && af_alert_out_close(r->alerts, err, sizeof(err)) != AF_OK) {
+		fprintf(stderr, "auditflow: %s\n", err);
+		status = status ? status : 1;
+	}
+	free(r->path);
+	free(r->idle);
+	return status;
+}
+
+/* Wait for the run to end, taking the stop signals (blocked in every
+ * thread, taken here only). A second signal exits at once. */
+static void supervise(struct run *r, const sigset_t *stop_set)
+{
+	bool stopped = false;
+	struct timespec tick = {0, 50 * 1000 * 1000};
+
+	while (!af_runtime_done(r->rt)) {
+		int sig = sigtimedwait(stop_set, NULL, &tick);
+		if (sig <= 0)
+			continue;
+		if (stopped) {
+			fprintf(stderr, "auditflow: second signal, exiting at once\n");
+			_exit(128 + sig);
+		}
+		stopped = true;
+		af_runtime_stop(r->rt);
+		fprintf(stderr, "auditflow: %s: finishing and delivering what was read, then "
+		                "committing its offsets (again to quit at once)\n",
+		        sig == SIGINT ? "interrupted" : "terminated");
+	}
+}
+
+int af_run_main(const struct af_config *cfg)
+{
+	struct run r = {.cfg = cfg};
+	int status;
+	double t0 = now_s();
+
+	af_summary_init(&r.sum);
+	if (cfg->cli.args.count != 0) {
+		fprintf(stderr, "auditflow run: reads Kafka, not files (use auditflow replay for "
+		                "files); see auditflow run --help\n");
+		return 2;
+	}
+	if (af_rules_check(&cfg->rules, r.errstr, sizeof(r.errstr)) != AF_OK)
+		return fail(&r, 2);
+	if ((status = open_geo(&r)) != 0 || (status = open_outputs(&r)) != 0 ||
+	    (status = open_source(&r)) != 0)
+		return close_all(&r, status);
+
+	struct af_rt_source src = {
+	    .ctx = &r,
+	    .ninputs = r.ninputs,
+	    .inputs_start_idle = false,
+	    .fill = fill,
+	    .complete = complete,
+	    .hold = hold,
+	};
+	struct af_rt_sinks sinks = {
+	    .alerts = r.alerts, .dlq = r.dlq, .events = r.events, .outlet = af_deliver_outlet(r.out)};
+	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
+	if (err != AF_OK)
+		return close_all(&r, fail(&r, err == AF_E_CONFIG ? 2 : 1));
+
+	sigset_t stop_set, old_set;
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
+	if (af_runtime_start(r.rt, r.errstr, sizeof(r.errstr)) != AF_OK) {
+		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+		return close_all(&r, fail(&r, 1));
+	}
+	supervise(&r, &stop_set);
+	status = 0;
+	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK)
+		status = fail(&r, 1);
+	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+	uint64_t forced = af_runtime_reorder_forced(r.rt);
+	struct af_deliver_stats ds;
+	af_deliver_stats(r.out, &ds);
+	struct af_kafka_src_stats ks;
+	af_kafka_src_stats(r.src, &ks);
+	r.sum.wall_s = now_s() - t0;
+
+	status = close_all(&r, status);
+	if (cfg->output.summary &&
+	    af_summary_write(&r.sum, cfg->output.summary, r.errstr, sizeof(r.errstr)) != AF_OK)
+		status = status ? status : fail(&r, 1);
+	af_summary_print(stderr, &r.sum);
+	fprintf(stderr,
+	        "  kafka: %llu messages, %llu records, %llu empty; %llu rebalances, %llu commits "
+	        "(%llu failed); %llu client errors%s%s\n",
+	        (unsigned long long)ks.messages, (unsigned long long)ks.records,
+	        (unsigned long long)ks.empty, (unsigned long long)ks.rebalances,
+	        (unsigned long long)ks.commits, (unsigned long long)ks.commit_errors,
+	        (unsigned long long)ks.client_errors, ks.last_error[0] ? ", last: " : "",
+	        ks.last_error);
+	if (ds.undeliverable > 0)
+		fprintf(stderr, "auditflow: %llu documents could not be delivered; each is in the "
+		                "dead-letter output with the reason\n",
+		        (unsigned long long)ds.undeliverable);
+	if (forced > 0)
+		fprintf(stderr, "auditflow: %llu events were let out of the reorder buffers before "
+		                "their turn (partitions far apart in event time, or a record far "
+		                "ahead of the others)\n",
+		        (unsigned long long)forced);
+	return status;
+}

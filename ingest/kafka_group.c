@@ -1,0 +1,319 @@
+/* kafka_group.c - the Kafka source in its consumer group: rebalances
+ * (numbering, start offsets, commits on revocation), pause and resume, and
+ * the client's events (errors, partition ends, commit results).
+ *
+ * Thread: the source thread: librdkafka calls these back inside
+ * rd_kafka_consumer_poll and rd_kafka_consumer_close.
+ * In: librdkafka's rebalance, error and commit callbacks, and the events
+ * consumer_poll returns. Out: the assignment taken (incremental or whole),
+ * offsets committed, the source's state updated.
+ *
+ * DESIGN: both protocols. With cooperative-sticky (the default) a
+ * rebalance hands out or takes back only the partitions that move, with
+ * rd_kafka_incremental_assign/unassign, and the others keep flowing; with
+ * an eager strategy every rebalance revokes everything and assigns anew
+ * (rd_kafka_assign). The handling is the same per partition: a revoked
+ * partition's resume point is committed (unless the assignment was lost)
+ * and what the source holds of it is dropped; an assigned one starts at
+ * opts.offset the first time, at the committed offset after that.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "ingest/kafka_impl.h"
+
+static bool cooperative(rd_kafka_t *rk)
+{
+	return strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+}
+
+/* ---- pause ---- */
+
+static void pause_resume(struct af_kafka_src *s, bool pause)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+	if (rd_kafka_assignment(s->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (l->cnt > 0) {
+		if (pause)
+			rd_kafka_pause_partitions(s->rk, l);
+		else
+			rd_kafka_resume_partitions(s->rk, l);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+void af_kafka_pause(struct af_kafka_src *s)
+{
+	if (s->paused)
+		return;
+	pause_resume(s, true);
+	s->paused = true;
+	s->st.paused++;
+}
+
+void af_kafka_maybe_resume(struct af_kafka_src *s)
+{
+	if (!s->paused || s->holding)
+		return;
+	if (s->pause_pending && s->pending > s->max_pending / 2)
+		return;
+	pause_resume(s, false);
+	s->paused = false;
+	s->pause_pending = false;
+}
+
+/* ---- assignment ---- */
+
+/* Where the first assignment of a partition starts, by time: look the
+ * offsets up for the partitions in times and write them into parts. */
+static void start_by_time(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts,
+                          rd_kafka_topic_partition_list_t *times)
+{
+	rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(s->rk, times, KSRC_WAIT_MS);
+	for (int i = 0; i < times->cnt; i++) {
+		const rd_kafka_topic_partition_t *t = &times->elems[i];
+		rd_kafka_resp_err_t e = err ? err : t->err;
+		if (e) {
+			af_kafka_fail(s, AF_E_IO,
+			              "kafka: --offset s@%" PRId64 ": looking up %s[%" PRId32
+			              "]: %s",
+			              s->start_value, t->topic, t->partition, rd_kafka_err2str(e));
+			return;
+		}
+		rd_kafka_topic_partition_t *p =
+		    rd_kafka_topic_partition_list_find(parts, t->topic, t->partition);
+		/* -1: no message that late; that is the end. */
+		if (p)
+			p->offset = t->offset >= 0 ? t->offset : RD_KAFKA_OFFSET_END;
+	}
+}
+
+static void set_start(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_topic_partition_list_t *times = NULL;
+	for (int i = 0; i < parts->cnt; i++) {
+		rd_kafka_topic_partition_t *p = &parts->elems[i];
+		uint32_t input = af_kafka_input_find(s, p->topic, p->partition);
+		if (input == KSRC_NONE || s->in[input].started)
+			continue;
+		switch (s->start) {
+		case KSTART_STORED: break;
+		case KSTART_BEGINNING: p->offset = RD_KAFKA_OFFSET_BEGINNING; break;
+		case KSTART_END: p->offset = RD_KAFKA_OFFSET_END; break;
+		case KSTART_ABS: p->offset = s->start_value; break;
+		case KSTART_TAIL: p->offset = RD_KAFKA_OFFSET_TAIL(s->start_value); break;
+		case KSTART_TIME:
+			if (!times)
+				times = rd_kafka_topic_partition_list_new(parts->cnt);
+			rd_kafka_topic_partition_list_add(times, p->topic, p->partition)->offset =
+			    s->start_value;
+			break;
+		}
+	}
+	if (times) {
+		start_by_time(s, parts, times);
+		rd_kafka_topic_partition_list_destroy(times);
+	}
+}
+
+static void on_assign(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+{
+	for (int i = 0; i < parts->cnt; i++)
+		af_kafka_input_get(s, parts->elems[i].topic, parts->elems[i].partition);
+	set_start(s, parts);
+	/* Taken even when the run has failed (too many partitions, say), so
+	 * that librdkafka's state stays consistent until close. */
+	const char *why = NULL;
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (cooperative(s->rk))
+		error = rd_kafka_incremental_assign(s->rk, parts);
+	else
+		err = rd_kafka_assign(s->rk, parts);
+	if (error || err) {
+		why = error ? rd_kafka_error_string(error) : rd_kafka_err2str(err);
+		af_kafka_fail(s, AF_E_IO, "kafka: cannot take the assigned partitions: %s", why);
+		if (error)
+			rd_kafka_error_destroy(error);
+		return;
+	}
+	for (int i = 0; i < parts->cnt; i++) {
+		uint32_t input =
+		    af_kafka_input_find(s, parts->elems[i].topic, parts->elems[i].partition);
+		if (input == KSRC_NONE)
+			continue;
+		struct af_kafka_input *in = &s->in[input];
+		if (!in->assigned)
+			s->assigned++;
+		in->assigned = true;
+		in->started = true;
+		in->eof = false;
+		/* librdkafka forgets a partition's stored offset on assign. */
+		in->stored = in->handed = in->rewound = -1;
+	}
+	if (s->paused && parts->cnt > 0)
+		rd_kafka_pause_partitions(s->rk, parts);
+}
+
+static void unassign_input(struct af_kafka_src *s, uint32_t input)
+{
+	af_kafka_drop_input(s, input);
+	if (s->in[input].assigned)
+		s->assigned--;
+	s->in[input].assigned = false;
+}
+
+static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+{
+	if (!s->closing && !rd_kafka_assignment_lost(s->rk)) {
+		rd_kafka_resp_err_t err = af_kafka_commit_resume(s, parts);
+		if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+			af_kafka_note(s, "committing offsets of revoked partitions: %s",
+			              rd_kafka_err2str(err));
+	}
+	for (int i = 0; i < parts->cnt; i++) {
+		uint32_t input =
+		    af_kafka_input_find(s, parts->elems[i].topic, parts->elems[i].partition);
+		if (input != KSRC_NONE)
+			unassign_input(s, input);
+	}
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (cooperative(s->rk))
+		error = rd_kafka_incremental_unassign(s->rk, parts);
+	else
+		err = rd_kafka_assign(s->rk, NULL);
+	if (error || err) {
+		s->st.client_errors++;
+		af_kafka_note(s, "giving partitions back: %s",
+		              error ? rd_kafka_error_string(error) : rd_kafka_err2str(err));
+	}
+	if (error)
+		rd_kafka_error_destroy(error);
+}
+
+void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct af_kafka_src *s = opaque;
+	s->answered = true;
+	s->all_down = false;
+	s->st.rebalances++;
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS: on_assign(s, parts); break;
+	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS: on_revoke(s, parts); break;
+	default:
+		/* librdkafka's contract for a failed rebalance: drop it all. */
+		s->st.client_errors++;
+		af_kafka_note(s, "rebalance failed: %s", rd_kafka_err2str(err));
+		for (uint32_t i = 0; i < s->ninputs; i++)
+			if (s->in[i].assigned)
+				unassign_input(s, i);
+		rd_kafka_assign(rk, NULL);
+		break;
+	}
+}
+
+/* ---- commits ---- */
+
+rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
+                                           const rd_kafka_topic_partition_list_t *parts)
+{
+	int n = parts ? parts->cnt : (int)s->ninputs;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+	for (int i = 0; i < n; i++) {
+		uint32_t input =
+		    parts ? af_kafka_input_find(s, parts->elems[i].topic, parts->elems[i].partition)
+		          : (uint32_t)i;
+		if (input == KSRC_NONE || !s->in[input].assigned)
+			continue;
+		int64_t off = af_kafka_resume_offset(s, input);
+		if (off >= 0)
+			rd_kafka_topic_partition_list_add(l, s->in[input].topic,
+			                                  s->in[input].partition)
+			    ->offset = off;
+	}
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (l->cnt > 0)
+		err = rd_kafka_commit(s->rk, l, 0 /* sync */);
+	rd_kafka_topic_partition_list_destroy(l);
+	return err;
+}
+
+void af_kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	(void)rk;
+	struct af_kafka_src *s = opaque;
+	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return; /* an auto-commit with nothing new */
+	for (int i = 0; !err && offsets && i < offsets->cnt; i++)
+		err = offsets->elems[i].err;
+	if (err) {
+		s->st.commit_errors++;
+		af_kafka_note(s, "offset commit: %s", rd_kafka_err2str(err));
+		return;
+	}
+	s->st.commits++;
+	s->answered = true;
+	s->all_down = false;
+}
+
+/* ---- events ---- */
+
+void af_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct af_kafka_src *s = opaque;
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char why[KSRC_ERRSTR];
+		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
+		af_kafka_fail(s, AF_E_IO, "kafka: fatal client error: %s: %s",
+		              rd_kafka_err2name(orig), why);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		s->all_down = true;
+	s->st.client_errors++;
+	af_kafka_note(s, "%s", reason);
+}
+
+static bool subscribed_by_name(const struct af_kafka_src *s, const char *topic)
+{
+	for (size_t i = 0; i < s->nnames; i++)
+		if (strcmp(s->names[i], topic) == 0)
+			return true;
+	return false;
+}
+
+void af_kafka_event(struct af_kafka_src *s, const rd_kafka_message_t *m)
+{
+	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL;
+	switch (m->err) {
+	case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
+		s->answered = true;
+		s->all_down = false;
+		uint32_t i = topic ? af_kafka_input_find(s, topic, m->partition) : KSRC_NONE;
+		if (i != KSRC_NONE && s->in[i].assigned)
+			s->in[i].eof = true;
+		return;
+	}
+	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+		/* A ^regex matches what exists; a name must exist. */
+		if (topic && subscribed_by_name(s, topic)) {
+			af_kafka_fail(s, AF_E_IO, "kafka: topic '%s': %s", topic,
+			              rd_kafka_message_errstr(m));
+			return;
+		}
+		break;
+	default: break;
+	}
+	s->st.client_errors++;
+	if (topic)
+		af_kafka_note(s, "%s[%" PRId32 "]: %s", topic, m->partition,
+		              rd_kafka_message_errstr(m));
+	else
+		af_kafka_note(s, "%s", rd_kafka_message_errstr(m));
+}
