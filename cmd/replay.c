@@ -21,6 +21,7 @@
  * run over a shorter input. A second one exits at once.
  */
 #include "cmd/replay.h"
+#include "cmd/stream.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -55,9 +56,7 @@ struct replay {
 	uint32_t ninputs;
 	struct af_geo_hub *geo;
 	struct af_runtime *rt;
-	struct af_dlq *dlq;
-	struct af_ecs_out *events;
-	struct af_alert_out *alerts;
+	struct af_stream_files files;
 	struct af_summary sum;
 	struct af_geo_reader_stats geo_stats; /* kept at the end for the summary */
 	struct af_geo_hub_stats hub_stats;
@@ -66,13 +65,6 @@ struct replay {
 	double progress_t0; /* when the run started */
 	char errstr[512];
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The unfinished input the workers have seen least far into; among those
  * not seen yet, the one read least (so each gets its first batch early). */
@@ -162,7 +154,7 @@ static void progress(struct replay *r, bool final)
 	af_runtime_progress(r->rt, &records, &invalid);
 	uint64_t done = atomic_load_explicit(&r->bytes_done, memory_order_relaxed);
 	uint64_t total = atomic_load_explicit(&r->bytes_total, memory_order_relaxed);
-	double elapsed = now_s() - r->progress_t0;
+	double elapsed = af_stream_now() - r->progress_t0;
 	double rate = elapsed > 0 ? (double)records / elapsed : 0;
 	char pos[64] = "";
 	if (total > 0 && done <= total) {
@@ -216,45 +208,6 @@ af_err_t af_replay_check(const struct af_config *cfg, char *errstr, size_t errst
 	return err;
 }
 
-/* The enrich stage: databases and lists from the configuration. A bad
- * database or list is a configuration error (exit 2). */
-static int open_geo(struct replay *r)
-{
-	struct af_geo_hub_opts opts;
-
-	af_replay_geo_opts(&r->cfg->geo, &opts);
-	if (af_geo_hub_open(&opts, &r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", r->errstr);
-		return 2;
-	}
-	if (af_geo_hub_watch(r->geo, r->errstr, sizeof(r->errstr)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", r->errstr);
-		return 1;
-	}
-	return 0;
-}
-
-static int open_outputs(struct replay *r)
-{
-	const struct af_config_output *out = &r->cfg->output;
-	r->dlq = af_dlq_open(out->dlq, out->dlq_raw_max, r->errstr, sizeof(r->errstr));
-	if (!r->dlq)
-		goto fail;
-	if (out->events) {
-		r->events = af_ecs_open(out->events, r->errstr, sizeof(r->errstr));
-		if (!r->events)
-			goto fail;
-	}
-	r->alerts = af_alert_out_open(out->alerts, (enum af_output_format)out->format, &r->sum,
-	                              r->errstr, sizeof(r->errstr));
-	if (!r->alerts)
-		goto fail;
-	return 0;
-fail:
-	fprintf(stderr, "auditflow: %s\n", r->errstr);
-	return 1;
-}
-
 static int open_inputs(struct replay *r)
 {
 	const struct af_config_strlist *args = &r->cfg->cli.args;
@@ -298,7 +251,6 @@ static void print_geo_stats(const struct replay *r)
 
 static int close_all(struct replay *r, int status)
 {
-	char err[512];
 	if (r->rt) {
 		af_runtime_geo_stats(r->rt, &r->geo_stats);
 		af_runtime_free(r->rt);
@@ -308,55 +260,17 @@ static int close_all(struct replay *r, int status)
 		af_geo_hub_stats(r->geo, &r->hub_stats);
 		af_geo_hub_close(r->geo);
 	}
-	if (r->dlq && af_dlq_close(r->dlq, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
-		status = status ? status : 1;
-	}
-	if (r->events && af_ecs_close(r->events, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
-		status = status ? status : 1;
-	}
-	if (r->alerts && af_alert_out_close(r->alerts, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
-		status = status ? status : 1;
-	}
+	status = af_stream_files_close(&r->files, status);
 	for (uint32_t i = 0; i < r->ninputs && r->inputs; i++)
 		af_file_close(r->inputs[i].file);
 	free(r->inputs);
 	return status;
 }
 
-/* Wait for the run to end, drawing progress and taking the stop signals
- * (blocked in every thread, taken here only). Returns the signal that
- * stopped reading, or 0. */
-static int supervise(struct replay *r, const sigset_t *stop_set)
+/* The progress line, about twice a second while the run goes. */
+static void progress_tick(void *ctx)
 {
-	int stopped = 0;
-	double drawn = 0;
-	/* 10 ms: the run is seen to end within that (a short replay is not
-	 * held up), at a cost of a hundred wake-ups a second. */
-	struct timespec tick = {0, 10 * 1000 * 1000};
-
-	while (!af_runtime_done(r->rt)) {
-		int sig = sigtimedwait(stop_set, NULL, &tick);
-		if (sig > 0) {
-			if (stopped) {
-				fprintf(stderr, "\nauditflow: second signal, exiting at once\n");
-				_exit(128 + sig);
-			}
-			stopped = sig;
-			af_runtime_stop(r->rt);
-			fprintf(stderr, "\nauditflow: %s: finishing the records already read "
-			                "(again to quit at once)\n",
-			        sig == SIGINT ? "interrupted" : "terminated");
-		}
-		double now = now_s();
-		if (now - drawn >= 0.5) {
-			progress(r, false);
-			drawn = now;
-		}
-	}
-	return stopped;
+	progress(ctx, false);
 }
 
 int af_replay_main(const struct af_config *cfg)
@@ -364,7 +278,7 @@ int af_replay_main(const struct af_config *cfg)
 	struct replay r = {.cfg = cfg};
 	af_summary_init(&r.sum);
 	int status = 0;
-	double t0 = now_s();
+	double t0 = af_stream_now();
 	r.progress = cfg->replay.progress && isatty(STDERR_FILENO);
 	r.progress_t0 = t0;
 
@@ -377,14 +291,15 @@ int af_replay_main(const struct af_config *cfg)
 		fprintf(stderr, "auditflow: %s\n", r.errstr);
 		return 2;
 	}
-	int geo_status = open_geo(&r);
+	int geo_status = af_stream_open_geo(cfg, &r.geo);
 	if (geo_status != 0)
 		return close_all(&r, geo_status);
-	if (open_inputs(&r) != 0 || open_outputs(&r) != 0)
+	if (open_inputs(&r) != 0 || af_stream_files_open(&r.files, cfg, &r.sum) != 0)
 		return close_all(&r, 1);
 
 	struct af_rt_source src = {.ctx = &r, .ninputs = r.ninputs, .fill = fill};
-	struct af_rt_sinks sinks = {.alerts = r.alerts, .dlq = r.dlq, .events = r.events};
+	struct af_rt_sinks sinks = {
+	    .alerts = r.files.alerts, .dlq = r.files.dlq, .events = r.files.events};
 	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
 	if (err != AF_OK) {
 		fprintf(stderr, "auditflow: cannot start: %s\n", r.errstr);
@@ -394,16 +309,13 @@ int af_replay_main(const struct af_config *cfg)
 	/* The stop signals go to this thread's sigtimedwait only: blocked
 	 * before the threads start, so they inherit the mask. */
 	sigset_t stop_set, old_set;
-	sigemptyset(&stop_set);
-	sigaddset(&stop_set, SIGINT);
-	sigaddset(&stop_set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
+	af_stream_block_signals(&stop_set, &old_set);
 	if (af_runtime_start(r.rt, r.errstr, sizeof(r.errstr)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", r.errstr);
 		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 		return close_all(&r, 1);
 	}
-	supervise(&r, &stop_set);
+	af_stream_supervise(r.rt, &stop_set, "finishing the records already read", progress_tick, &r);
 	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK) {
 		fprintf(stderr, "\nauditflow: %s\n", r.errstr);
 		status = 1;
@@ -411,7 +323,7 @@ int af_replay_main(const struct af_config *cfg)
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	progress(&r, true);
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
-	r.sum.wall_s = now_s() - t0;
+	r.sum.wall_s = af_stream_now() - t0;
 
 	status = close_all(&r, status);
 	if (cfg->output.summary &&

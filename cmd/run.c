@@ -17,8 +17,8 @@
  * each account's events as replay does, whatever the fetch order. A
  * partition at its end, no longer assigned, or never assigned is declared
  * idle and holds nothing back: alerts come as soon as the records that
- * raise them have arrived, not when the busiest partition moves on. Offsets are stored only for records the
- * pipeline has applied and whose alerts the outputs have accepted
+ * raise them have arrived, not when the busiest partition moves on. Offsets are stored only for
+ * records the pipeline has applied and whose alerts the outputs have accepted
  * (pipeline/runtime/runtime.h, completion tracking); a stop (SIGINT,
  * SIGTERM, or -e at the end) finishes what was read, delivers it, stores
  * its offsets and commits them before the consumer leaves the group.
@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd/replay.h"
+#include "cmd/stream.h"
 #include "ingest/kafka.h"
 #include "pipeline/enrich/geo.h"
 #include "pipeline/rules/rule.h"
@@ -54,47 +54,55 @@ struct run {
 	struct af_kafka_src *src;
 	struct af_geo_hub *geo;
 	struct af_runtime *rt;
-	struct af_dlq *dlq;
-	struct af_ecs_out *events;
-	struct af_alert_out *alerts;
+	struct af_stream_files files;
 	struct af_deliver *out;
 	struct af_summary sum;
 	uint32_t ninputs;
-	uint32_t *path;  /* [ninputs]: the input's index in the file table + 1 */
-	bool *idle;      /* [ninputs]: declared idle since its last records */
-	uint32_t idle_at; /* where the next idle scan starts */
+	uint32_t *path;        /* [ninputs]: the input's index in the file table + 1 */
+	bool *idle;            /* [ninputs]: declared idle since its last records */
+	uint32_t idle_at;      /* where the next idle scan starts */
+	uint64_t changes_seen; /* af_kafka_src_changes at the last scan */
+	bool rescan;           /* the last scan found an input: look again */
 	char errstr[512];
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* An input to declare idle now: never numbered (no such partition), no
  * longer assigned, or at its end; not declared since its last records.
  * UINT32_MAX when none, and always before the first assignment: until
- * then nothing is known, and every input holds the merge back. */
-static uint32_t next_idle(struct run *r)
+ * then nothing is known, and every input holds the merge back. The inputs
+ * are looked over only when the source reports a change, when the last
+ * look found one (there may be more), or when the source has nothing to
+ * hand on (starved); declaring an input idle later than it could have
+ * been only holds events a little longer, never reorders them. */
+static uint32_t next_idle(struct run *r, bool starved)
 {
-	struct af_kafka_src_stats st;
+	uint64_t changes = af_kafka_src_changes(r->src);
 
-	af_kafka_src_stats(r->src, &st);
-	if (st.assigned == 0)
+	if (changes == 0 || (!starved && !r->rescan && changes == r->changes_seen))
 		return UINT32_MAX;
+	r->changes_seen = changes;
+	r->rescan = false;
 	for (uint32_t k = 0; k < r->ninputs; k++) {
 		uint32_t i = (r->idle_at + k) % r->ninputs;
 		if (r->idle[i])
 			continue;
-		if (af_kafka_src_input_name(r->src, i) == NULL || !af_kafka_src_assigned(r->src, i) ||
-		    af_kafka_src_at_end(r->src, i)) {
+		if (af_kafka_src_input_name(r->src, i) == NULL ||
+		    !af_kafka_src_assigned(r->src, i) || af_kafka_src_at_end(r->src, i)) {
 			r->idle_at = i + 1;
+			r->rescan = true;
 			return i;
 		}
 	}
 	return UINT32_MAX;
+}
+
+/* Hand on an empty batch that declares input idle. */
+static af_err_t declare_idle(struct run *r, struct af_rt_batch *b, uint32_t input)
+{
+	r->idle[input] = true;
+	b->input = input;
+	b->idle = true;
+	return AF_OK;
 }
 
 /* The source's fill (the runtime's source thread). */
@@ -105,14 +113,12 @@ static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, ch
 	/* Idle declarations first: an assigned partition holds the merge
 	 * back from the start (its first records may be older than anything
 	 * read so far), so only what cannot send anything is let go. */
-	uint32_t idle = next_idle(r);
-	if (idle != UINT32_MAX) {
-		r->idle[idle] = true;
-		b->input = idle;
-		b->idle = true;
-		return AF_OK;
-	}
+	uint32_t idle = next_idle(r, false);
+	if (idle != UINT32_MAX)
+		return declare_idle(r, b, idle);
 	af_err_t e = af_kafka_src_next(r->src, b, RUN_POLL_MS, errstr, errstr_size);
+	if (e == AF_E_AGAIN && (idle = next_idle(r, true)) != UINT32_MAX)
+		return declare_idle(r, b, idle);
 	if (e != AF_OK)
 		return e;
 	uint32_t i = b->input;
@@ -179,29 +185,13 @@ static int open_source(struct run *r)
 	    .nprops = k->props.count,
 	    .max_record_bytes = r->cfg->input.max_record_bytes,
 	    .max_inputs = r->ninputs,
-	    /* The runtime bounds what is in flight (AF_RT_TRACK batches, and
-	     * lets held events out early to stay within it); a smaller bound
-	     * here would pause every partition while the reorder buffers wait
-	     * for the very records it keeps out. */
-	    .max_pending = AF_RT_TRACK * (r->cfg->runtime.batch_records ? r->cfg->runtime.batch_records
-	                                                                 : 256u) +
-	                   1024u,
+	    /* The runtime's bound governs (a message holds one record or
+	     * more, so as many messages as records is enough). */
+	    .max_pending = (uint32_t)af_runtime_tracked_max(r->cfg),
 	};
 	af_err_t e = af_kafka_src_open(&o, &r->src, r->errstr, sizeof(r->errstr));
 	if (e != AF_OK)
 		return fail(r, e == AF_E_CONFIG || e == AF_E_INVALID ? 2 : 1);
-	return 0;
-}
-
-static int open_geo(struct run *r)
-{
-	struct af_geo_hub_opts opts;
-
-	af_replay_geo_opts(&r->cfg->geo, &opts);
-	if (af_geo_hub_open(&opts, &r->geo, r->errstr, sizeof(r->errstr)) != AF_OK)
-		return fail(r, 2);
-	if (af_geo_hub_watch(r->geo, r->errstr, sizeof(r->errstr)) != AF_OK)
-		return fail(r, 1);
 	return 0;
 }
 
@@ -210,22 +200,12 @@ static int open_outputs(struct run *r)
 	const struct af_config_output *out = &r->cfg->output;
 	const struct af_config_kafka *k = &r->cfg->kafka;
 
-	r->dlq = af_dlq_open(out->dlq, out->dlq_raw_max, r->errstr, sizeof(r->errstr));
-	if (r->dlq == NULL)
-		return fail(r, 1);
-	if (out->events) {
-		r->events = af_ecs_open(out->events, r->errstr, sizeof(r->errstr));
-		if (r->events == NULL)
-			return fail(r, 1);
-	}
-	r->alerts = af_alert_out_open(out->alerts, (enum af_output_format)out->format, &r->sum,
-	                              r->errstr, sizeof(r->errstr));
-	if (r->alerts == NULL)
-		return fail(r, 1);
+	if (af_stream_files_open(&r->files, r->cfg, &r->sum) != 0)
+		return 1;
 	struct af_deliver_opts d = {
-	    .alerts_file = r->alerts,
-	    .dlq_file = r->dlq,
-	    .events_file = r->events,
+	    .alerts_file = r->files.alerts,
+	    .dlq_file = r->files.dlq,
+	    .events_file = r->files.events,
 	    .format = out->format == AF_OUTPUT_TABLE ? AF_OUTPUT_NATIVE
 	                                             : (enum af_output_format)out->format,
 	    .brokers = k->brokers,
@@ -261,51 +241,17 @@ static int close_all(struct run *r, int status)
 	}
 	if (r->geo != NULL)
 		af_geo_hub_close(r->geo);
-	if (r->dlq != NULL && af_dlq_close(r->dlq, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
-		status = status ? status : 1;
-	}
-	if (r->events != NULL && af_ecs_close(r->events, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
-		status = status ? status : 1;
-	}
-	if (r->alerts != NULL && af_alert_out_close(r->alerts, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
-		status = status ? status : 1;
-	}
+	status = af_stream_files_close(&r->files, status);
 	free(r->path);
 	free(r->idle);
 	return status;
-}
-
-/* Wait for the run to end, taking the stop signals (blocked in every
- * thread, taken here only). A second signal exits at once. */
-static void supervise(struct run *r, const sigset_t *stop_set)
-{
-	bool stopped = false;
-	struct timespec tick = {0, 50 * 1000 * 1000};
-
-	while (!af_runtime_done(r->rt)) {
-		int sig = sigtimedwait(stop_set, NULL, &tick);
-		if (sig <= 0)
-			continue;
-		if (stopped) {
-			fprintf(stderr, "auditflow: second signal, exiting at once\n");
-			_exit(128 + sig);
-		}
-		stopped = true;
-		af_runtime_stop(r->rt);
-		fprintf(stderr, "auditflow: %s: finishing and delivering what was read, then "
-		                "committing its offsets (again to quit at once)\n",
-		        sig == SIGINT ? "interrupted" : "terminated");
-	}
 }
 
 int af_run_main(const struct af_config *cfg)
 {
 	struct run r = {.cfg = cfg};
 	int status;
-	double t0 = now_s();
+	double t0 = af_stream_now();
 
 	af_summary_init(&r.sum);
 	if (cfg->cli.args.count != 0) {
@@ -315,7 +261,7 @@ int af_run_main(const struct af_config *cfg)
 	}
 	if (af_rules_check(&cfg->rules, r.errstr, sizeof(r.errstr)) != AF_OK)
 		return fail(&r, 2);
-	if ((status = open_geo(&r)) != 0 || (status = open_outputs(&r)) != 0 ||
+	if ((status = af_stream_open_geo(cfg, &r.geo)) != 0 || (status = open_outputs(&r)) != 0 ||
 	    (status = open_source(&r)) != 0)
 		return close_all(&r, status);
 
@@ -327,22 +273,23 @@ int af_run_main(const struct af_config *cfg)
 	    .complete = complete,
 	    .hold = hold,
 	};
-	struct af_rt_sinks sinks = {
-	    .alerts = r.alerts, .dlq = r.dlq, .events = r.events, .outlet = af_deliver_outlet(r.out)};
+	struct af_rt_sinks sinks = {.alerts = r.files.alerts,
+	                            .dlq = r.files.dlq,
+	                            .events = r.files.events,
+	                            .outlet = af_deliver_outlet(r.out)};
 	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
 	if (err != AF_OK)
 		return close_all(&r, fail(&r, err == AF_E_CONFIG ? 2 : 1));
 
 	sigset_t stop_set, old_set;
-	sigemptyset(&stop_set);
-	sigaddset(&stop_set, SIGINT);
-	sigaddset(&stop_set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
+	af_stream_block_signals(&stop_set, &old_set);
 	if (af_runtime_start(r.rt, r.errstr, sizeof(r.errstr)) != AF_OK) {
 		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 		return close_all(&r, fail(&r, 1));
 	}
-	supervise(&r, &stop_set);
+	af_stream_supervise(r.rt, &stop_set,
+	                    "finishing and delivering what was read, then committing its offsets",
+	                    NULL, NULL);
 	status = 0;
 	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK)
 		status = fail(&r, 1);
@@ -352,7 +299,7 @@ int af_run_main(const struct af_config *cfg)
 	af_deliver_stats(r.out, &ds);
 	struct af_kafka_src_stats ks;
 	af_kafka_src_stats(r.src, &ks);
-	r.sum.wall_s = now_s() - t0;
+	r.sum.wall_s = af_stream_now() - t0;
 
 	status = close_all(&r, status);
 	if (cfg->output.summary &&
@@ -368,13 +315,15 @@ int af_run_main(const struct af_config *cfg)
 	        (unsigned long long)ks.client_errors, ks.last_error[0] ? ", last: " : "",
 	        ks.last_error);
 	if (ds.undeliverable > 0)
-		fprintf(stderr, "auditflow: %llu documents could not be delivered; each is in the "
-		                "dead-letter output with the reason\n",
+		fprintf(stderr,
+		        "auditflow: %llu documents could not be delivered; each is in the "
+		        "dead-letter output with the reason\n",
 		        (unsigned long long)ds.undeliverable);
 	if (forced > 0)
-		fprintf(stderr, "auditflow: %llu events were let out of the reorder buffers before "
-		                "their turn (partitions far apart in event time, or a record far "
-		                "ahead of the others)\n",
+		fprintf(stderr,
+		        "auditflow: %llu events were let out of the reorder buffers before "
+		        "their turn (partitions far apart in event time, or a record far "
+		        "ahead of the others)\n",
 		        (unsigned long long)forced);
 	return status;
 }

@@ -414,6 +414,11 @@ bool af_kafka_src_at_end(const struct af_kafka_src *s, uint32_t input)
 	       !(s->cur.msg && s->cur.input == input);
 }
 
+uint64_t af_kafka_src_changes(const struct af_kafka_src *s)
+{
+	return s->changes;
+}
+
 bool af_kafka_src_assigned(const struct af_kafka_src *s, uint32_t input)
 {
 	return input < s->ninputs && s->in[input].assigned;

@@ -243,6 +243,13 @@ const char *af_kafka_src_input_name(const struct af_kafka_src *s, uint32_t input
  * nothing newer yet. */
 bool af_kafka_src_at_end(const struct af_kafka_src *s, uint32_t input);
 
+/* A count that moves whenever a partition is assigned, revoked or reaches
+ * its end: a caller watching af_kafka_src_assigned and af_kafka_src_at_end
+ * needs to look again only when it has moved (or when nothing else has
+ * come: a partition's end can also wait behind its stashed messages).
+ * 0 before the first assignment. */
+uint64_t af_kafka_src_changes(const struct af_kafka_src *s);
+
 /* Whether input is assigned to this consumer now (false for an input
  * never numbered, or revoked since). */
 bool af_kafka_src_assigned(const struct af_kafka_src *s, uint32_t input);

@@ -149,6 +149,7 @@ static void on_assign(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *p
 		in->assigned = true;
 		in->started = true;
 		in->eof = false;
+		s->changes++;
 		/* librdkafka forgets a partition's stored offset on assign. */
 		in->stored = in->handed = in->rewound = -1;
 	}
@@ -162,6 +163,7 @@ static void unassign_input(struct af_kafka_src *s, uint32_t input)
 	if (s->in[input].assigned)
 		s->assigned--;
 	s->in[input].assigned = false;
+	s->changes++;
 }
 
 static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
@@ -294,8 +296,10 @@ void af_kafka_event(struct af_kafka_src *s, const rd_kafka_message_t *m)
 		s->answered = true;
 		s->all_down = false;
 		uint32_t i = topic ? af_kafka_input_find(s, topic, m->partition) : KSRC_NONE;
-		if (i != KSRC_NONE && s->in[i].assigned)
+		if (i != KSRC_NONE && s->in[i].assigned) {
 			s->in[i].eof = true;
+			s->changes++;
+		}
 		return;
 	}
 	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:

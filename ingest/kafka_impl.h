@@ -136,6 +136,7 @@ struct af_kafka_src {
 	struct af_kafka_cursor cur;
 
 	uint32_t assigned;
+	uint64_t changes;   /* af_kafka_src_changes */
 	bool paused;        /* the assigned partitions are paused (by us) */
 	bool pause_pending; /* ... because max_pending was reached */
 	bool holding;       /* af_kafka_src_hold called since the last next */

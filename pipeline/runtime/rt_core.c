@@ -453,20 +453,27 @@ static void track_advance(struct rt_core *c)
 	}
 }
 
-/* Tell the sink how far this shard is done, after what it raised. */
+/* Tell the sink, in message m, that every batch before done is done
+ * here; what the shard raised for them went before (event lines are
+ * flushed first). */
+static void done_send(struct rt_core *c, struct rt_msg *m, uint64_t done)
+{
+	m->type = RT_MSG_DONE;
+	m->len = 0;
+	m->done = done;
+	msg_send(c, m);
+	c->done_sent = done;
+}
+
+/* Tell the sink how far this shard is done, when a message is free. */
 static void track_send(struct rt_core *c)
 {
 	if (c->track == NULL || c->track_base == c->done_sent)
 		return;
 	text_flush(c, &c->events);
 	struct rt_msg *m = af_pool_get(c->msgs);
-	if (m == NULL)
-		return; /* the sink is busy: next time */
-	m->type = RT_MSG_DONE;
-	m->len = 0;
-	m->done = c->track_base;
-	msg_send(c, m);
-	c->done_sent = c->track_base;
+	if (m != NULL) /* else the sink is busy: next time */
+		done_send(c, m, c->track_base);
 }
 
 static void merge_drain(struct rt_core *c)
@@ -529,12 +536,8 @@ static void shard_finish(struct rt_core *c)
 		/* Everything read is applied: the last word to the sink, which
 		 * waits for it (msg_get waits for a free message). */
 		struct rt_msg *m = msg_get(c);
-		if (m != NULL) {
-			m->type = RT_MSG_DONE;
-			m->len = 0;
-			m->done = c->expected;
-			msg_send(c, m);
-		}
+		if (m != NULL)
+			done_send(c, m, c->expected);
 	}
 	af_ring_close_spsc(c->to_sink);
 	c->shard_done = true;
@@ -563,7 +566,8 @@ static bool shard_step(struct rt_core *c)
 			break;
 		}
 		moved = true;
-		if (it->type == RT_ITEM_MARKER) {
+		bool marker = it->type == RT_ITEM_MARKER;
+		if (marker) {
 			/* A shard that got none of an awake input's batch wakes
 			 * it here, at the same batch as the others (which woke it
 			 * at their first event of it): so W, and what leaves, is
@@ -578,17 +582,15 @@ static bool shard_step(struct rt_core *c)
 				af_merge_idle(c->merge, it->input);
 			}
 			c->expected++;
-			give_back(c, from, it);
-			merge_drain(c);
-			if (c->track != NULL)
-				track_advance(c);
 		} else {
 			if (c->track != NULL)
 				c->track[it->ev.pos.batch % AF_RT_TRACK]++;
 			af_merge_push(c->merge, &it->ev, it->frontier);
-			give_back(c, from, it);
-			merge_drain(c);
 		}
+		give_back(c, from, it);
+		merge_drain(c);
+		if (marker && c->track != NULL)
+			track_advance(c);
 	}
 	if (moved)
 		give_back_all(c);

@@ -290,8 +290,8 @@ static void sink_confirm(struct af_runtime *rt, uint64_t settled)
 {
 	uint64_t least = UINT64_MAX;
 
-	if (rt->outlet_failed)
-		return;
+	if (rt->done_fifo == NULL || rt->outlet_failed)
+		return; /* no tracking, or nothing more may be confirmed */
 	for (uint32_t i = 0; i < rt->n; i++) {
 		struct rt_done_fifo *f = &rt->done_fifo[i];
 		uint32_t cap = (uint32_t)(sizeof(f->done) / sizeof(f->done[0]));
@@ -307,66 +307,66 @@ static void sink_confirm(struct af_runtime *rt, uint64_t settled)
 		atomic_store_explicit(&rt->done_batches, least, memory_order_release);
 }
 
+/* A burst of messages from one core, on their way to the outputs. */
+struct sink_burst {
+	uint32_t core;
+	size_t n;
+	void *msg[RT_MSGS];
+};
+
+/* Hand on the burst's messages in order until the outlet is full; give
+ * back those handed on. Returns whether any was. The rest stays in the
+ * burst, to be offered again before anything else. */
+static bool sink_offer(struct af_runtime *rt, struct sink_burst *h, uint64_t *tokens)
+{
+	size_t j = 0;
+
+	while (j < h->n && sink_write(rt, h->core, h->msg[j], tokens))
+		j++;
+	af_pool_put_batch_spsc(rt->cores[h->core].msgs, 0, h->msg, j);
+	memmove(h->msg, h->msg + j, (h->n - j) * sizeof(h->msg[0]));
+	h->n -= j;
+	return j > 0;
+}
+
 static void *sink_main(void *arg)
 {
 	struct af_runtime *rt = arg;
 	const struct af_rt_outlet *o = rt->sinks.outlet;
 	struct rt_backoff bo = {0};
-	void *got[RT_MSGS];
+	struct sink_burst h = {0};
 	bool flushed = true;
 	uint64_t tokens = 0;
-	/* A message the outlet could not take yet, from core held_core, with
-	 * the rest of its burst after it. */
-	size_t held_at = 0, held_n = 0;
-	uint32_t held_core = 0;
 
 	for (;;) {
 		bool moved = false, all_done = true;
-		if (held_n > 0) {
-			struct rt_core *c = &rt->cores[held_core];
-			while (held_at < held_n && sink_write(rt, held_core, got[held_at], &tokens))
-				held_at++;
-			af_pool_put_batch_spsc(c->msgs, 0, got, held_at);
-			if (held_at < held_n) {
-				memmove(got, got + held_at, (held_n - held_at) * sizeof(got[0]));
-				held_n -= held_at;
-				held_at = 0;
-				uint64_t settled = o->settled(o->ctx, 10);
-				if (rt->done_fifo != NULL)
-					sink_confirm(rt, settled);
+		if (h.n > 0) {
+			moved = sink_offer(rt, &h, &tokens);
+			if (h.n > 0) {
+				/* The outlet is still full: let it work. */
+				sink_confirm(rt, o->settled(o->ctx, 10));
 				if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
 					break;
 				continue;
 			}
-			held_n = held_at = 0;
-			moved = true;
 		}
-		for (uint32_t i = 0; i < rt->n && held_n == 0; i++) {
+		for (uint32_t i = 0; i < rt->n; i++) {
 			struct rt_core *c = &rt->cores[i];
-			size_t k = af_ring_pop_batch_spsc(c->to_sink, got, RT_MSGS);
-			size_t j = 0;
-			while (j < k && sink_write(rt, i, got[j], &tokens))
-				j++;
-			if (j < k) {
-				/* The outlet is full: keep the rest, in order. */
-				af_pool_put_batch_spsc(c->msgs, 0, got, j);
-				memmove(got, got + j, (k - j) * sizeof(got[0]));
-				held_n = k - j;
-				held_core = i;
-				moved = true;
-				break;
+			h.core = i;
+			h.n = af_ring_pop_batch_spsc(c->to_sink, h.msg, RT_MSGS);
+			if (h.n == 0) {
+				if (!af_ring_drained_spsc(c->to_sink))
+					all_done = false;
+				continue;
 			}
-			if (k > 0) {
-				af_pool_put_batch_spsc(c->msgs, 0, got, k);
-				moved = true;
-				flushed = false;
-			} else if (!af_ring_drained_spsc(c->to_sink)) {
-				all_done = false;
-			}
+			moved = true;
+			flushed = false;
+			sink_offer(rt, &h, &tokens);
+			if (h.n > 0)
+				break; /* the outlet is full: the rest first, next turn */
 		}
 		uint64_t settled = o != NULL ? o->settled(o->ctx, 0) : tokens;
-		if (rt->done_fifo != NULL)
-			sink_confirm(rt, settled);
+		sink_confirm(rt, settled);
 		if (moved) {
 			bo.n = 0;
 			continue;
@@ -390,8 +390,8 @@ static void *sink_main(void *arg)
 		}
 		af_rt_backoff(&bo);
 	}
-	for (size_t j = 0; j < held_n; j++) /* aborting: give them back */
-		af_pool_put(rt->cores[held_core].msgs, got[j]);
+	for (size_t j = 0; j < h.n; j++) /* aborting: give them back */
+		af_pool_put(rt->cores[h.core].msgs, h.msg[j]);
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
 	return NULL;
 }
@@ -409,6 +409,11 @@ static uint32_t thread_count(const struct af_config *cfg)
 	if (n > AF_RT_THREADS_MAX)
 		n = AF_RT_THREADS_MAX;
 	return (uint32_t)n;
+}
+
+static uint32_t batch_cap(const struct af_config *cfg)
+{
+	return cfg->runtime.batch_records ? cfg->runtime.batch_records : 256;
 }
 
 /* Lay out every batch of the pool once: records and bytes inside the
@@ -474,7 +479,7 @@ af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *
 		if (af_ring_new(RT_MESH_SLOTS, &rt->mesh[i]) != AF_OK)
 			goto nomem;
 
-	uint32_t cap = cfg->runtime.batch_records ? cfg->runtime.batch_records : 256;
+	uint32_t cap = batch_cap(cfg);
 	size_t size = cfg->input.max_record_bytes;
 	if (size < (size_t)1 << 20)
 		size = (size_t)1 << 20;
@@ -642,6 +647,11 @@ uint64_t af_runtime_reorder_forced(const struct af_runtime *rt)
 		if (rt->cores[i].merge != NULL)
 			n += af_merge_forced(rt->cores[i].merge);
 	return n;
+}
+
+uint64_t af_runtime_tracked_max(const struct af_config *cfg)
+{
+	return (uint64_t)AF_RT_TRACK * batch_cap(cfg);
 }
 
 uint64_t af_runtime_batches_done(const struct af_runtime *rt)

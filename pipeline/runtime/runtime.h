@@ -139,6 +139,13 @@ struct af_rt_source {
  * event time) is let out early, counted as a forced release. */
 #define AF_RT_TRACK 4096u
 
+/* Records read and not yet done, at most, for a source that tracks
+ * completion under cfg: AF_RT_TRACK full batches. A source with a bound of
+ * its own on what it has handed on (Kafka's pending messages) must allow
+ * at least this, or it would stop reading while the reorder buffers wait
+ * for the records it holds back. */
+uint64_t af_runtime_tracked_max(const struct af_config *cfg);
+
 /* Outputs that deliver later (Kafka, HTTP, syslog): every alert, chunk of
  * dead-letter lines and chunk of event lines goes to them with a token,
  * numbered from 0 in the order handed over. Thread: the sink thread.

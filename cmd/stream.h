@@ -1,0 +1,59 @@
+/* stream.h - what `auditflow replay` and `auditflow run` share around the
+ * runtime: the clock, the geo hub from the configuration, the file
+ * outputs, and the wait for the run's end that takes the stop signals.
+ *
+ * Thread: the main thread of either command.
+ */
+#ifndef AF_CMD_STREAM_H
+#define AF_CMD_STREAM_H
+
+#include <signal.h>
+
+#include "pipeline/config.h"
+#include "pipeline/enrich/geo.h"
+#include "pipeline/runtime/runtime.h"
+#include "sinks/alert_out.h"
+#include "sinks/dlq.h"
+#include "sinks/events_ecs.h"
+#include "sinks/summary.h"
+
+/* Seconds on the monotonic clock. */
+double af_stream_now(void);
+
+/* Open and watch the geo hub of cfg->geo into *out. Returns the exit
+ * status: 0, 2 for a bad database or list, 1 when the watch cannot start
+ * (the message is on stderr; *out may be set and is the caller's to
+ * close). */
+int af_stream_open_geo(const struct af_config *cfg, struct af_geo_hub **out);
+
+/* The file outputs: dead letters (--dlq, or counting only), events
+ * (--events-out, or none) and alerts (-o). */
+struct af_stream_files {
+	struct af_dlq *dlq;
+	struct af_ecs_out *events;
+	struct af_alert_out *alerts;
+};
+
+/* Open them from cfg->output; alerts are counted by rule into counts
+ * (borrowed, may be NULL). Returns 0, or 1 with the message on stderr
+ * (what was opened stays in *f for af_stream_files_close). */
+int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,
+                         struct af_summary *counts);
+
+/* Close what is open in *f; returns status, or 1 when it was 0 and a
+ * close failed (the message on stderr). */
+int af_stream_files_close(struct af_stream_files *f, int status);
+
+/* SIGINT and SIGTERM blocked in this thread (and the threads it starts
+ * from now on), for af_stream_supervise; *old gets the mask to restore. */
+void af_stream_block_signals(sigset_t *stop_set, sigset_t *old);
+
+/* Wait until rt is done, taking the stop signals: the first asks rt to
+ * stop ("auditflow: interrupted: <doing> (again to quit at once)"), a
+ * second exits the process at once with 128 + the signal. tick, when not
+ * NULL, is called about twice a second (a progress line). Returns the
+ * signal that stopped reading, or 0. */
+int af_stream_supervise(struct af_runtime *rt, const sigset_t *stop_set, const char *doing,
+                        void (*tick)(void *ctx), void *ctx);
+
+#endif
