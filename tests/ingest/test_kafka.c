@@ -1,6 +1,7 @@
 /* test_kafka.c - the Kafka source against a real Kafka-protocol broker:
- * librdkafka's mock cluster in the test process, reached over loopback
- * TCP by a real producer and by the source's consumer.
+ * librdkafka's mock cluster in the test process (tests/kafka_mock.h),
+ * reached over loopback TCP by a real producer and by the source's
+ * consumer.
  *
  * Each test starts its own cluster (Criterion runs each test in its own
  * process), produces with a real producer, reads with the source and
@@ -34,15 +35,14 @@
 
 #include "ingest/kafka.h"
 #include "ingest/kafka_impl.h"
+#include "tests/kafka_mock.h"
 
 #define DEADLINE_S 40.0
 
 /* ---- the cluster and the producer ---- */
 
-static rd_kafka_t *host; /* hosts the mock cluster */
-static rd_kafka_mock_cluster_t *mock;
+static struct af_kmock km;
 static rd_kafka_t *prod; /* a real producer over TCP */
-static char bootstraps[256];
 
 static double now_s(void)
 {
@@ -51,30 +51,16 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	(void)rk;
-	(void)level;
-	(void)fac;
-	(void)buf;
-}
-
 static void cluster_start(void)
 {
 	char err[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_conf_set_log_cb(conf, quiet_log);
-	host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-	cr_assert_not_null(host, "%s", err);
-	mock = rd_kafka_mock_cluster_new(host, 1);
-	cr_assert_not_null(mock);
-	snprintf(bootstraps, sizeof(bootstraps), "%s", rd_kafka_mock_cluster_bootstraps(mock));
+	af_kmock_start(&km, true);
 
-	conf = rd_kafka_conf_new();
-	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof(err)),
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", km.bootstraps, err, sizeof(err)),
 	             RD_KAFKA_CONF_OK);
 	cr_assert_eq(rd_kafka_conf_set(conf, "linger.ms", "0", err, sizeof(err)), RD_KAFKA_CONF_OK);
-	rd_kafka_conf_set_log_cb(conf, quiet_log);
+	rd_kafka_conf_set_log_cb(conf, af_kmock_quiet_log);
 	prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	cr_assert_not_null(prod, "%s", err);
 }
@@ -83,23 +69,13 @@ static void cluster_stop(void)
 {
 	if (prod)
 		rd_kafka_destroy(prod);
-	if (mock)
-		rd_kafka_mock_cluster_destroy(mock);
-	if (host)
-		rd_kafka_destroy(host);
-	prod = host = NULL;
-	mock = NULL;
+	prod = NULL;
+	af_kmock_stop(&km);
 }
 
 TestSuite(kafka, .init = cluster_start, .fini = cluster_stop, .timeout = 120);
 TestSuite(kafka_split);
 TestSuite(kafka_conf);
-
-static void topic_create(const char *name, int partitions)
-{
-	cr_assert_eq(rd_kafka_mock_topic_create(mock, name, partitions, 1),
-	             RD_KAFKA_RESP_ERR_NO_ERROR);
-}
 
 static void produce_n(const char *topic, int32_t partition, const void *val, size_t len)
 {
@@ -163,7 +139,7 @@ static af_err_t try_open(const struct src_cfg *c, struct af_kafka_src **s, char 
 	while (nt < 4 && c->topics[nt])
 		nt++;
 	struct af_kafka_src_opts o = {
-	    .brokers = bootstraps,
+	    .brokers = km.bootstraps,
 	    .topics = c->topics,
 	    .ntopics = nt,
 	    .group = c->group ? c->group : "g",
@@ -308,7 +284,7 @@ static const struct got *find(const struct gots *g, const char *text)
 
 Test(kafka, delivers_one_record_per_message_with_its_offset_and_partition)
 {
-	topic_create("t", 2);
+	af_kmock_topic(&km, "t", 2);
 	produce("t", 0, "{\"a\":0}");
 	produce("t", 0, "{\"a\":1}");
 	produce("t", 1, "{\"b\":0}");
@@ -360,15 +336,7 @@ static void produce_at(const char *topic, int32_t partition, const char *val, in
  * group join needed); RD_KAFKA_OFFSET_INVALID when none. */
 static int64_t committed(const char *group, const char *topic, int32_t partition)
 {
-	char err[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_conf_set_log_cb(conf, quiet_log);
-	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof(err)),
-	             RD_KAFKA_CONF_OK);
-	cr_assert_eq(rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)),
-	             RD_KAFKA_CONF_OK);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-	cr_assert_not_null(rk, "%s", err);
+	rd_kafka_t *rk = af_kmock_consumer(&km, group, true);
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, topic, partition);
 	rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, 20000);
@@ -413,7 +381,7 @@ static void step(struct af_kafka_src *s, struct af_rt_batch *b, struct gots *g, 
 
 Test(kafka, cuts_arrays_envelopes_and_json_lines_into_records)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	produce("t", 0, "[{\"a\":1},{\"a\":2}]");
 	produce("t", 0, "  {\"records\": [ {\"e\":1}, {\"e\":2}, {\"e\":3} ], \"x\": 1}");
 	produce("t", 0, "{\"l\":1}\n{\"l\":2}\r\n");
@@ -443,7 +411,7 @@ Test(kafka, cuts_arrays_envelopes_and_json_lines_into_records)
 
 Test(kafka, continues_a_message_that_does_not_fit_in_the_next_batch)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	/* Seven records of 1000 bytes in one message; a batch takes four. */
 	char msg[8000], rec[7][1001];
 	size_t n = 0;
@@ -486,7 +454,7 @@ Test(kafka, continues_a_message_that_does_not_fit_in_the_next_batch)
 
 Test(kafka, hands_oversize_and_nul_records_on_as_dead_letters_with_an_excerpt)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	char big[10001];
 	memset(big, 'y', sizeof(big) - 1);
 	memcpy(big, "{\"a\":\"", 6);
@@ -516,7 +484,7 @@ Test(kafka, hands_oversize_and_nul_records_on_as_dead_letters_with_an_excerpt)
 
 Test(kafka, counts_tombstones_and_empty_messages_and_hands_on_no_record)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	produce("t", 0, "{\"a\":1}");
 	produce("t", 0, NULL); /* tombstone */
 	produce("t", 0, "");
@@ -546,7 +514,7 @@ Test(kafka, counts_tombstones_and_empty_messages_and_hands_on_no_record)
 
 Test(kafka, ends_when_every_assigned_partition_reached_its_end)
 {
-	topic_create("t", 3);
+	af_kmock_topic(&km, "t", 3);
 	produce("t", 0, "{\"p\":0}");
 	produce("t", 0, "{\"p\":0.1}");
 	produce("t", 1, "{\"p\":1}");
@@ -577,7 +545,7 @@ Test(kafka, ends_when_every_assigned_partition_reached_its_end)
 /* Every --offset form, one group each, read side by side. */
 Test(kafka, starts_each_partition_where_the_offset_option_says)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	for (int i = 0; i < 5; i++) {
 		char v[32];
 		snprintf(v, sizeof(v), "{\"m\":%d}", i);
@@ -658,7 +626,7 @@ Test(kafka, starts_each_partition_where_the_offset_option_says)
 
 Test(kafka, commits_what_completed_in_any_order_and_reads_the_rest_again_after_a_restart)
 {
-	topic_create("t", 2);
+	af_kmock_topic(&km, "t", 2);
 	for (int p = 0; p < 2; p++) {
 		for (int i = 0; i < 3; i++) {
 			char v[32];
@@ -705,7 +673,7 @@ Test(kafka, commits_what_completed_in_any_order_and_reads_the_rest_again_after_a
 
 Test(kafka, pauses_at_the_pending_limit_and_resumes_on_completion_without_loss)
 {
-	topic_create("t", 2);
+	af_kmock_topic(&km, "t", 2);
 	char v[32];
 	for (int p = 0; p < 2; p++) {
 		for (int i = 0; i < 4; i++) {
@@ -776,7 +744,7 @@ Test(kafka, pauses_at_the_pending_limit_and_resumes_on_completion_without_loss)
 
 Test(kafka, hold_pauses_the_partitions_and_loses_no_message)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	char v[32];
 	for (int i = 0; i < 10; i++) {
 		snprintf(v, sizeof(v), "{\"i\":%d}", i);
@@ -818,7 +786,7 @@ Test(kafka, hold_pauses_the_partitions_and_loses_no_message)
  * the way serve() does with what consumer_poll returns. */
 Test(kafka, gives_a_message_back_when_the_stash_is_full_and_reads_it_again)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	char v[32];
 	for (int i = 0; i < 5; i++) {
 		snprintf(v, sizeof(v), "{\"i\":%d}", i);
@@ -863,9 +831,9 @@ Test(kafka, gives_a_message_back_when_the_stash_is_full_and_reads_it_again)
 
 Test(kafka, subscribes_to_every_topic_a_regex_matches)
 {
-	topic_create("audit.a", 1);
-	topic_create("audit.b", 1);
-	topic_create("other", 1);
+	af_kmock_topic(&km, "audit.a", 1);
+	af_kmock_topic(&km, "audit.b", 1);
+	af_kmock_topic(&km, "other", 1);
 	produce("audit.a", 0, "{\"t\":\"a\"}");
 	produce("audit.b", 0, "{\"t\":\"b\"}");
 	produce("other", 0, "{\"t\":\"o\"}");
@@ -884,10 +852,10 @@ Test(kafka, subscribes_to_every_topic_a_regex_matches)
 
 Test(kafka, fails_when_a_topic_named_does_not_exist)
 {
-	topic_create("t", 1);
+	af_kmock_topic(&km, "t", 1);
 	/* The mock creates any topic a client asks about; this makes it say
 	 * the topic does not exist instead. */
-	rd_kafka_mock_topic_set_error(mock, "nope", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+	rd_kafka_mock_topic_set_error(km.mc, "nope", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
 	struct af_kafka_src *s = src_open(&(struct src_cfg){.topics = {"t", "nope"}});
 	struct af_rt_batch *b = batch_new(64, 8192);
 	double end = now_s() + DEADLINE_S;
@@ -908,7 +876,7 @@ Test(kafka, fails_when_a_topic_named_does_not_exist)
 
 Test(kafka, delivers_everything_once_through_fetch_and_commit_errors)
 {
-	topic_create("t", 2);
+	af_kmock_topic(&km, "t", 2);
 	char v[32];
 	for (int p = 0; p < 2; p++) {
 		for (int i = 0; i < 10; i++) {
@@ -919,11 +887,11 @@ Test(kafka, delivers_everything_once_through_fetch_and_commit_errors)
 	flush();
 	/* ApiKeys 1 (Fetch) and 8 (OffsetCommit). */
 	rd_kafka_mock_push_request_errors(
-	    mock, 1, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR__TRANSPORT,
+	    km.mc, 1, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR__TRANSPORT,
 	    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
 	/* librdkafka retries the first three itself; the fourth fails a
 	 * commit, and the next auto-commit sends the offsets again. */
-	rd_kafka_mock_push_request_errors(mock, 8, 4, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+	rd_kafka_mock_push_request_errors(km.mc, 8, 4, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
 	                                  RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
 	                                  RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
 	                                  RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
@@ -968,7 +936,7 @@ static void produce_round(int round, int partitions, int per)
 
 Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_or_read_twice)
 {
-	topic_create("t", 4);
+	af_kmock_topic(&km, "t", 4);
 	produce_round(1, 4, 8);
 	/* The mock waits for members to rejoin the session timeout less 1 s
 	 * at each rebalance (base_props: 4 s), and 3 s before the first. */
@@ -1038,7 +1006,7 @@ Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_
 
 static af_err_t open_with(const char *prop, char *err, size_t err_size)
 {
-	snprintf(bootstraps, sizeof(bootstraps), "127.0.0.1:1");
+	snprintf(km.bootstraps, sizeof(km.bootstraps), "127.0.0.1:1");
 	struct af_kafka_src *s = NULL;
 	struct src_cfg c = {.topics = {"t"}, .props = {prop, "log_level=0"}};
 	af_err_t e = try_open(&c, &s, err, err_size);
@@ -1094,7 +1062,7 @@ Test(kafka_conf, refuses_a_setting_without_a_value)
 
 Test(kafka_conf, hides_secret_values_in_errors)
 {
-	snprintf(bootstraps, sizeof(bootstraps), "127.0.0.1:1");
+	snprintf(km.bootstraps, sizeof(km.bootstraps), "127.0.0.1:1");
 	struct af_kafka_src *s = NULL;
 	char err[512] = "";
 	struct src_cfg c = {.topics = {"t"},
@@ -1109,7 +1077,7 @@ Test(kafka_conf, hides_secret_values_in_errors)
 Test(kafka_conf, refuses_an_offset_it_cannot_read)
 {
 	static const char *const bad[] = {"", "abc", "-0", "-x", "s@", "s@1x", "12a", "+5"};
-	snprintf(bootstraps, sizeof(bootstraps), "127.0.0.1:1");
+	snprintf(km.bootstraps, sizeof(km.bootstraps), "127.0.0.1:1");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct af_kafka_src *s = NULL;
 		char err[512] = "";
@@ -1136,7 +1104,7 @@ Test(kafka_conf, needs_brokers_and_a_topic)
 Test(kafka_conf, keeps_trying_brokers_it_cannot_reach_and_says_so, .timeout = 60)
 {
 	char err[512] = "";
-	snprintf(bootstraps, sizeof(bootstraps), "127.0.0.1:1");
+	snprintf(km.bootstraps, sizeof(km.bootstraps), "127.0.0.1:1");
 	struct af_kafka_src *s = NULL;
 	struct src_cfg c = {.topics = {"t"}, .props = {"log_level=0"}};
 	cr_assert_eq(try_open(&c, &s, err, sizeof(err)), AF_OK, "%s", err);

@@ -71,6 +71,23 @@ static void pop_ready(struct af_merge *m, struct out *o, size_t total)
 	}
 }
 
+/* Reads input in once: pushes its next event (next[in] is how many it
+ * has pushed), or finishes it when it has none left; returns whether it
+ * finished. */
+static bool read_input(struct af_merge *m, const struct feed *feeds, size_t *next, uint32_t in)
+{
+	if (next[in] == feeds[in].n) {
+		af_merge_finish(m, in);
+		return true;
+	}
+	struct af_event ev = event(in, next[in], feeds[in].ts[next[in]]);
+
+	cr_assert_not(af_merge_full(m));
+	af_merge_push(m, &ev, INT64_MIN);
+	next[in]++;
+	return false;
+}
+
 /* Drives m as merge.h describes: read the input af_merge_next_input names,
  * push or finish it, pop what is ready. */
 static struct out run(struct af_merge *m, const struct feed *feeds, size_t nfeeds)
@@ -80,15 +97,7 @@ static struct out run(struct af_merge *m, const struct feed *feeds, size_t nfeed
 
 	for (uint32_t in; (in = af_merge_next_input(m)) != UINT32_MAX;) {
 		cr_assert_lt(in, nfeeds);
-		if (next[in] == feeds[in].n) {
-			af_merge_finish(m, in);
-		} else {
-			struct af_event ev = event(in, next[in], feeds[in].ts[next[in]]);
-
-			cr_assert_not(af_merge_full(m));
-			af_merge_push(m, &ev, INT64_MIN);
-			next[in]++;
-		}
+		read_input(m, feeds, next, in);
 		pop_ready(m, &o, total);
 	}
 	cr_assert_eq(af_merge_buffered(m), 0, "everything leaves once all inputs finish");
@@ -135,17 +144,7 @@ static struct out run_shuffled(struct af_merge *m, const struct feed *feeds, siz
 		size_t burst = 1 + (size_t)(next_random(&rng) % 32);
 
 		for (; burst > 0 && !done[in]; burst--) {
-			if (next[in] == feeds[in].n) {
-				af_merge_finish(m, (uint32_t)in);
-				done[in] = true;
-			} else {
-				struct af_event ev =
-				    event((uint32_t)in, next[in], feeds[in].ts[next[in]]);
-
-				cr_assert_not(af_merge_full(m));
-				af_merge_push(m, &ev, INT64_MIN);
-				next[in]++;
-			}
+			done[in] = read_input(m, feeds, next, (uint32_t)in);
 			pop_ready(m, &o, total);
 		}
 	}

@@ -1,9 +1,10 @@
 /* test_deliver.c - the outlet of `auditflow run` end to end, with real
- * outputs: Kafka topics on librdkafka's mock cluster (a Kafka-protocol
- * broker in this process, reached over loopback TCP and read back by a
- * real consumer), an HTTP webhook on a libmicrohttpd server whose answers
- * are scripted, syslog over TCP to a loopback listener, and the alerts,
- * dead-letter and events files in a mkdtemp directory.
+ * outputs: Kafka topics on librdkafka's mock cluster (tests/kafka_mock.h:
+ * a Kafka-protocol broker in this process, reached over loopback TCP and
+ * read back by a real consumer), an HTTP webhook on a libmicrohttpd server
+ * whose answers are scripted (tests/sinks/http_server.h), syslog over TCP
+ * to a loopback listener, and the alerts, dead-letter and events files in
+ * a mkdtemp directory.
  * Checked: where each kind of document goes (and under which key); that
  * a token is settled only once every output has settled it, and never
  * passed while one is outstanding; retries and dead letters that carry
@@ -14,9 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,9 @@
 #include "sinks/deliver.h"
 #include "sinks/jsonw.h"
 #include "sinks_test.h"
+#include "tests/sinks/http_server.h"
+#include "tests/sinks/loopback.h"
+#include "tests/kafka_mock.h"
 
 #define DEADLINE_MS 30000 /* for what must happen: generous */
 
@@ -42,227 +44,23 @@ static uint64_t mono_ms(void)
 
 /* ---- the broker ---- */
 
-struct cluster {
-	rd_kafka_t *rk; /* hosts the mock cluster only */
-	rd_kafka_mock_cluster_t *mc;
-	const char *bootstraps;
-};
-
 /* Topics "alerts" (4 partitions), "dlq" (2) and "events" (1, so that its
  * order can be checked). */
-static void cluster_start(struct cluster *c)
+static void cluster_start(struct af_kmock *c)
 {
-	char err[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-
-	cr_assert_eq(rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err), RD_KAFKA_CONF_OK);
-	c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-	cr_assert_not_null(c->rk, "%s", err);
-	c->mc = rd_kafka_mock_cluster_new(c->rk, 1);
-	cr_assert_not_null(c->mc);
-	cr_assert_eq(rd_kafka_mock_topic_create(c->mc, "alerts", 4, 1), 0);
-	cr_assert_eq(rd_kafka_mock_topic_create(c->mc, "dlq", 2, 1), 0);
-	cr_assert_eq(rd_kafka_mock_topic_create(c->mc, "events", 1, 1), 0);
-	c->bootstraps = rd_kafka_mock_cluster_bootstraps(c->mc);
-}
-
-static void cluster_stop(struct cluster *c)
-{
-	if (c->mc != NULL)
-		rd_kafka_mock_cluster_destroy(c->mc);
-	if (c->rk != NULL)
-		rd_kafka_destroy(c->rk);
-	c->mc = NULL;
-	c->rk = NULL;
-}
-
-struct msg {
-	int32_t partition;
-	char *key, *value; /* NUL-terminated copies */
-	size_t klen, vlen;
-};
-
-/* Read want messages of topic (partitions of it) from the start, and
- * check that the topic holds no more (its end offsets). */
-static struct msg *consume(const struct cluster *c, const char *topic, int partitions, size_t want)
-{
-	char err[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	const char *set[][2] = {{"bootstrap.servers", c->bootstraps},
-	                        {"group.id", "af-test-deliver"},
-	                        {"enable.auto.commit", "false"},
-	                        {"log_level", "3"}};
-	for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
-		cr_assert_eq(rd_kafka_conf_set(conf, set[i][0], set[i][1], err, sizeof err),
-		             RD_KAFKA_CONF_OK, "%s", err);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-	cr_assert_not_null(rk, "%s", err);
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
-	for (int p = 0; p < partitions; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-		    RD_KAFKA_OFFSET_BEGINNING;
-	cr_assert_eq(rd_kafka_assign(rk, parts), 0);
-	rd_kafka_topic_partition_list_destroy(parts);
-
-	struct msg *out = calloc(want + 1, sizeof *out);
-	size_t n = 0;
-	cr_assert_not_null(out);
-	for (uint64_t give_up = mono_ms() + DEADLINE_MS; n < want && mono_ms() < give_up;) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-		if (m == NULL)
-			continue;
-		cr_assert_eq(m->err, 0, "consumer: %s", rd_kafka_message_errstr(m));
-		struct msg *o = &out[n++];
-		o->partition = m->partition;
-		o->vlen = m->len;
-		o->klen = m->key_len;
-		o->value = strndup(m->payload, m->len);
-		o->key = strndup(m->key ? m->key : "", m->key_len);
-		rd_kafka_message_destroy(m);
-	}
-	cr_assert_eq(n, want, "%s: read %zu of %zu messages", topic, n, want);
-
-	int64_t total = 0;
-	parts = rd_kafka_topic_partition_list_new(partitions);
-	for (int p = 0; p < partitions; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset = -1; /* latest */
-	cr_assert_eq(rd_kafka_offsets_for_times(rk, parts, DEADLINE_MS), 0);
-	for (int p = 0; p < partitions; p++)
-		total += parts->elems[p].offset;
-	rd_kafka_topic_partition_list_destroy(parts);
-	cr_assert_eq(total, (int64_t)want, "%s holds %lld messages, not %zu", topic,
-	             (long long)total, want);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-	return out;
-}
-
-static void msgs_free(struct msg *m, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(m[i].key);
-		free(m[i].value);
-	}
-	free(m);
+	af_kmock_start(c, false);
+	af_kmock_topic(c, "alerts", 4);
+	af_kmock_topic(c, "dlq", 2);
+	af_kmock_topic(c, "events", 1);
 }
 
 /* How many of msgs[0..n) have the value text. */
-static size_t msgs_with(const struct msg *m, size_t n, const char *text)
+static size_t msgs_with(const struct af_kmock_msg *m, size_t n, const char *text)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		k += strcmp(m[i].value, text) == 0;
 	return k;
-}
-
-/* ---- the HTTP server: one document per request, answers scripted ---- */
-
-#define SRV_REQS 256
-
-struct srv {
-	struct MHD_Daemon *d;
-	uint16_t port;
-	const int *statuses; /* request i gets statuses[i]; 200 beyond */
-	size_t nstatuses;
-	pthread_mutex_t mu;
-	char *body[SRV_REQS];
-	size_t n;
-};
-
-struct upload {
-	char *p;
-	size_t len;
-};
-
-static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *data,
-                                  size_t *data_size, void **con_cls)
-{
-	struct srv *s = cls;
-	struct upload *up = *con_cls;
-	(void)url;
-	(void)method;
-	(void)version;
-
-	if (up == NULL) {
-		*con_cls = calloc(1, sizeof(*up));
-		return *con_cls != NULL ? MHD_YES : MHD_NO;
-	}
-	if (*data_size > 0) {
-		up->p = realloc(up->p, up->len + *data_size + 1);
-		memcpy(up->p + up->len, data, *data_size);
-		up->len += *data_size;
-		up->p[up->len] = '\0';
-		*data_size = 0;
-		return MHD_YES;
-	}
-	pthread_mutex_lock(&s->mu);
-	size_t i = s->n++;
-	if (i < SRV_REQS) {
-		s->body[i] = up->p;
-		up->p = NULL;
-	}
-	int status = i < s->nstatuses ? s->statuses[i] : 200;
-	pthread_mutex_unlock(&s->mu);
-	static const char no[] = "{\"text\":\"rejected\"}";
-	static const char yes[] = "{\"text\":\"ok\"}";
-	const char *text = status == 200 ? yes : no;
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                          enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (up != NULL) {
-		free(up->p);
-		free(up);
-		*con_cls = NULL;
-	}
-}
-
-static void srv_start(struct srv *s, const int *statuses, size_t n)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-
-	memset(s, 0, sizeof(*s));
-	pthread_mutex_init(&s->mu, NULL);
-	s->statuses = statuses;
-	s->nstatuses = n;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, srv_handle, s,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL, MHD_OPTION_END);
-	cr_assert_not_null(s->d, "cannot start the test server");
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	cr_assert_not_null(info);
-	s->port = info->port;
-}
-
-static void srv_stop(struct srv *s)
-{
-	if (s->d == NULL)
-		return;
-	MHD_stop_daemon(s->d);
-	s->d = NULL;
-	for (size_t i = 0; i < s->n && i < SRV_REQS; i++)
-		free(s->body[i]);
-	pthread_mutex_destroy(&s->mu);
-}
-
-static size_t srv_count(struct srv *s)
-{
-	pthread_mutex_lock(&s->mu);
-	size_t n = s->n;
-	pthread_mutex_unlock(&s->mu);
-	return n;
 }
 
 /* ---- the fixture: files, outputs, the outlet ---- */
@@ -273,8 +71,8 @@ static struct {
 	struct af_alert_out *alerts;
 	struct af_dlq *dlq;
 	struct af_ecs_out *events;
-	struct cluster c;
-	struct srv srv;
+	struct af_kmock c;
+	struct af_httpd srv;
 	char url[128];
 	struct af_deliver *d;
 	const struct af_rt_outlet *o;
@@ -322,8 +120,8 @@ static void files_close(void)
 static void teardown(void)
 {
 	files_close();
-	srv_stop(&fx.srv);
-	cluster_stop(&fx.c);
+	af_httpd_stop(&fx.srv);
+	af_kmock_stop(&fx.c);
 	unlink(fx.alerts_path);
 	unlink(fx.dlq_path);
 	unlink(fx.events_path);
@@ -360,9 +158,9 @@ static struct af_deliver_opts opts_files(bool kafka)
 
 /* A webhook that takes one document per request, one request at a time,
  * against the scripted server; quick retries. */
-static struct af_http_opts http_opts(const int *statuses, size_t n)
+static struct af_http_opts http_opts(const struct af_httpd_reply *script, size_t n)
 {
-	srv_start(&fx.srv, statuses, n);
+	af_httpd_start(&fx.srv, false, script, n);
 	snprintf(fx.url, sizeof fx.url, "http://127.0.0.1:%u/hook", fx.srv.port);
 	return (struct af_http_opts){
 	    .kind = AF_HTTP_WEBHOOK,
@@ -412,15 +210,18 @@ static struct af_deliver_stats stats(void)
 	return st;
 }
 
-/* Hand over the next token's alert or lines, offering again (after
- * serving the outputs) while the outlet answers AF_E_AGAIN. */
-static void give_alert(const struct af_alert *a)
+/* Hand over the next token's alert a or, when a is NULL, its lines of
+ * kind, offering again (after serving the outputs) while the outlet
+ * answers AF_E_AGAIN. */
+static void give(const struct af_alert *a, enum af_rt_lines kind, const char *text)
 {
 	char err[512] = "";
 	af_err_t e;
 
 	for (uint64_t give_up = mono_ms() + DEADLINE_MS;;) {
-		e = fx.o->alert(fx.o->ctx, fx.next, a, err, sizeof err);
+		e = a != NULL ? fx.o->alert(fx.o->ctx, fx.next, a, err, sizeof err)
+		              : fx.o->lines(fx.o->ctx, fx.next, kind, text, strlen(text), err,
+		                            sizeof err);
 		if (e != AF_E_AGAIN || mono_ms() > give_up)
 			break;
 		fx.agains++;
@@ -430,20 +231,14 @@ static void give_alert(const struct af_alert *a)
 	fx.next++;
 }
 
+static void give_alert(const struct af_alert *a)
+{
+	give(a, AF_RT_LINES_EVENTS, NULL);
+}
+
 static void give_lines(enum af_rt_lines kind, const char *text)
 {
-	char err[512] = "";
-	af_err_t e;
-
-	for (uint64_t give_up = mono_ms() + DEADLINE_MS;;) {
-		e = fx.o->lines(fx.o->ctx, fx.next, kind, text, strlen(text), err, sizeof err);
-		if (e != AF_E_AGAIN || mono_ms() > give_up)
-			break;
-		fx.agains++;
-		fx.o->settled(fx.o->ctx, 10);
-	}
-	cr_assert_eq(e, AF_OK, "token %llu: %s", (unsigned long long)fx.next, err);
-	fx.next++;
+	give(NULL, kind, text);
 }
 
 /* Serve the outputs until every token handed over is settled. */
@@ -522,6 +317,19 @@ static size_t count_lines(const char *text)
 	return n;
 }
 
+/* The file at path holds chunks a then b as given, and nothing else. */
+static void assert_file_holds(const char *path, const char *a, const char *b, const char *why)
+{
+	char *file = read_path(path), *both = malloc(strlen(a) + strlen(b) + 1);
+
+	cr_assert_not_null(both);
+	strcpy(both, a);
+	strcat(both, b);
+	cr_assert_str_eq(file, both, "%s", why);
+	free(both);
+	free(file);
+}
+
 /* The text of doc[0..len) as a JSON string value, with its quotes. */
 static void json_string(const char *doc, size_t len, char *out, size_t size)
 {
@@ -548,6 +356,18 @@ static const char *dead_line(const char *text, const char *output)
 	return hit;
 }
 
+/* Hand over chunks a then b as lines of kind, settle them, close, and
+ * check that the file at path holds them as given. */
+static void give_chunks_and_close(enum af_rt_lines kind, const char *a, const char *b,
+                                  const char *path)
+{
+	give_lines(kind, a);
+	give_lines(kind, b);
+	settle_all();
+	close_ok();
+	assert_file_holds(path, a, b, "the file holds the chunks as given");
+}
+
 /* ---- where each kind goes ---- */
 
 Test(deliver, writes_alerts_to_the_file_and_the_topic_keyed_by_account_or_address)
@@ -569,7 +389,7 @@ Test(deliver, writes_alerts_to_the_file_and_the_topic_keyed_by_account_or_addres
 	cr_assert_eq(count_lines(file), 3);
 	for (int i = 0; i < 3; i++)
 		cr_assert_not_null(strstr(file, json[i]), "alert %d not in the file:\n%s", i, file);
-	struct msg *m = consume(&fx.c, "alerts", 4, 3);
+	struct af_kmock_msg *m = af_kmock_read(&fx.c, "alerts", 4, 3);
 	static const char *const keys[] = {"user1@example.com", "user2@example.com",
 	                                   "198.51.100.3"};
 	for (int i = 0; i < 3; i++) {
@@ -580,7 +400,7 @@ Test(deliver, writes_alerts_to_the_file_and_the_topic_keyed_by_account_or_addres
 		cr_assert_str_eq(m[j].key, keys[i]);
 		free(json[i]);
 	}
-	msgs_free(m, 3);
+	af_kmock_msgs_free(m, 3);
 	free(file);
 }
 
@@ -619,15 +439,8 @@ Test(deliver, sends_dead_letter_chunks_to_the_file_and_one_message_per_line_to_t
 	    "{\"reason\":\"unknown_schema\",\"raw\":\"{\\\"a\\\":1}\"}\n"};
 	open_ok(&o);
 
-	give_lines(AF_RT_LINES_DLQ, chunks[0]);
-	give_lines(AF_RT_LINES_DLQ, chunks[1]);
-	settle_all();
-	close_ok();
-
-	char *file = read_path(fx.dlq_path), both[512];
-	snprintf(both, sizeof both, "%s%s", chunks[0], chunks[1]);
-	cr_assert_str_eq(file, both, "the file holds the chunks as given");
-	struct msg *m = consume(&fx.c, "dlq", 2, 5);
+	give_chunks_and_close(AF_RT_LINES_DLQ, chunks[0], chunks[1], fx.dlq_path);
+	struct af_kmock_msg *m = af_kmock_read(&fx.c, "dlq", 2, 5);
 	for (int c = 0; c < 2; c++) {
 		for (const char *p = chunks[c]; *p != '\0'; p = strchr(p, '\n') + 1) {
 			char line[256];
@@ -637,8 +450,7 @@ Test(deliver, sends_dead_letter_chunks_to_the_file_and_one_message_per_line_to_t
 	}
 	for (int i = 0; i < 5; i++)
 		cr_assert_eq(m[i].klen, 0, "dead letters have no key");
-	msgs_free(m, 5);
-	free(file);
+	af_kmock_msgs_free(m, 5);
 }
 
 Test(deliver, sends_event_chunks_to_the_file_and_the_events_topic_in_order)
@@ -649,41 +461,43 @@ Test(deliver, sends_event_chunks_to_the_file_and_the_events_topic_in_order)
 
 	event_chunk(chunk[0], sizeof chunk[0], 0, 0, 4);
 	event_chunk(chunk[1], sizeof chunk[1], 1, 0, 3);
-	give_lines(AF_RT_LINES_EVENTS, chunk[0]);
-	give_lines(AF_RT_LINES_EVENTS, chunk[1]);
-	settle_all();
-	close_ok();
-
-	char *file = read_path(fx.events_path), both[2048];
-	snprintf(both, sizeof both, "%s%s", chunk[0], chunk[1]);
-	cr_assert_str_eq(file, both);
-	struct msg *m = consume(&fx.c, "events", 1, 7);
+	give_chunks_and_close(AF_RT_LINES_EVENTS, chunk[0], chunk[1], fx.events_path);
+	struct af_kmock_msg *m = af_kmock_read(&fx.c, "events", 1, 7);
 	for (int i = 0; i < 7; i++) {
 		event_line(line, sizeof line, i < 4 ? 0 : 1, i < 4 ? i : i - 4);
 		cr_assert_str_eq(m[i].value, line, "message %d", i);
 	}
-	msgs_free(m, 7);
-	free(file);
+	af_kmock_msgs_free(m, 7);
 }
 
 /* ---- HTTP: retries and dead letters ---- */
 
-Test(deliver, settles_an_http_alert_after_the_retry_that_follows_a_500)
+/* Open the outlet with the files and the webhook h, hand over alert 1 and
+ * settle it; returns the alert's JSON (free it). */
+static char *give_one_http_alert(struct af_deliver_opts *o, struct af_http_opts *h)
 {
-	static const int answers[] = {500, 200};
-	struct af_deliver_opts o = opts_files(false);
-	struct af_http_opts h = http_opts(answers, 2);
 	struct af_alert a;
-	o.http = &h;
-	open_ok(&o);
+
+	o->http = h;
+	open_ok(o);
 	alert_make(&a, 1, false);
 	char *json = alert_json(&a);
 
 	give_alert(&a);
 	settle_all();
-	cr_assert_eq(srv_count(&fx.srv), 2, "one failed request, one retry");
-	cr_assert_str_eq(fx.srv.body[0], json);
-	cr_assert_str_eq(fx.srv.body[1], json);
+	return json;
+}
+
+Test(deliver, settles_an_http_alert_after_the_retry_that_follows_a_500)
+{
+	static const struct af_httpd_reply answers[] = {{.status = 500}, {.status = 200}};
+	struct af_deliver_opts o = opts_files(false);
+	struct af_http_opts h = http_opts(answers, 2);
+	char *json = give_one_http_alert(&o, &h);
+
+	cr_assert_eq(af_httpd_count(&fx.srv), 2, "one failed request, one retry");
+	cr_assert_str_eq(fx.srv.reqs[0].body, json);
+	cr_assert_str_eq(fx.srv.reqs[1].body, json);
 	cr_assert_eq(stats().undeliverable, 0);
 	close_ok();
 	char *dlq = read_path(fx.dlq_path);
@@ -694,18 +508,12 @@ Test(deliver, settles_an_http_alert_after_the_retry_that_follows_a_500)
 
 Test(deliver, writes_an_undeliverable_line_with_the_alert_when_http_answers_400)
 {
-	static const int answers[] = {400};
+	static const struct af_httpd_reply answers[] = {{.status = 400}};
 	struct af_deliver_opts o = opts_files(false);
 	struct af_http_opts h = http_opts(answers, 1);
-	struct af_alert a;
 	char doc[8192];
-	o.http = &h;
-	open_ok(&o);
-	alert_make(&a, 1, false);
-	char *json = alert_json(&a);
+	char *json = give_one_http_alert(&o, &h);
 
-	give_alert(&a);
-	settle_all();
 	cr_assert_eq(stats().undeliverable, 1);
 	cr_assert_eq(stats().settled, 1, "a dead-lettered alert is settled");
 	close_ok();
@@ -724,7 +532,7 @@ Test(deliver, writes_an_undeliverable_line_with_the_alert_when_http_answers_400)
 
 Test(deliver, writes_a_document_that_is_not_utf8_as_base64)
 {
-	static const int answers[] = {400};
+	static const struct af_httpd_reply answers[] = {{.status = 400}};
 	static const char bad[] = "{\"n\":\"\xff\xfe\"}";
 	struct af_deliver_opts o = opts_files(false);
 	struct af_http_opts h = http_opts(answers, 1);
@@ -770,9 +578,9 @@ Test(deliver, gives_up_on_a_line_an_output_can_never_take_and_delivers_the_rest_
 	settle_all();
 	cr_assert_eq(stats().settled, 2);
 	cr_assert_eq(stats().undeliverable, 1);
-	cr_assert_eq(srv_count(&fx.srv), 2);
-	cr_assert_str_eq(fx.srv.body[0], line[0]);
-	cr_assert_str_eq(fx.srv.body[1], line[2]);
+	cr_assert_eq(af_httpd_count(&fx.srv), 2);
+	cr_assert_str_eq(fx.srv.reqs[0].body, line[0]);
+	cr_assert_str_eq(fx.srv.reqs[1].body, line[2]);
 	close_ok();
 
 	char *dlq = read_path(fx.dlq_path), want[400];
@@ -805,10 +613,10 @@ Test(deliver, dead_letters_a_line_the_topic_rejects_with_the_line_as_the_documen
 	cr_assert_not_null(strstr(dead, "Message size too large"), "%s", dead);
 	snprintf(want, sizeof want, "\"document\":\"{\\\"big\\\":\\\"%s\\\"}\"}", big);
 	cr_assert_not_null(strstr(dead, want), "%s", dead);
-	struct msg *m = consume(&fx.c, "dlq", 2, 2);
+	struct af_kmock_msg *m = af_kmock_read(&fx.c, "dlq", 2, 2);
 	cr_assert_eq(msgs_with(m, 2, "{\"n\":1}"), 1);
 	cr_assert_eq(msgs_with(m, 2, "{\"n\":3}"), 1);
-	msgs_free(m, 2);
+	af_kmock_msgs_free(m, 2);
 	free(dlq);
 }
 
@@ -831,9 +639,9 @@ Test(deliver, answers_again_when_an_output_is_full_and_delivers_each_alert_once_
 	}
 	cr_assert_gt(fx.agains, 0, "the outlet never answered AF_E_AGAIN");
 	settle_all();
-	cr_assert_eq(srv_count(&fx.srv), 20);
+	cr_assert_eq(af_httpd_count(&fx.srv), 20);
 	for (int i = 0; i < 20; i++)
-		cr_assert_str_eq(fx.srv.body[i], json[i], "request %d", i);
+		cr_assert_str_eq(fx.srv.reqs[i].body, json[i], "request %d", i);
 	close_ok();
 
 	char *file = read_path(fx.alerts_path), *p = file;
@@ -868,37 +676,21 @@ Test(deliver, resumes_a_partly_taken_chunk_at_the_line_where_each_output_stopped
 	give_lines(AF_RT_LINES_EVENTS, chunk[1]);
 	cr_assert_gt(fx.agains, 0, "no output refused part of a chunk");
 	settle_all();
-	cr_assert_eq(srv_count(&fx.srv), 15);
+	cr_assert_eq(af_httpd_count(&fx.srv), 15);
 	for (int i = 0; i < 15; i++) {
 		event_line(line, sizeof line, i < 10 ? 0 : 1, i < 10 ? i : i - 10);
-		cr_assert_str_eq(fx.srv.body[i], line, "HTTP request %d", i);
+		cr_assert_str_eq(fx.srv.reqs[i].body, line, "HTTP request %d", i);
 	}
 	close_ok();
 
-	struct msg *m = consume(&fx.c, "events", 1, 15);
+	struct af_kmock_msg *m = af_kmock_read(&fx.c, "events", 1, 15);
 	for (int i = 0; i < 15; i++) {
 		event_line(line, sizeof line, i < 10 ? 0 : 1, i < 10 ? i : i - 10);
 		cr_assert_str_eq(m[i].value, line, "message %d", i);
 	}
-	msgs_free(m, 15);
-	char *file = read_path(fx.events_path), both[4096];
-	snprintf(both, sizeof both, "%s%s", chunk[0], chunk[1]);
-	cr_assert_str_eq(file, both, "the events file holds each chunk once");
-	free(file);
-}
-
-/* A loopback port nobody listens on. */
-static uint16_t closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	af_kmock_msgs_free(m, 15);
+	assert_file_holds(fx.events_path, chunk[0], chunk[1],
+	                  "the events file holds each chunk once");
 }
 
 Test(deliver, refuses_a_token_beyond_the_window_of_outstanding_ones)
@@ -911,7 +703,7 @@ Test(deliver, refuses_a_token_beyond_the_window_of_outstanding_ones)
 	                         .batch_items = 1000000,
 	                         .linger_ms = 600000,
 	                         .queue_items = AF_DELIVER_WINDOW + 10};
-	snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", closed_port());
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", af_test_closed_port());
 	o.events_file = NULL;
 	o.http = &h;
 	o.http_events = true;
@@ -942,7 +734,7 @@ Test(deliver, settles_a_syslog_alert_when_queued_and_a_stashed_one_only_once_tak
 	struct af_syslog_opts so;
 	char target[64];
 	struct af_alert a;
-	uint16_t port = closed_port();
+	uint16_t port = af_test_closed_port();
 
 	/* Nobody listens yet: messages stay queued; the queue holds two. */
 	snprintf(target, sizeof target, "tcp://127.0.0.1:%u", port);

@@ -1,249 +1,26 @@
 /* test_http.c - the HTTP sinks against a real HTTP server on loopback: a
- * libmicrohttpd daemon started by each test on an ephemeral port, whose
- * answers are scripted request by request (status, Retry-After, body, per
- * item _bulk statuses, a dropped connection). Checked: every document ends
- * exactly once, delivered or dead-lettered; what is retried arrives again;
- * what the bodies and headers hold; back-pressure; secrets kept out of
- * every text. No timing is asserted but "not before" for Retry-After.
+ * libmicrohttpd daemon (tests/sinks/http_server.h) started by each test on
+ * an ephemeral port, whose answers are scripted request by request
+ * (status, Retry-After, body, per item _bulk statuses, a dropped
+ * connection). Checked: every document ends exactly once, delivered or
+ * dead-lettered; what is retried arrives again; what the bodies and
+ * headers hold; back-pressure; secrets kept out of every text. No timing
+ * is asserted but "not before" for Retry-After.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sinks/http.h"
-
-/* ---- the scripted server ---- */
-
-struct reply {
-	int status;        /* 0: the default answer (success) */
-	int retry_after;   /* seconds; 0 none */
-	const char *body;  /* NULL: the default for the status */
-	const char *items; /* _bulk: per-item statuses, "201,429,400" */
-	bool reset;        /* close the connection without an answer */
-	bool echo_auth;    /* the body repeats the Authorization header */
-};
-
-#define SRV_REQS 128
-
-struct seen {
-	char url[256];
-	char auth[256];
-	char ctype[64];
-	char *body;
-	size_t len;
-	uint64_t t_ms;
-};
-
-struct srv {
-	bool started;
-	struct MHD_Daemon *d;
-	uint16_t port;
-	bool es; /* default answers are _bulk answers */
-	const struct reply *script;
-	size_t nscript;
-	pthread_mutex_t mu;
-	struct seen reqs[SRV_REQS];
-	size_t n;
-};
-
-struct upload {
-	char *p;
-	size_t len;
-};
+#include "tests/sinks/http_server.h"
 
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Items in an NDJSON body: one action line and one document each. */
-static size_t bulk_items(const char *body, size_t len)
-{
-	size_t lines = 0;
-	for (size_t i = 0; i < len; i++)
-		lines += body[i] == '\n';
-	return lines / 2;
-}
-
-/* A _bulk answer for n items with the scripted statuses (cycled). */
-static char *bulk_answer(const char *items, size_t n)
-{
-	size_t cap = 256 + n * 256, len = 0;
-	char *out = malloc(cap);
-	const char *p = items;
-
-	cr_assert_not_null(out);
-	len += (size_t)snprintf(out, cap, "{\"took\":3,\"errors\":%s,\"items\":[",
-	                        items != NULL ? "true" : "false");
-	for (size_t i = 0; i < n; i++) {
-		int status = 201;
-		if (items != NULL) {
-			if (*p == '\0')
-				p = items;
-			status = atoi(p);
-			p += strcspn(p, ",");
-			p += *p == ',';
-		}
-		const char *err = status == 429 ? ",\"error\":{\"type\":\"es_rejected_execution_"
-		                                  "exception\",\"reason\":\"queue full\"}"
-		                  : status >= 300
-		                      ? ",\"error\":{\"type\":\"mapper_parsing_exception\","
-		                        "\"reason\":\"failed to parse field [n]\"}"
-		                      : "";
-		len += (size_t)snprintf(out + len, cap - len,
-		                        "%s{\"index\":{\"_index\":\"a\",\"status\":%d%s}}",
-		                        i > 0 ? "," : "", status, err);
-	}
-	snprintf(out + len, cap - len, "]}");
-	return out;
-}
-
-static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *data,
-                                  size_t *data_size, void **con_cls)
-{
-	struct srv *s = cls;
-	struct upload *up = *con_cls;
-	(void)method;
-	(void)version;
-
-	if (up == NULL) {
-		*con_cls = calloc(1, sizeof(*up));
-		return *con_cls != NULL ? MHD_YES : MHD_NO;
-	}
-	if (*data_size > 0) {
-		up->p = realloc(up->p, up->len + *data_size + 1);
-		memcpy(up->p + up->len, data, *data_size);
-		up->len += *data_size;
-		up->p[up->len] = '\0';
-		*data_size = 0;
-		return MHD_YES;
-	}
-
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-	struct reply r = {0};
-	pthread_mutex_lock(&s->mu);
-	size_t i = s->n;
-	if (i < SRV_REQS) {
-		struct seen *q = &s->reqs[i];
-		snprintf(q->url, sizeof q->url, "%s", url);
-		snprintf(q->auth, sizeof q->auth, "%s", auth ? auth : "");
-		snprintf(q->ctype, sizeof q->ctype, "%s", ctype ? ctype : "");
-		q->body = up->p;
-		q->len = up->len;
-		q->t_ms = mono_ms();
-		up->p = NULL;
-		s->n++;
-	}
-	if (i < s->nscript)
-		r = s->script[i];
-	const char *body_in = i < SRV_REQS ? s->reqs[i].body : NULL;
-	size_t len_in = i < SRV_REQS ? s->reqs[i].len : 0;
-	pthread_mutex_unlock(&s->mu);
-
-	if (r.reset)
-		return MHD_NO;
-	int status = r.status ? r.status : 200;
-	char *text = NULL;
-	if (r.echo_auth)
-		(void)!asprintf(&text, "{\"text\":\"bad request from %s\"}", auth ? auth : "");
-	else if (r.body != NULL)
-		text = strdup(r.body);
-	else if (s->es && status == 200)
-		text = bulk_answer(r.items, body_in ? bulk_items(body_in, len_in) : 0);
-	else
-		text = strdup(status == 200 ? "{\"text\":\"Success\",\"code\":0}"
-		                            : "{\"text\":\"no\"}");
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (r.retry_after > 0) {
-		char ra[16];
-		snprintf(ra, sizeof ra, "%d", r.retry_after);
-		MHD_add_response_header(resp, "Retry-After", ra);
-	}
-	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                          enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (up != NULL) {
-		free(up->p);
-		free(up);
-		*con_cls = NULL;
-	}
-}
-
-/* Listen on 127.0.0.1:port (0: any free port). */
-static void srv_listen(struct srv *s, uint16_t port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, port, NULL, NULL, srv_handle, s,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_COMPLETED,
-	                        srv_completed, NULL, MHD_OPTION_END);
-	cr_assert_not_null(s->d, "cannot start the test server");
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	cr_assert_not_null(info);
-	s->port = info->port;
-}
-
-static void srv_start(struct srv *s, bool es, const struct reply *script, size_t n)
-{
-	memset(s, 0, sizeof(*s));
-	s->started = true;
-	pthread_mutex_init(&s->mu, NULL);
-	s->es = es;
-	s->script = script;
-	s->nscript = n;
-	srv_listen(s, 0);
-}
-
-static void srv_stop(struct srv *s)
-{
-	if (!s->started)
-		return;
-	if (s->d != NULL)
-		MHD_stop_daemon(s->d);
-	s->d = NULL;
-	for (size_t i = 0; i < s->n && i < SRV_REQS; i++)
-		free(s->reqs[i].body);
-	pthread_mutex_destroy(&s->mu);
-}
-
-static size_t srv_count(struct srv *s)
-{
-	pthread_mutex_lock(&s->mu);
-	size_t n = s->n;
-	pthread_mutex_unlock(&s->mu);
-	return n;
-}
-
-/* How many requests carried the text (a document's id, say). */
-static size_t srv_carried(struct srv *s, const char *text)
-{
-	size_t k = 0;
-	pthread_mutex_lock(&s->mu);
-	for (size_t i = 0; i < s->n && i < SRV_REQS; i++)
-		k += s->reqs[i].body != NULL && strstr(s->reqs[i].body, text) != NULL;
-	pthread_mutex_unlock(&s->mu);
-	return k;
 }
 
 /* ---- the sink's side ---- */
@@ -278,7 +55,7 @@ static void on_done(void *ctx, uint64_t token, bool ok, const char *reason, cons
 }
 
 static struct outcome out;
-static struct srv srv;
+static struct af_httpd srv;
 static struct af_http *sink; /* the test's, closed by teardown */
 static char err[512];
 static char url[128];
@@ -296,7 +73,7 @@ static void teardown(void)
 	if (sink != NULL)
 		af_http_close(sink);
 	sink = NULL;
-	srv_stop(&srv);
+	af_httpd_stop(&srv);
 }
 
 TestSuite(http, .init = setup, .fini = teardown);
@@ -305,9 +82,9 @@ TestSuite(http, .init = setup, .fini = teardown);
  * sink) and return options for a sink against it: quick back-off, fixed
  * seed. The test may change them before open_sink. */
 static struct af_http_opts serve(enum af_http_kind kind, const char *path,
-                                 const struct reply *script, size_t n)
+                                 const struct af_httpd_reply *script, size_t n)
 {
-	srv_start(&srv, kind == AF_HTTP_ES, script, n);
+	af_httpd_start(&srv, kind == AF_HTTP_ES, script, n);
 	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", srv.port, path);
 	struct af_http_opts o = {
 	    .kind = kind,
@@ -397,7 +174,7 @@ static struct af_http_stats stats_of(struct af_http *h)
 
 /* One document through a webhook sink to the end, against the scripted
  * server; the sink is returned for its counters. */
-static struct af_http *one_doc(const struct reply *script, size_t n, uint32_t max_retries)
+static struct af_http *one_doc(const struct af_httpd_reply *script, size_t n, uint32_t max_retries)
 {
 	struct af_http_opts o = serve(AF_HTTP_WEBHOOK, "/hook", script, n);
 	o.max_retries = max_retries;
@@ -415,8 +192,8 @@ struct want {
 
 static void expect_request(size_t i, struct want w)
 {
-	cr_assert_lt(i, srv_count(&srv), "request %zu never came", i);
-	const struct seen *q = &srv.reqs[i];
+	cr_assert_lt(i, af_httpd_count(&srv), "request %zu never came", i);
+	const struct af_httpd_req *q = &srv.reqs[i];
 	if (w.url != NULL)
 		cr_assert_str_eq(q->url, w.url, "request %zu: url", i);
 	if (w.auth != NULL)
@@ -447,7 +224,7 @@ Test(http, hec_sends_events_with_the_token_in_the_authorization_header)
 	struct af_http *h = open_sink(&o);
 
 	cr_assert_eq(send_docs(h, 2), 0);
-	cr_assert_eq(srv_count(&srv), 1);
+	cr_assert_eq(af_httpd_count(&srv), 1);
 	expect_request(0, (struct want){.url = "/services/collector/event",
 	                                .auth = "Splunk tok-3b9f2c71",
 	                                .body = "{\"event\":{\"id\":\"d00\",\"n\":0}}\n"
@@ -471,7 +248,7 @@ Test(http, hec_stamps_an_event_with_the_time_of_its_document)
 
 Test(http, hec_never_writes_its_token_in_a_reason_or_the_last_error)
 {
-	static const struct reply script[] = {{.status = 401, .echo_auth = true}};
+	static const struct af_httpd_reply script[] = {{.status = 401, .echo_auth = true}};
 	struct af_http_opts o = serve(AF_HTTP_HEC, "", SCRIPT(script));
 	struct af_http *h = open_sink(&o);
 
@@ -491,11 +268,11 @@ Test(http, hec_never_writes_its_token_in_a_reason_or_the_last_error)
 
 Test(http, retries_a_500_until_the_server_takes_the_document)
 {
-	static const struct reply script[] = {{.status = 500}, {.status = 503}};
+	static const struct af_httpd_reply script[] = {{.status = 500}, {.status = 503}};
 	struct af_http_stats st = stats_of(one_doc(SCRIPT(script), 0));
 
 	cr_assert_eq(settled_once(1), 0);
-	cr_assert_eq(srv_carried(&srv, "\"d00\""), 3);
+	cr_assert_eq(af_httpd_carried(&srv, "\"d00\""), 3);
 	cr_assert_eq(st.requests, 3);
 	cr_assert_eq(st.items_retried, 2);
 	cr_assert_eq(st.items_ok, 1);
@@ -504,11 +281,11 @@ Test(http, retries_a_500_until_the_server_takes_the_document)
 
 Test(http, waits_for_retry_after_before_sending_again)
 {
-	static const struct reply script[] = {{.status = 429, .retry_after = 1}};
+	static const struct af_httpd_reply script[] = {{.status = 429, .retry_after = 1}};
 	one_doc(SCRIPT(script), 0);
 
 	cr_assert_eq(settled_once(1), 0);
-	cr_assert_eq(srv_count(&srv), 2);
+	cr_assert_eq(af_httpd_count(&srv), 2);
 	/* Not before: one second from the answer, so from the first arrival
 	 * (the clock is read in whole milliseconds on both sides). */
 	cr_assert_geq(srv.reqs[1].t_ms - srv.reqs[0].t_ms, 999);
@@ -516,11 +293,12 @@ Test(http, waits_for_retry_after_before_sending_again)
 
 Test(http, dead_letters_a_document_the_server_rejects_with_the_reason)
 {
-	static const struct reply script[] = {{.status = 400, .body = "{\"text\":\"bad field\"}"}};
+	static const struct af_httpd_reply script[] = {
+	    {.status = 400, .body = "{\"text\":\"bad field\"}"}};
 	struct af_http_stats st = stats_of(one_doc(SCRIPT(script), 0));
 
 	cr_assert_eq(settled_once(1), 1);
-	cr_assert_eq(srv_count(&srv), 1);
+	cr_assert_eq(af_httpd_count(&srv), 1);
 	expect_in(out.reason[0], "HTTP 400");
 	expect_in(out.reason[0], "bad field");
 	cr_assert_str_eq(out.doc[0], "{\"id\":\"d00\",\"n\":0}", "the document comes back");
@@ -529,7 +307,7 @@ Test(http, dead_letters_a_document_the_server_rejects_with_the_reason)
 
 Test(http, sends_each_document_of_a_rejected_batch_alone_to_find_the_bad_one)
 {
-	static const struct reply script[] = {
+	static const struct af_httpd_reply script[] = {
 	    {.status = 400}, {.status = 200}, {.status = 400, .body = "{\"text\":\"d01 is bad\"}"}};
 	struct af_http_opts o = serve(AF_HTTP_WEBHOOK, "/hook", SCRIPT(script));
 	struct af_http *h = open_sink(&o);
@@ -538,28 +316,29 @@ Test(http, sends_each_document_of_a_rejected_batch_alone_to_find_the_bad_one)
 	cr_assert_eq(out.dead[1], 1);
 	expect_in(out.reason[1], "d01 is bad");
 	cr_assert_str_eq(out.doc[1], "{\"id\":\"d01\",\"n\":1}");
-	cr_assert_eq(srv_count(&srv), 4);
+	cr_assert_eq(af_httpd_count(&srv), 4);
 	expect_request(1, (struct want){.body = "[{\"id\":\"d00\",\"n\":0}]"});
 	expect_request(2, (struct want){.body = "[{\"id\":\"d01\",\"n\":1}]"});
 }
 
 Test(http, gives_up_after_max_retries_with_the_last_failure_as_reason)
 {
-	static const struct reply script[] = {{.status = 502}, {.status = 502}, {.status = 502}};
+	static const struct af_httpd_reply script[] = {
+	    {.status = 502}, {.status = 502}, {.status = 502}};
 	one_doc(SCRIPT(script), 2);
 
 	cr_assert_eq(settled_once(1), 1);
-	cr_assert_eq(srv_count(&srv), 3);
+	cr_assert_eq(af_httpd_count(&srv), 3);
 	expect_in(out.reason[0], "gave up after 3 attempts: HTTP 502");
 }
 
 Test(http, retries_after_the_server_drops_the_connection)
 {
-	static const struct reply script[] = {{.reset = true}};
+	static const struct af_httpd_reply script[] = {{.reset = true}};
 	one_doc(SCRIPT(script), 0);
 
 	cr_assert_eq(settled_once(1), 0);
-	cr_assert_eq(srv_carried(&srv, "\"d00\""), 2);
+	cr_assert_eq(af_httpd_carried(&srv, "\"d00\""), 2);
 }
 
 Test(http, delivers_once_the_server_is_back_after_being_down)
@@ -569,8 +348,7 @@ Test(http, delivers_once_the_server_is_back_after_being_down)
 	struct af_http *h = open_sink(&o);
 	struct af_http_stats st;
 
-	MHD_stop_daemon(srv.d);
-	srv.d = NULL;
+	af_httpd_down(&srv);
 	submit(h, 0);
 	submit(h, 1);
 	af_http_flush(h);
@@ -583,17 +361,18 @@ Test(http, delivers_once_the_server_is_back_after_being_down)
 	cr_assert_eq(af_http_pending(h), 2);
 	cr_assert_neq(st.last_error[0], '\0');
 
-	srv_listen(&srv, port);
+	af_httpd_listen(&srv, port);
 	drain(h);
 	cr_assert_eq(settled_once(2), 0);
-	cr_assert_eq(srv_count(&srv), 1);
+	cr_assert_eq(af_httpd_count(&srv), 1);
 	expect_request(
 	    0, (struct want){.body = "[{\"id\":\"d00\",\"n\":0},{\"id\":\"d01\",\"n\":1}]"});
 }
 
 Test(http, keeps_the_order_of_first_attempts_across_retries)
 {
-	static const struct reply script[] = {{.status = 200}, {.status = 500}, {.status = 429}};
+	static const struct af_httpd_reply script[] = {
+	    {.status = 200}, {.status = 500}, {.status = 429}};
 	struct af_http_opts o = serve(AF_HTTP_WEBHOOK, "/hook", SCRIPT(script));
 	o.batch_items = 3;
 	struct af_http *h = open_sink(&o);
@@ -604,8 +383,8 @@ Test(http, keeps_the_order_of_first_attempts_across_retries)
 	size_t last = 0;
 	for (int i = 0; i < 20; i++) {
 		snprintf(id, sizeof id, "\"d%02d\"", i);
-		size_t first = SRV_REQS;
-		for (size_t r = 0; r < srv.n && first == SRV_REQS; r++)
+		size_t first = AF_HTTPD_REQS;
+		for (size_t r = 0; r < srv.n && first == AF_HTTPD_REQS; r++)
 			if (strstr(srv.reqs[r].body, id) != NULL)
 				first = r;
 		cr_assert_geq(first, last, "%s first sent in request %zu, after %zu", id, first,
@@ -670,10 +449,10 @@ Test(http, sends_a_partial_batch_when_flushed_without_waiting_for_linger)
 
 	submit(h, 0);
 	cr_assert_eq(af_http_poll(h, 30), AF_OK);
-	cr_assert_eq(srv_count(&srv), 0); /* lingering (60 s) */
-	drain(h);                         /* flushes */
+	cr_assert_eq(af_httpd_count(&srv), 0); /* lingering (60 s) */
+	drain(h);                              /* flushes */
 	cr_assert_eq(settled_once(1), 0);
-	cr_assert_eq(srv_count(&srv), 1);
+	cr_assert_eq(af_httpd_count(&srv), 1);
 }
 
 Test(http, sends_a_full_batch_without_waiting_for_linger)
@@ -724,7 +503,7 @@ Test(http, es_uses_the_index_of_the_url_when_none_is_given)
 
 Test(http, es_retries_429_items_and_dead_letters_400_items_of_a_bulk_answer)
 {
-	static const struct reply script[] = {{.items = "201,429,400,503"}};
+	static const struct af_httpd_reply script[] = {{.items = "201,429,400,503"}};
 	struct af_http_opts o = serve(AF_HTTP_ES, "", SCRIPT(script));
 	struct af_http *h = open_sink(&o);
 
@@ -733,7 +512,7 @@ Test(http, es_retries_429_items_and_dead_letters_400_items_of_a_bulk_answer)
 	cr_assert_eq(out.dead[2], 1);
 	expect_in(out.reason[2], "HTTP 400 mapper_parsing_exception: failed to parse field [n]");
 	cr_assert_str_eq(out.doc[2], "{\"id\":\"d02\",\"n\":2}", "the item's own document");
-	cr_assert_eq(srv_count(&srv), 2);
+	cr_assert_eq(af_httpd_count(&srv), 2);
 	/* Only the 429 and 503 items went again, under the same _id. */
 	expect_request(1,
 	               (struct want){.body = "{\"index\":{\"_index\":\"alerts\",\"_id\":\"d01\"}}\n"
@@ -747,17 +526,17 @@ Test(http, es_retries_429_items_and_dead_letters_400_items_of_a_bulk_answer)
 
 Test(http, es_retries_the_documents_of_an_unreadable_bulk_answer)
 {
-	static const struct reply script[] = {
+	static const struct af_httpd_reply script[] = {
 	    {.body = "{\"took\":1,\"errors\":true,\"items\":[{\"ind"}};
 	struct af_http_opts o = serve(AF_HTTP_ES, "", SCRIPT(script));
 
 	cr_assert_eq(send_docs(open_sink(&o), 1), 0);
-	cr_assert_eq(srv_carried(&srv, "\"_id\":\"d00\""), 2);
+	cr_assert_eq(af_httpd_carried(&srv, "\"_id\":\"d00\""), 2);
 }
 
 Test(http, settles_every_document_exactly_once_under_mixed_answers)
 {
-	static const struct reply script[] = {
+	static const struct af_httpd_reply script[] = {
 	    {.status = 500},          {.items = "201,429,400"}, {.reset = true},
 	    {.status = 429},          {.items = "400,201,500"}, {.status = 503},
 	    {.items = "201,201,429"}, {.status = 404},
@@ -798,7 +577,7 @@ Test(http, webhook_sends_one_document_per_request_when_asked)
 	o.webhook_single = true;
 
 	cr_assert_eq(send_docs(open_sink(&o), 2), 0);
-	cr_assert_eq(srv_count(&srv), 2);
+	cr_assert_eq(af_httpd_count(&srv), 2);
 	expect_request(0, (struct want){.body = "{\"id\":\"d00\",\"n\":0}"});
 	expect_request(1, (struct want){.body = "{\"id\":\"d01\",\"n\":1}"});
 }

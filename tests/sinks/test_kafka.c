@@ -1,6 +1,6 @@
 /* test_kafka.c - the Kafka sink against a real Kafka-protocol broker in
- * this process: librdkafka's mock cluster (rdkafka_mock.h), reached over
- * TCP on loopback like any broker, and read back by a real librdkafka
+ * this process: librdkafka's mock cluster (tests/kafka_mock.h), reached
+ * over TCP on loopback like any broker, and read back by a real librdkafka
  * consumer. Produce errors and broker outages are injected through the
  * mock's controls. Checked: every accepted document ends exactly once in
  * on_done with its token, and is in the topic once, byte for byte, under
@@ -9,20 +9,18 @@
  * -X settings are named and secrets are never echoed.
  * Waits are generous deadlines, never timing assertions.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
 #include "pipeline/kafka_conf.h"
 #include "sinks/kafka.h"
+#include "tests/kafka_mock.h"
+#include "tests/sinks/loopback.h"
 
 #define TOPIC          "alerts"
 #define DEADLINE_MS    30000 /* for what must happen: generous */
@@ -30,31 +28,11 @@
 
 /* ---- the broker ---- */
 
-struct cluster {
-	rd_kafka_t *rk; /* hosts the mock cluster only */
-	rd_kafka_mock_cluster_t *mc;
-	const char *bootstraps;
-};
-
-static void cluster_start(struct cluster *c, int partitions)
+/* A broker whose topic has `partitions` partitions. */
+static void cluster_start(struct af_kmock *c, int partitions)
 {
-	char err[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-
-	/* A handle without bootstrap servers warns at level 5. */
-	cr_assert_eq(rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err), RD_KAFKA_CONF_OK);
-	c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-	cr_assert_not_null(c->rk, "%s", err);
-	c->mc = rd_kafka_mock_cluster_new(c->rk, 1);
-	cr_assert_not_null(c->mc);
-	cr_assert_eq(rd_kafka_mock_topic_create(c->mc, TOPIC, partitions, 1), 0);
-	c->bootstraps = rd_kafka_mock_cluster_bootstraps(c->mc);
-}
-
-static void cluster_stop(struct cluster *c)
-{
-	rd_kafka_mock_cluster_destroy(c->mc);
-	rd_kafka_destroy(c->rk);
+	af_kmock_start(c, false);
+	af_kmock_topic(c, TOPIC, partitions);
 }
 
 /* ---- what on_done was told ---- */
@@ -119,7 +97,7 @@ static size_t rec_count(const struct rec *r, uint64_t token)
 
 /* ---- the sink ---- */
 
-static struct af_kafka_sink_opts opts_for(const struct cluster *c, struct rec *r)
+static struct af_kafka_sink_opts opts_for(const struct af_kmock *c, struct rec *r)
 {
 	return (struct af_kafka_sink_opts){
 	    .brokers = c->bootstraps, .topic = TOPIC, .on_done = record, .ctx = r};
@@ -142,6 +120,18 @@ static af_err_t open_err(const struct af_kafka_sink_opts *o, char *err, size_t s
 
 	cr_assert_null(s, "opened: %s", o->topic);
 	return e;
+}
+
+/* Start a broker whose topic has `partitions` partitions and open a sink
+ * on it that tells r, with props (borrowed; NULL when nprops is 0). */
+static struct af_kafka_sink *start_open(struct af_kmock *c, struct rec *r, int partitions,
+                                        const char *const *props, size_t nprops)
+{
+	cluster_start(c, partitions);
+	struct af_kafka_sink_opts o = opts_for(c, r);
+	o.props = props;
+	o.nprops = nprops;
+	return open_ok(&o);
 }
 
 static void flush_ok(struct af_kafka_sink *s)
@@ -177,85 +167,29 @@ static af_err_t submit_doc(struct af_kafka_sink *s, int i, int account)
 	return af_kafka_sink_submit(s, 1000 + (uint64_t)i, key, klen, doc, len);
 }
 
-/* ---- reading the topic back ---- */
-
-struct msg {
-	int32_t partition;
-	int64_t offset;
-	char key[64];
-	char value[256];
-	size_t klen, vlen;
-};
-
-/* Read want messages from every partition of the topic, from the start,
- * and check the topic holds no more than that (the high watermarks). */
-static void consume(const struct cluster *c, int partitions, size_t want, struct msg *out)
+/* Report j of r dead-letters document i (token 1000 + i) and carries it
+ * back; its reason is the caller's to check. */
+static void check_dead_doc(const struct rec *r, size_t j, int i)
 {
-	char err[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	const char *set[][2] = {{"bootstrap.servers", c->bootstraps},
-	                        {"group.id", "af-test-kafka"},
-	                        {"enable.auto.commit", "false"},
-	                        {"log_level", "3"}};
-	for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
-		cr_assert_eq(rd_kafka_conf_set(conf, set[i][0], set[i][1], err, sizeof err),
-		             RD_KAFKA_CONF_OK, "%s", err);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-	cr_assert_not_null(rk, "%s", err);
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
-	for (int p = 0; p < partitions; p++)
-		rd_kafka_topic_partition_list_add(parts, TOPIC, p)->offset =
-		    RD_KAFKA_OFFSET_BEGINNING;
-	cr_assert_eq(rd_kafka_assign(rk, parts), 0);
-	rd_kafka_topic_partition_list_destroy(parts);
+	char doc[256];
+	size_t len = doc_make(i, doc, sizeof doc);
 
-	size_t n = 0;
-	for (int tries = 0; n < want && tries < DEADLINE_MS / 100; tries++) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-		if (m == NULL)
-			continue;
-		cr_assert_eq(m->err, 0, "consumer: %s", rd_kafka_message_errstr(m));
-		struct msg *o = &out[n++];
-		cr_assert_leq(m->len, sizeof o->value);
-		cr_assert_leq(m->key_len, sizeof o->key);
-		o->partition = m->partition;
-		o->offset = m->offset;
-		o->vlen = m->len;
-		o->klen = m->key_len;
-		memcpy(o->value, m->payload, m->len);
-		if (m->key_len > 0)
-			memcpy(o->key, m->key, m->key_len);
-		rd_kafka_message_destroy(m);
-	}
-	cr_assert_eq(n, want, "read %zu of %zu messages", n, want);
-
-	/* The end offsets, all in one ListOffsets request ("latest" is
-	 * timestamp -1); the mock's logs start at 0. */
-	int64_t total = 0;
-	parts = rd_kafka_topic_partition_list_new(partitions);
-	for (int p = 0; p < partitions; p++)
-		rd_kafka_topic_partition_list_add(parts, TOPIC, p)->offset = -1;
-	cr_assert_eq(rd_kafka_offsets_for_times(rk, parts, DEADLINE_MS), 0);
-	for (int p = 0; p < partitions; p++) {
-		cr_assert_eq(parts->elems[p].err, 0);
-		total += parts->elems[p].offset;
-	}
-	rd_kafka_topic_partition_list_destroy(parts);
-	cr_assert_eq(total, (int64_t)want, "the topic holds %lld messages, not %zu",
-	             (long long)total, want);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	cr_assert_not(r->ok[j]);
+	cr_assert_eq(r->token[j], 1000 + (uint64_t)i);
+	cr_assert(rec_doc_is(r, j, doc, len), "the document comes back from the report");
 }
+
+/* ---- reading the topic back ---- */
 
 /* Each of documents 0..n-1 in msgs once, byte for byte, under the key of
  * account i % accounts; returns nothing, asserts. */
-static void check_topic_holds(const struct msg *msgs, int n, int accounts)
+static void check_topic_holds(const struct af_kmock_msg *msgs, int n, int accounts)
 {
 	int *seen = calloc((size_t)n, sizeof *seen);
 
 	cr_assert_not_null(seen);
 	for (int j = 0; j < n; j++) {
-		const struct msg *m = &msgs[j];
+		const struct af_kmock_msg *m = &msgs[j];
 		char doc[256], key[64];
 		int i = -1;
 		const char *at = memmem(m->value, m->vlen, "\"n\":", 4);
@@ -273,6 +207,18 @@ static void check_topic_holds(const struct msg *msgs, int n, int accounts)
 	for (int i = 0; i < n; i++)
 		cr_assert_eq(seen[i], 1, "document %d is in the topic %d times", i, seen[i]);
 	free(seen);
+}
+
+/* Close s, check that the topic (`partitions` of it) holds documents
+ * 0..n-1 as check_topic_holds says, and stop the broker. */
+static void close_check_stop(struct af_kmock *c, struct af_kafka_sink *s, int partitions, int n,
+                             int accounts)
+{
+	af_kafka_sink_close(s);
+	struct af_kmock_msg *msgs = af_kmock_read(c, TOPIC, partitions, (size_t)n);
+	check_topic_holds(msgs, n, accounts);
+	af_kmock_msgs_free(msgs, (size_t)n);
+	af_kmock_stop(c);
 }
 
 /* Each of tokens 1000..1000+n-1 once in r, ok. */
@@ -298,12 +244,9 @@ static void check_all_ok(const struct rec *r, int n)
 
 Test(kafka, delivers_documents_byte_identical_with_keys_and_one_ok_each)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	struct msg msgs[60];
-	cluster_start(&c, 4);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 4, NULL, 0);
 
 	for (int i = 0; i < 60; i++)
 		cr_assert_eq(submit_doc(s, i, i % 7), AF_OK);
@@ -315,21 +258,14 @@ Test(kafka, delivers_documents_byte_identical_with_keys_and_one_ok_each)
 	cr_assert_eq(st.delivered, 60);
 	cr_assert_eq(st.failed, 0);
 	cr_assert(st.topic_checked);
-	af_kafka_sink_close(s);
-
-	consume(&c, 4, 60, msgs);
-	check_topic_holds(msgs, 60, 7);
-	cluster_stop(&c);
+	close_check_stop(&c, s, 4, 60, 7);
 }
 
 Test(kafka, keeps_an_account_on_one_partition_in_submit_order)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	struct msg msgs[90];
-	cluster_start(&c, 8);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 8, NULL, 0);
 
 	/* Three accounts, interleaved, through several batches. */
 	for (int i = 0; i < 90; i++) {
@@ -341,7 +277,7 @@ Test(kafka, keeps_an_account_on_one_partition_in_submit_order)
 	check_all_ok(&r, 90);
 	af_kafka_sink_close(s);
 
-	consume(&c, 8, 90, msgs);
+	struct af_kmock_msg *msgs = af_kmock_read(&c, TOPIC, 8, 90);
 	check_topic_holds(msgs, 90, 3);
 	for (int a = 0; a < 3; a++) {
 		int32_t part = -1;
@@ -362,17 +298,15 @@ Test(kafka, keeps_an_account_on_one_partition_in_submit_order)
 			last_n = n;
 		}
 	}
-	cluster_stop(&c);
+	af_kmock_msgs_free(msgs, 90);
+	af_kmock_stop(&c);
 }
 
 Test(kafka, sends_documents_without_a_key_when_given_none)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	struct msg msgs[1];
-	cluster_start(&c, 2);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 2, NULL, 0);
 
 	cr_assert_eq(af_kafka_sink_submit(s, 7, NULL, 0, "{\"dead\":1}", 10), AF_OK);
 	flush_ok(s);
@@ -380,20 +314,20 @@ Test(kafka, sends_documents_without_a_key_when_given_none)
 	cr_assert(r.ok[0]);
 	cr_assert_eq(r.token[0], 7);
 	af_kafka_sink_close(s);
-	consume(&c, 2, 1, msgs);
+	struct af_kmock_msg *msgs = af_kmock_read(&c, TOPIC, 2, 1);
 	cr_assert_eq(msgs[0].klen, 0);
 	cr_assert_eq(msgs[0].vlen, 10);
 	cr_assert_arr_eq(msgs[0].value, "{\"dead\":1}", 10);
-	cluster_stop(&c);
+	af_kmock_msgs_free(msgs, 1);
+	af_kmock_stop(&c);
 }
 
 /* ---- back-pressure ---- */
 
 Test(kafka, answers_again_when_full_and_takes_the_document_after_poll)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	struct msg msgs[4];
 	cluster_start(&c, 1);
 	struct af_kafka_sink_opts o = opts_for(&c, &r);
 	o.queue_items = 3;
@@ -411,15 +345,12 @@ Test(kafka, answers_again_when_full_and_takes_the_document_after_poll)
 	af_kafka_sink_stats(s, &st);
 	cr_assert_eq(st.refused, 1);
 	cr_assert_eq(st.submitted, 4);
-	af_kafka_sink_close(s);
-	consume(&c, 1, 4, msgs);
-	check_topic_holds(msgs, 4, 1);
-	cluster_stop(&c);
+	close_check_stop(&c, s, 1, 4, 1);
 }
 
 Test(kafka, caps_the_bytes_held_and_refuses_a_document_that_can_never_fit)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
 	char doc[256], key[64];
 	cluster_start(&c, 1);
@@ -443,17 +374,15 @@ Test(kafka, caps_the_bytes_held_and_refuses_a_document_that_can_never_fit)
 	cr_assert_eq(r.n, 3);
 	cr_assert_eq(rec_count(&r, 4) + rec_count(&r, 5), 0, "refused documents get no on_done");
 	af_kafka_sink_close(s);
-	cluster_stop(&c);
+	af_kmock_stop(&c);
 }
 
 /* ---- retries and outages ---- */
 
 Test(kafka, delivers_every_document_once_through_retriable_produce_errors)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	struct msg msgs[40];
-	cluster_start(&c, 2);
 	/* One request in flight: the 2.0.2 mock does not check the
 	 * producer's sequence numbers, so it would store a later batch sent
 	 * while an earlier one failed (a real broker answers
@@ -461,10 +390,7 @@ Test(kafka, delivers_every_document_once_through_retriable_produce_errors)
 	 * success as an acknowledgement of the earlier batch, which the mock
 	 * never stored. */
 	static const char *const props[] = {"max.in.flight=1"};
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	o.props = props;
-	o.nprops = 1;
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 2, props, 1);
 
 	rd_kafka_mock_push_request_errors(
 	    c.mc, APIKEY_PRODUCE, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
@@ -479,10 +405,7 @@ Test(kafka, delivers_every_document_once_through_retriable_produce_errors)
 	}
 	flush_ok(s);
 	check_all_ok(&r, 40);
-	af_kafka_sink_close(s);
-	consume(&c, 2, 40, msgs);
-	check_topic_holds(msgs, 40, 5);
-	cluster_stop(&c);
+	close_check_stop(&c, s, 2, 40, 5);
 }
 
 /* Reconnect quickly once the broker is back (the backoff grows to 10 s),
@@ -492,14 +415,9 @@ static const char *const outage[] = {"reconnect.backoff.ms=50", "reconnect.backo
 
 Test(kafka, delivers_everything_after_the_broker_comes_back)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	struct msg msgs[20];
-	cluster_start(&c, 1);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	o.props = outage;
-	o.nprops = 3;
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 1, outage, 3);
 
 	cr_assert_eq(rd_kafka_mock_broker_set_down(c.mc, 1), 0);
 	for (int i = 0; i < 20; i++)
@@ -518,22 +436,15 @@ Test(kafka, delivers_everything_after_the_broker_comes_back)
 	cr_assert_eq(rd_kafka_mock_broker_set_up(c.mc, 1), 0);
 	flush_ok(s);
 	check_all_ok(&r, 20);
-	af_kafka_sink_close(s);
-	consume(&c, 1, 20, msgs);
-	check_topic_holds(msgs, 20, 4);
-	cluster_stop(&c);
+	close_check_stop(&c, s, 1, 20, 4);
 }
 
 Test(kafka, flush_returns_again_with_a_count_when_the_deadline_passes)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
 	char err[512] = "";
-	cluster_start(&c, 1);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	o.props = outage;
-	o.nprops = 3;
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 1, outage, 3);
 
 	cr_assert_eq(rd_kafka_mock_broker_set_down(c.mc, 1), 0);
 	for (int i = 0; i < 3; i++)
@@ -548,20 +459,16 @@ Test(kafka, flush_returns_again_with_a_count_when_the_deadline_passes)
 	flush_ok(s);
 	check_all_ok(&r, 3);
 	af_kafka_sink_close(s);
-	cluster_stop(&c);
+	af_kmock_stop(&c);
 }
 
 Test(kafka, close_with_documents_pending_calls_no_on_done)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	cluster_start(&c, 1);
 	static const char *const props[] = {"message.max.bytes=1000", "log_level=2"};
 	static char big[2000];
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	o.props = props;
-	o.nprops = 2;
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 1, props, 2);
 
 	cr_assert_eq(rd_kafka_mock_broker_set_down(c.mc, 1), 0);
 	for (int i = 0; i < 5; i++)
@@ -572,23 +479,18 @@ Test(kafka, close_with_documents_pending_calls_no_on_done)
 	cr_assert_eq(af_kafka_sink_pending(s), 6);
 	af_kafka_sink_close(s);
 	cr_assert_eq(r.n, 0, "on_done called %zu times after close", r.n);
-	cluster_stop(&c);
+	af_kmock_stop(&c);
 }
 
 /* ---- permanent and fatal failures ---- */
 
 Test(kafka, dead_letters_a_document_larger_than_message_max_bytes)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	struct msg msgs[1];
 	static const char *const props[] = {"message.max.bytes=1000"};
 	static char big[3000];
-	cluster_start(&c, 1);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	o.props = props;
-	o.nprops = 1;
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 1, props, 1);
 
 	memset(big, 'x', sizeof big);
 	cr_assert_eq(af_kafka_sink_submit(s, 1, "a", 1, big, sizeof big), AF_OK);
@@ -610,31 +512,22 @@ Test(kafka, dead_letters_a_document_larger_than_message_max_bytes)
 	cr_assert_eq(st.failed, 1);
 	cr_assert_eq(st.delivered, 1);
 	cr_assert_not_null(strstr(st.last_error, "Message size too large"), "%s", st.last_error);
-	af_kafka_sink_close(s);
-	consume(&c, 1, 1, msgs);
-	check_topic_holds(msgs, 1, 1);
-	cluster_stop(&c);
+	close_check_stop(&c, s, 1, 1, 1);
 }
 
 Test(kafka, dead_letters_a_document_the_broker_rejects_for_good_and_goes_on)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
-	cluster_start(&c, 1);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 1, NULL, 0);
 
 	rd_kafka_mock_push_request_errors(c.mc, APIKEY_PRODUCE, 1,
 	                                  RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
 	cr_assert_eq(submit_doc(s, 0, 0), AF_OK);
 	flush_ok(s);
 	cr_assert_eq(r.n, 1);
-	cr_assert_not(r.ok[0]);
-	cr_assert_eq(r.token[0], 1000);
+	check_dead_doc(&r, 0, 0);
 	cr_assert_str_eq(r.reason[0], "kafka: Broker: Message size too large");
-	char doc[256];
-	size_t len = doc_make(0, doc, sizeof doc);
-	cr_assert(rec_doc_is(&r, 0, doc, len), "the document comes back from the report");
 
 	cr_assert_eq(submit_doc(s, 1, 0), AF_OK);
 	flush_ok(s);
@@ -642,20 +535,16 @@ Test(kafka, dead_letters_a_document_the_broker_rejects_for_good_and_goes_on)
 	cr_assert(r.ok[1], "%s", r.reason[1]);
 	cr_assert_eq(r.token[1], 1001);
 	af_kafka_sink_close(s);
-	cluster_stop(&c);
+	af_kmock_stop(&c);
 }
 
 Test(kafka, stops_taking_documents_after_a_fatal_idempotence_error)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
 	char err[512] = "";
 	static const char *const props[] = {"log_level=1"}; /* the fatal error only */
-	cluster_start(&c, 1);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	o.props = props;
-	o.nprops = 1;
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 1, props, 1);
 
 	cr_assert_eq(submit_doc(s, 0, 0), AF_OK);
 	flush_ok(s);
@@ -666,12 +555,8 @@ Test(kafka, stops_taking_documents_after_a_fatal_idempotence_error)
 	cr_assert_eq(af_kafka_sink_flush(s, DEADLINE_MS, err, sizeof err), AF_E_IO, "%s", err);
 	cr_assert_not_null(strstr(err, "fatal"), "%s", err);
 	cr_assert_eq(r.n, 2, "the document in flight is settled");
-	cr_assert_eq(r.token[1], 1001);
-	cr_assert_not(r.ok[1]);
+	check_dead_doc(&r, 1, 1);
 	cr_assert_not_null(strstr(r.reason[1], "out of order sequence"), "%s", r.reason[1]);
-	char doc[256];
-	size_t len = doc_make(1, doc, sizeof doc);
-	cr_assert(rec_doc_is(&r, 1, doc, len));
 
 	cr_assert_eq(submit_doc(s, 2, 0), AF_E_IO);
 	cr_assert_eq(af_kafka_sink_poll(s, 0), AF_E_IO);
@@ -682,14 +567,14 @@ Test(kafka, stops_taking_documents_after_a_fatal_idempotence_error)
 	cr_assert_not_null(strstr(st.last_error, "out of order sequence"), "%s", st.last_error);
 	cr_assert_eq(st.pending, 0);
 	af_kafka_sink_close(s);
-	cluster_stop(&c);
+	af_kmock_stop(&c);
 }
 
 /* ---- the topic at open ---- */
 
 Test(kafka, fails_open_for_a_topic_the_brokers_do_not_have)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
 	char err[512] = "";
 	cluster_start(&c, 1);
@@ -704,21 +589,7 @@ Test(kafka, fails_open_for_a_topic_the_brokers_do_not_have)
 	cr_assert_not_null(strstr(err, "topic 'missing' does not exist"), "%s", err);
 	cr_assert_not_null(strstr(err, c.bootstraps), "%s", err);
 
-	cluster_stop(&c);
-}
-
-/* A loopback port nobody listens on. */
-static int closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	af_kmock_stop(&c);
 }
 
 Test(kafka, opens_when_the_brokers_do_not_answer_and_says_so)
@@ -726,7 +597,7 @@ Test(kafka, opens_when_the_brokers_do_not_answer_and_says_so)
 	struct rec r = {0};
 	char brokers[64];
 	static const char *const quiet[] = {"log_level=0"};
-	snprintf(brokers, sizeof brokers, "127.0.0.1:%d", closed_port());
+	snprintf(brokers, sizeof brokers, "127.0.0.1:%d", af_test_closed_port());
 	struct af_kafka_sink_opts o = {.brokers = brokers,
 	                               .topic = TOPIC,
 	                               .props = quiet,
@@ -761,6 +632,20 @@ static struct af_kafka_sink_opts offline_opts(struct rec *r, const char *const *
 	                                   .ctx = r};
 }
 
+/* Opening offline with props fails as a bad setting, with an error that
+ * names `named`; err (size bytes) keeps the error. label names the case
+ * in a failure. */
+static void open_refused(const char *const *props, size_t nprops, const char *named,
+                         const char *label, char *err, size_t size)
+{
+	struct rec r = {0};
+	struct af_kafka_sink_opts o = offline_opts(&r, props, nprops);
+
+	err[0] = '\0';
+	cr_assert_eq(open_err(&o, err, size), AF_E_CONFIG, "%s", label);
+	cr_assert_not_null(strstr(err, named), "%s: %s", label, err);
+}
+
 Test(kafka, refuses_settings_that_would_lose_or_duplicate_alerts_naming_the_key)
 {
 	static const struct {
@@ -775,33 +660,26 @@ Test(kafka, refuses_settings_that_would_lose_or_duplicate_alerts_naming_the_key)
 	    {"transactional.id=af", "-X transactional.id=af refused"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct rec r = {0};
-		char err[512] = "";
+		char err[512];
 		const char *props[] = {"linger.ms=1", cases[i].prop};
-		struct af_kafka_sink_opts o = offline_opts(&r, props, 2);
-		cr_assert_eq(open_err(&o, err, sizeof err), AF_E_CONFIG, "%s", cases[i].prop);
-		cr_assert_not_null(strstr(err, cases[i].named), "%s: %s", cases[i].prop, err);
+		open_refused(props, 2, cases[i].named, cases[i].prop, err, sizeof err);
 	}
 }
 
 Test(kafka, accepts_the_guarded_settings_at_their_safe_values)
 {
-	struct cluster c;
+	struct af_kmock c = {0};
 	struct rec r = {0};
 	static const char *const props[] = {"enable.idempotence=true", "acks=-1",
 	                                    "request.required.acks=all", "compression.type=lz4",
 	                                    "message.timeout.ms=60000"};
-	cluster_start(&c, 1);
-	struct af_kafka_sink_opts o = opts_for(&c, &r);
-	o.props = props;
-	o.nprops = 5;
-	struct af_kafka_sink *s = open_ok(&o);
+	struct af_kafka_sink *s = start_open(&c, &r, 1, props, 5);
 
 	cr_assert_eq(submit_doc(s, 0, 0), AF_OK);
 	flush_ok(s);
 	check_all_ok(&r, 1);
 	af_kafka_sink_close(s);
-	cluster_stop(&c);
+	af_kmock_stop(&c);
 }
 
 Test(kafka, names_the_key_of_a_bad_or_unknown_setting)
@@ -816,11 +694,8 @@ Test(kafka, names_the_key_of_a_bad_or_unknown_setting)
 	    {"linger.ms", "-X setting #1 is not KEY=VALUE"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct rec r = {0};
-		char err[512] = "";
-		struct af_kafka_sink_opts o = offline_opts(&r, &cases[i].prop, 1);
-		cr_assert_eq(open_err(&o, err, sizeof err), AF_E_CONFIG, "%s", cases[i].prop);
-		cr_assert_not_null(strstr(err, cases[i].named), "%s: %s", cases[i].prop, err);
+		char err[512];
+		open_refused(&cases[i].prop, 1, cases[i].named, cases[i].prop, err, sizeof err);
 	}
 }
 
@@ -838,12 +713,10 @@ Test(kafka, never_echoes_a_secret_in_an_error)
 	    {"hunter2", "linger.ms=1", "#1 is not KEY=VALUE"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct rec r = {0};
-		char err[512] = "";
-		struct af_kafka_sink_opts o = offline_opts(&r, cases[i], 2);
-		cr_assert_eq(open_err(&o, err, sizeof err), AF_E_CONFIG, "case %zu", i);
-		cr_assert_not_null(strstr(err, cases[i][2]), "case %zu: %s", i, err);
-		cr_assert_null(strstr(err, "hunter2"), "case %zu: %s", i, err);
+		char err[512], label[32];
+		snprintf(label, sizeof label, "case %zu", i);
+		open_refused(cases[i], 2, cases[i][2], label, err, sizeof err);
+		cr_assert_null(strstr(err, "hunter2"), "%s: %s", label, err);
 	}
 }
 
