@@ -553,7 +553,7 @@ struct phase {
 static double pass_bare(const struct mix *m, const struct dbs *d, uint64_t *sum)
 {
 	uint64_t s = 0;
-	double t0 = af_bench_now_s();
+	double t0 = af_clock_s();
 	for (size_t j = 0; j < m->lookups; j++) {
 		const struct sockaddr *sa = &m->sock[m->order[j]].sa;
 		int e1 = MMDB_SUCCESS, e2 = MMDB_SUCCESS;
@@ -562,7 +562,7 @@ static double pass_bare(const struct mix *m, const struct dbs *d, uint64_t *sum)
 		s += (r1.found_entry ? r1.entry.offset : 0) +
 		     (r2.found_entry ? r2.entry.offset : 0) + (unsigned)(e1 | e2);
 	}
-	double t = af_bench_now_s() - t0;
+	double t = af_clock_s() - t0;
 	*sum = s;
 	return t;
 }
@@ -572,12 +572,12 @@ static double pass_full(const struct mix *m, const struct dbs *d, uint64_t *sum)
 {
 	uint64_t s = 0;
 	struct af_geo geo;
-	double t0 = af_bench_now_s();
+	double t0 = af_clock_s();
 	for (size_t j = 0; j < m->lookups; j++) {
 		full_lookup(d->db, &m->ip[m->order[j]], &geo);
 		s += geo.asn + geo.radius_km + (uint8_t)geo.country[0] + geo.flags;
 	}
-	double t = af_bench_now_s() - t0;
+	double t = af_clock_s() - t0;
 	*sum = s;
 	return t;
 }
@@ -594,12 +594,12 @@ static double pass_cached(const struct mix *m, struct af_geo_reader *r, struct a
 		size_t n = m->lookups - j < BATCH ? m->lookups - j : BATCH;
 		for (size_t k = 0; k < n; k++)
 			ev[k].src = m->ip[m->order[j + k]];
-		double t0 = af_bench_now_s();
+		double t0 = af_clock_s();
 		af_geo_reader_enter(r);
 		for (size_t k = 0; k < n; k++)
 			af_geo_enrich(r, &ev[k]);
 		af_geo_reader_leave(r);
-		t += af_bench_now_s() - t0;
+		t += af_clock_s() - t0;
 		for (size_t k = 0; k < n; k++) {
 			uint32_t i = m->order[j + k];
 			s += ev[k].geo.asn + ev[k].geo.radius_km + (uint8_t)ev[k].geo.country[0] +
@@ -637,12 +637,12 @@ static double pass_stage(struct stage *st, struct af_geo_reader *r, struct af_ge
 			ev[k].geo = st->geo0[j + k];
 			ev[k].flags = st->flags0[j + k];
 		}
-		double t0 = af_bench_now_s();
+		double t0 = af_clock_s();
 		af_geo_reader_enter(r);
 		for (size_t k = 0; k < n; k++)
 			af_geo_enrich(r, &ev[k]);
 		af_geo_reader_leave(r);
-		t += af_bench_now_s() - t0;
+		t += af_clock_s() - t0;
 		for (size_t k = 0; k < n; k++) {
 			s += ev[k].geo.asn + ev[k].geo.flags;
 			if (!check || ev[k].src.family == AF_IP_NONE ||

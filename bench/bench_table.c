@@ -222,22 +222,22 @@ static int run(const struct bench_opts *o, const struct workload *w, struct repo
 		fprintf(stderr, "bench_table: af_table_new: %s\n", af_err_str(err));
 		goto cleanup;
 	}
-	t0 = af_bench_now_s();
+	t0 = af_clock_s();
 	for (size_t k = 0; k < o->keys; k++)
 		upsert_key(t, w, k, now += STEP_NS);
-	r->fill_s = af_bench_now_s() - t0;
+	r->fill_s = af_clock_s() - t0;
 	r->rss_after = af_bench_rss_bytes();
 	af_table_stats(t, &r->st_full);
 
 	for (unsigned p = 0; p < o->passes; p++) {
-		t0 = af_bench_now_s();
+		t0 = af_clock_s();
 		for (size_t i = 0; i < o->ops; i++)
 			upsert_key(t, w, w->mix[i], now += STEP_NS);
-		pass_u[p] = af_bench_now_s() - t0;
+		pass_u[p] = af_clock_s() - t0;
 
 		uint64_t sum = 0;
 		size_t misses = 0;
-		t0 = af_bench_now_s();
+		t0 = af_clock_s();
 		for (size_t i = 0; i < o->ops; i++) {
 			size_t k = w->mix[i];
 			const struct bench_value *v =
@@ -247,17 +247,17 @@ static int run(const struct bench_opts *o, const struct workload *w, struct repo
 			else
 				misses++;
 		}
-		pass_f[p] = af_bench_now_s() - t0;
+		pass_f[p] = af_clock_s() - t0;
 		r->checksum = sum;
 		r->misses += misses;
 	}
 	r->upsert_s = af_bench_median(pass_u, o->passes);
 	r->find_s = af_bench_median(pass_f, o->passes);
 
-	t0 = af_bench_now_s();
+	t0 = af_clock_s();
 	for (size_t k = o->keys; k < w->nkeys; k++)
 		upsert_key(t, w, k, now += STEP_NS);
-	r->flood_s = af_bench_now_s() - t0;
+	r->flood_s = af_clock_s() - t0;
 	af_table_stats(t, &r->st);
 
 	rc = 0;

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline/clock.h"
+
 /* qsort's order for doubles (af_bench_median's). */
 static inline int af_bench_cmp_double(const void *a, const void *b)
 {
@@ -76,14 +78,6 @@ static inline bool af_bench_parse_double(const char *s, double min, double max, 
 	return true;
 }
 
-/* Seconds on the monotonic clock, from an arbitrary origin. */
-static inline double af_bench_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Pin the calling thread to the CPU it is running on.
  * @return that CPU's number, or -1 when not pinned (the kernel refused or

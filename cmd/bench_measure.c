@@ -80,7 +80,7 @@ af_err_t af_bench_framing(const struct af_bench_corpus *c, const struct af_confi
 	struct af_record rec;
 	uint64_t n = 0;
 	af_err_t err;
-	double t0 = af_bench_now_s();
+	double t0 = af_clock_s();
 	struct af_file *f = af_file_open(c->path, &fo, errstr, errstr_size);
 
 	if (!f)
@@ -92,7 +92,7 @@ af_err_t af_bench_framing(const struct af_bench_corpus *c, const struct af_confi
 			break;
 		}
 	}
-	*seconds = af_bench_now_s() - t0;
+	*seconds = af_clock_s() - t0;
 	*records = n;
 	af_file_close(f);
 	return err == AF_EOF ? AF_OK : err;
@@ -200,7 +200,7 @@ af_err_t af_bench_stages(const struct af_bench_corpus *c, const struct af_config
 			x.len[k] = (size_t)(nl - pos);
 			pos = nl + 1;
 		}
-		double t0 = af_bench_now_s();
+		double t0 = af_clock_s();
 		for (size_t i = 0; i < k; i++) {
 			const char *detail;
 			memset(&x.ev[i].pos, 0, sizeof(x.ev[i].pos));
@@ -211,7 +211,7 @@ af_err_t af_bench_stages(const struct af_bench_corpus *c, const struct af_config
 			          af_parse_record(x.ps, x.rec[i], x.len[i], &x.ev[i], &detail) ==
 			              AF_REASON_NONE;
 		}
-		double t1 = af_bench_now_s();
+		double t1 = af_clock_s();
 		if (x.geo) {
 			af_geo_reader_enter(x.geo);
 			for (size_t i = 0; i < k; i++)
@@ -219,16 +219,16 @@ af_err_t af_bench_stages(const struct af_bench_corpus *c, const struct af_config
 					af_geo_enrich(x.geo, &x.ev[i]);
 			af_geo_reader_leave(x.geo);
 		}
-		double t2 = af_bench_now_s();
+		double t2 = af_clock_s();
 		int64_t rss0 = resident(x.statm);
-		double t3 = af_bench_now_s();
+		double t3 = af_clock_s();
 		for (size_t i = 0; i < k; i++) {
 			if (x.ok[i]) {
 				af_shard_apply(x.shard, &x.ev[i]);
 				p->events++;
 			}
 		}
-		double t4 = af_bench_now_s();
+		double t4 = af_clock_s();
 		int64_t rss1 = resident(x.statm);
 		if (rss0 >= 0 && rss1 >= 0)
 			p->state_resident += rss1 - rss0;
@@ -354,7 +354,7 @@ af_err_t af_bench_floor(const struct af_bench_corpus *c, const struct af_config 
 	for (size_t i = 0; err == AF_OK && i < x.n;) {
 		size_t stop_at = x.n - i > batch ? i + batch : x.n;
 		uint64_t sum = 0, records = 0, rejected = 0, lookups = 0, found = 0;
-		double t0 = af_bench_now_s();
+		double t0 = af_clock_s();
 		for (; i < stop_at; i++) {
 			const struct floor_rec *r = &x.recs[i];
 			if (r->len <= max) {
@@ -374,7 +374,7 @@ af_err_t af_bench_floor(const struct af_bench_corpus *c, const struct af_config 
 			}
 			pos += r->len + 1;
 		}
-		f->seconds += af_bench_now_s() - t0;
+		f->seconds += af_clock_s() - t0;
 		f->checksum += sum;
 		f->records += records;
 		f->rejected += rejected;
@@ -535,13 +535,13 @@ af_err_t af_bench_e2e(const struct af_bench_corpus *c, const struct af_config *c
 	err = af_runtime_new(&rc, &so, &sinks, hub, &rt, errstr, errstr_size);
 	if (err != AF_OK)
 		goto cleanup;
-	double t0 = af_bench_now_s();
+	double t0 = af_clock_s();
 	err = af_runtime_start(rt, errstr, errstr_size);
 	if (err != AF_OK)
 		goto cleanup;
 	bool stopped = supervise(rt, stop);
 	err = af_runtime_wait(rt, &sum, errstr, errstr_size);
-	e->seconds = af_bench_now_s() - t0;
+	e->seconds = af_clock_s() - t0;
 	e->peak_rss = peak_rss();
 	e->p50_s = af_runtime_batch_latency(rt, 0.5);
 	e->p99_s = af_runtime_batch_latency(rt, 0.99);

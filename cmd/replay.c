@@ -21,6 +21,7 @@
  * run over a shorter input. A second one exits at once.
  */
 #include "cmd/replay.h"
+#include "pipeline/clock.h"
 #include "cmd/stream.h"
 
 #include <errno.h>
@@ -154,7 +155,7 @@ static void progress(struct replay *r, bool final)
 	af_runtime_progress(r->rt, &records, &invalid);
 	uint64_t done = atomic_load_explicit(&r->bytes_done, memory_order_relaxed);
 	uint64_t total = atomic_load_explicit(&r->bytes_total, memory_order_relaxed);
-	double elapsed = af_stream_now() - r->progress_t0;
+	double elapsed = af_clock_s() - r->progress_t0;
 	double rate = elapsed > 0 ? (double)records / elapsed : 0;
 	char pos[64] = "";
 	if (total > 0 && done <= total) {
@@ -278,7 +279,7 @@ int af_replay_main(const struct af_config *cfg)
 	struct replay r = {.cfg = cfg};
 	af_summary_init(&r.sum);
 	int status = 0;
-	double t0 = af_stream_now();
+	double t0 = af_clock_s();
 	r.progress = cfg->replay.progress && isatty(STDERR_FILENO);
 	r.progress_t0 = t0;
 
@@ -323,7 +324,7 @@ int af_replay_main(const struct af_config *cfg)
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	progress(&r, true);
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
-	r.sum.wall_s = af_stream_now() - t0;
+	r.sum.wall_s = af_clock_s() - t0;
 
 	status = close_all(&r, status);
 	if (cfg->output.summary &&

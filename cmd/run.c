@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "cmd/stream.h"
+#include "pipeline/clock.h"
 #include "ingest/kafka.h"
 #include "pipeline/enrich/geo.h"
 #include "pipeline/rules/rule.h"
@@ -251,7 +252,7 @@ int af_run_main(const struct af_config *cfg)
 {
 	struct run r = {.cfg = cfg};
 	int status;
-	double t0 = af_stream_now();
+	double t0 = af_clock_s();
 
 	af_summary_init(&r.sum);
 	if (cfg->cli.args.count != 0) {
@@ -299,7 +300,7 @@ int af_run_main(const struct af_config *cfg)
 	af_deliver_stats(r.out, &ds);
 	struct af_kafka_src_stats ks;
 	af_kafka_src_stats(r.src, &ks);
-	r.sum.wall_s = af_stream_now() - t0;
+	r.sum.wall_s = af_clock_s() - t0;
 
 	status = close_all(&r, status);
 	if (cfg->output.summary &&

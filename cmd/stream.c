@@ -4,6 +4,7 @@
  * Thread: the main thread of either command.
  */
 #include "cmd/stream.h"
+#include "pipeline/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,13 +12,6 @@
 #include <unistd.h>
 
 #include "cmd/replay.h"
-
-double af_stream_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int af_stream_open_geo(const struct af_config *cfg, struct af_geo_hub **out)
 {
@@ -111,7 +105,7 @@ int af_stream_supervise(struct af_runtime *rt, const sigset_t *stop_set, const c
 			fprintf(stderr, "\nauditflow: %s: %s (again to quit at once)\n",
 			        sig == SIGINT ? "interrupted" : "terminated", doing);
 		}
-		double now = af_stream_now();
+		double now = af_clock_s();
 		if (tick != NULL && now - ticked >= 0.5) {
 			tick(ctx);
 			ticked = now;

@@ -17,9 +17,6 @@
 #include "sinks/events_ecs.h"
 #include "sinks/summary.h"
 
-/* Seconds on the monotonic clock. */
-double af_stream_now(void);
-
 /* Open and watch the geo hub of cfg->geo into *out. Returns the exit
  * status: 0, 2 for a bad database or list, 1 when the watch cannot start
  * (the message is on stderr; *out may be set and is the caller's to

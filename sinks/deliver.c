@@ -17,6 +17,7 @@
  * documents gets the whole wait.
  */
 #include "sinks/deliver.h"
+#include "pipeline/clock.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -99,13 +100,6 @@ static const unsigned topic_bits[3] = {OUT_K_ALERTS, OUT_K_DLQ, OUT_K_EVENTS};
 static unsigned bit_index(unsigned bit)
 {
 	return (unsigned)__builtin_ctz(bit);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* --- settling --- */
@@ -499,14 +493,14 @@ static uint64_t outlet_settled(void *ctx, int timeout_ms)
 {
 	struct af_deliver *d = ctx;
 	uint64_t start = d->done;
-	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t deadline = af_clock_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	unsigned all = configured(d);
 
 	for (;;) {
 		if (d->st.used)
 			offer(d, &d->st);
 		unsigned busy = busy_outputs(d);
-		uint64_t now = now_ms();
+		uint64_t now = af_clock_ms();
 		uint64_t left = deadline > now ? deadline - now : 0;
 		unsigned waiter = next_turn(d, busy);
 		int wait = (int)(busy != waiter && left > WAIT_SLICE_MS ? WAIT_SLICE_MS : left);
@@ -514,7 +508,7 @@ static uint64_t outlet_settled(void *ctx, int timeout_ms)
 			if (all & bit)
 				poll_output(d, bit, bit == waiter ? wait : 0);
 		advance(d);
-		if (d->done != start || busy == 0 || now_ms() >= deadline)
+		if (d->done != start || busy == 0 || af_clock_ms() >= deadline)
 			break;
 	}
 	if (d->st.used)
@@ -664,13 +658,13 @@ af_err_t af_deliver_close(struct af_deliver *d, int timeout_ms, char *errstr, si
 
 	if (d == NULL)
 		return AF_OK;
-	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t deadline = af_clock_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = af_clock_ms();
 		if (d->http != NULL)
 			af_http_flush(d->http); /* no lingering now */
 		outlet_settled(d, (int)(deadline > now ? deadline - now : 0));
-		if ((d->done == d->next && !d->st.used) || now_ms() >= deadline)
+		if ((d->done == d->next && !d->st.used) || af_clock_ms() >= deadline)
 			break;
 	}
 	if (d->done != d->next || d->st.used) {
@@ -687,7 +681,7 @@ af_err_t af_deliver_close(struct af_deliver *d, int timeout_ms, char *errstr, si
 		ret = AF_E_IO;
 	}
 	if (d->syslog != NULL) {
-		uint64_t now = now_ms();
+		uint64_t now = af_clock_ms();
 		int rest = (int)(deadline > now ? deadline - now : 0);
 		if (af_syslog_close(d->syslog, rest, err, sizeof(err)) != AF_OK && ret == AF_OK) {
 			if (errstr != NULL)

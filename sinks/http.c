@@ -22,19 +22,13 @@
 #include <time.h>
 
 #include "sinks/http_impl.h"
+#include "pipeline/clock.h"
 
 /* Room for a reason: status, an error type and the start of a body. */
 #define REASON_MAX 512
 
 /* Bytes of an answer quoted in a reason. */
 #define EXCERPT_MAX 200
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* splitmix64: small, seedable, good enough for jitter. */
 static uint64_t rng_next(uint64_t *s)
@@ -456,7 +450,7 @@ static uint32_t reap(struct af_http *h)
 		curl_multi_remove_handle(h->multi, easy);
 		r->busy = false;
 		h->busy--;
-		settle(h, r, rc, now_ms());
+		settle(h, r, rc, af_clock_ms());
 		n++;
 	}
 	return n;
@@ -464,7 +458,7 @@ static uint32_t reap(struct af_http *h)
 
 af_err_t af_http_poll(struct af_http *h, int timeout_ms)
 {
-	uint64_t now = now_ms();
+	uint64_t now = af_clock_ms();
 	uint64_t deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	af_err_t err = AF_OK;
 	CURLMcode mc;
@@ -478,13 +472,13 @@ af_err_t af_http_poll(struct af_http *h, int timeout_ms)
 		if (reap(h) > 0) {
 			/* Freed slots and requeued documents: start what is due
 			 * before handing control back. */
-			now = now_ms();
+			now = af_clock_ms();
 			if ((err = start_due(h, now)) != AF_OK)
 				return err;
 			mc = curl_multi_perform(h->multi, &running);
 			break;
 		}
-		now = now_ms();
+		now = af_clock_ms();
 		if (h->held == 0 || now >= deadline)
 			return AF_OK;
 		uint64_t until = next_due(h, now);
@@ -493,7 +487,7 @@ af_err_t af_http_poll(struct af_http *h, int timeout_ms)
 		int wait = (int)(until > now ? until - now : 0);
 		if ((mc = curl_multi_poll(h->multi, NULL, 0, wait, NULL)) != CURLM_OK)
 			break;
-		now = now_ms();
+		now = af_clock_ms();
 	}
 	if (mc == CURLM_OK)
 		return AF_OK;
@@ -527,7 +521,7 @@ af_err_t af_http_submit(struct af_http *h, uint64_t token, const char *doc, size
 	af_http_item_scan(h, it);
 	it->token = token;
 	it->seq = h->next_seq++;
-	it->t_ms = now_ms();
+	it->t_ms = af_clock_ms();
 	if (h->fresh_tail != NULL)
 		h->fresh_tail->next = it;
 	else

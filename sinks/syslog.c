@@ -16,6 +16,7 @@
  * would be lost.
  */
 #include "sinks/syslog.h"
+#include "pipeline/clock.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -84,14 +85,6 @@ struct af_syslog {
 static bool af_sl_stream(const struct af_syslog *s)
 {
 	return s->transport == AF_SYSLOG_TCP || s->transport == AF_SYSLOG_UNIX;
-}
-
-static int64_t af_sl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * AF_SL_NS_PER_S + ts.tv_nsec;
 }
 
 void af_syslog_opts_init(struct af_syslog_opts *opts)
@@ -184,7 +177,7 @@ static void af_sl_down(struct af_syslog *s, const char *what, int err)
 	s->fd = -1;
 	s->state = AF_SL_DOWN;
 	s->q_sent = 0;
-	s->deadline_ns = af_sl_now();
+	s->deadline_ns = af_clock_ns();
 	if (worked) {
 		s->fails = 0;
 		return;
@@ -225,7 +218,7 @@ static void af_sl_connect(struct af_syslog *s)
 		af_sl_up(s);
 	} else if (errno == EINPROGRESS || errno == EINTR) {
 		s->state = AF_SL_CONNECTING;
-		s->deadline_ns = af_sl_now() + (int64_t)s->connect_timeout_ms * AF_SL_NS_PER_MS;
+		s->deadline_ns = af_clock_ns() + (int64_t)s->connect_timeout_ms * AF_SL_NS_PER_MS;
 	} else {
 		af_sl_down(s, "connect", errno);
 	}
@@ -244,7 +237,7 @@ static void af_sl_check_connect(struct af_syslog *s)
 			af_sl_up(s);
 		else
 			af_sl_down(s, "connect", err);
-	} else if (af_sl_now() >= s->deadline_ns) {
+	} else if (af_clock_ns() >= s->deadline_ns) {
 		af_sl_down(s, "connect", ETIMEDOUT);
 	}
 }
@@ -332,7 +325,7 @@ static void af_sl_step(struct af_syslog *s)
 {
 	if (s->state == AF_SL_UP && af_sl_stream(s))
 		af_sl_check_peer(s);
-	if (s->state == AF_SL_DOWN && af_sl_now() >= s->deadline_ns)
+	if (s->state == AF_SL_DOWN && af_clock_ns() >= s->deadline_ns)
 		af_sl_connect(s);
 	if (s->state == AF_SL_CONNECTING)
 		af_sl_check_connect(s);
@@ -357,7 +350,7 @@ static void af_sl_wait(struct af_syslog *s, int64_t until)
 	else if (s->state == AF_SL_UP)
 		p = (struct pollfd){.fd = s->fd,
 		                    .events = POLLOUT | (af_sl_stream(s) ? POLLIN : 0)};
-	int64_t now = af_sl_now();
+	int64_t now = af_clock_ns();
 	if (end <= now)
 		return;
 	(void)poll(&p, p.fd >= 0 ? 1 : 0,
@@ -366,12 +359,12 @@ static void af_sl_wait(struct af_syslog *s, int64_t until)
 
 static void af_sl_run(struct af_syslog *s, int timeout_ms)
 {
-	int64_t until = af_sl_now() + (int64_t)timeout_ms * AF_SL_NS_PER_MS;
+	int64_t until = af_clock_ns() + (int64_t)timeout_ms * AF_SL_NS_PER_MS;
 
 	assert(timeout_ms >= 0);
 	for (;;) {
 		af_sl_step(s);
-		if (s->q_count == 0 || af_sl_now() >= until)
+		if (s->q_count == 0 || af_clock_ns() >= until)
 			return;
 		af_sl_wait(s, until);
 	}
@@ -622,7 +615,7 @@ af_err_t af_syslog_open(const struct af_syslog_opts *opts, struct af_syslog **ou
 	if (s->q == NULL)
 		goto nomem;
 
-	s->deadline_ns = af_sl_now();
+	s->deadline_ns = af_clock_ns();
 	af_sl_step(s);
 	*out = s;
 	return AF_OK;

@@ -24,6 +24,7 @@
 #include <xxhash.h>
 
 #include "pipeline/enrich/geo.h"
+#include "pipeline/clock.h"
 #include "pipeline/rules/rule.h"
 #include "pipeline/runtime/rt_impl.h"
 #include "sinks/events_ecs.h"
@@ -212,7 +213,7 @@ static void pace(struct rt_core *c, int64_t ts_ns)
 	int64_t first = INT64_MIN;
 	if (atomic_compare_exchange_strong(&rt->pace_first_ts, &first, ts_ns))
 		return;
-	double wait = (double)(ts_ns - first) / 1e9 / speed - (af_rt_now() - rt->pace_start);
+	double wait = (double)(ts_ns - first) / 1e9 / speed - (af_clock_s() - rt->pace_start);
 	if (wait <= 0)
 		return;
 	struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
@@ -321,7 +322,7 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 	                                              memory_order_relaxed))
 		;
 	c->records_done += b->count;
-	count_latency(c, af_rt_now() - b->filled_at);
+	count_latency(c, af_clock_s() - b->filled_at);
 	af_pool_put_spsc(rt->batches, c->id, b);
 	c->batch = NULL;
 	stages_flush(c);

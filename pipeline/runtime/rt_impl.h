@@ -217,6 +217,5 @@ af_err_t af_rt_core_init(struct rt_core *c, struct af_runtime *rt, uint32_t id, 
                          size_t errstr_size);
 void af_rt_core_fini(struct rt_core *c);
 
-double af_rt_now(void);
 
 #endif

@@ -7,6 +7,7 @@
  * In: batches from the source's fill. Out: the sinks' writes.
  */
 #include "pipeline/runtime/runtime.h"
+#include "pipeline/clock.h"
 
 #include <math.h>
 #include <sched.h>
@@ -21,13 +22,6 @@
 
 /* Thread numbers for af_rt_fail: the cores are 2 + their id. */
 enum { WHO_SOURCE = 0, WHO_SINK = 1 };
-
-double af_rt_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void af_rt_backoff(struct rt_backoff *b)
 {
@@ -137,7 +131,7 @@ static void pass_completions(struct af_runtime *rt, uint64_t *reported)
 static void source_wait(struct af_runtime *rt, struct rt_backoff *bo, double *last_hold)
 {
 	if (rt->src.hold != NULL) {
-		double now = af_rt_now();
+		double now = af_clock_s();
 		if (now - *last_hold >= 0.01) {
 			rt->src.hold(rt->src.ctx);
 			*last_hold = now;
@@ -197,7 +191,7 @@ static void *source_main(void *arg)
 			rt->track_seq[k] = b->count > 0 ? b->rec[b->count - 1].seq : UINT64_MAX;
 		}
 		b->number = next++;
-		b->filled_at = af_rt_now();
+		b->filled_at = af_clock_s();
 		rt->records += b->count;
 		atomic_store_explicit(&rt->pub_records, rt->records, memory_order_relaxed);
 		struct af_ring *to = rt->cores[b->number % rt->n].in_batches;
@@ -518,7 +512,7 @@ af_err_t af_runtime_start(struct af_runtime *rt, char *errstr, size_t errstr_siz
 {
 	atomic_store(&rt->running, rt->n + 2);
 	atomic_store(&rt->pace_first_ts, INT64_MIN);
-	rt->pace_start = af_rt_now();
+	rt->pace_start = af_clock_s();
 	char name[32];
 	for (uint32_t i = 0; i < rt->n; i++) {
 		if (pthread_create(&rt->cores[i].thread, NULL, af_rt_core_main, &rt->cores[i]) != 0)
