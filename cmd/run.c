@@ -196,12 +196,64 @@ static int open_source(struct run *r)
 	return 0;
 }
 
+/* The HTTP output's options from the http section; false (and r->errstr)
+ * when the section names no usable output. Strings stay the config's. */
+static bool http_opts(struct run *r, struct af_http_opts *o)
+{
+	const struct af_config_http *c = &r->cfg->http;
+	static const enum af_http_kind kinds[] = {
+	    [AF_CONFIG_HTTP_HEC] = AF_HTTP_HEC,
+	    [AF_CONFIG_HTTP_ES] = AF_HTTP_ES,
+	    [AF_CONFIG_HTTP_WEBHOOK] = AF_HTTP_WEBHOOK,
+	};
+
+	if (c->url == NULL) {
+		snprintf(r->errstr, sizeof(r->errstr),
+		         "HTTP output: http.kind is set but http.url (--http-url) is not");
+		return false;
+	}
+	*o = (struct af_http_opts){
+	    .kind = kinds[c->kind],
+	    .url = c->url,
+	    .hec_token = c->token,
+	    .username = c->username,
+	    .password = c->password,
+	    .bearer_token = c->bearer_token,
+	    .api_key = c->api_key,
+	    .es_index = c->kind == AF_CONFIG_HTTP_ES ? c->index : NULL,
+	    .hec_index = c->kind == AF_CONFIG_HTTP_HEC ? c->index : NULL,
+	    .hec_sourcetype = c->sourcetype,
+	    .ca_file = c->ca_file,
+	    .tls_insecure = c->tls_insecure,
+	    .batch_items = c->batch_items,
+	    .max_retries = c->max_retries,
+	};
+	return true;
+}
+
 static int open_outputs(struct run *r)
 {
-	const struct af_config_output *out = &r->cfg->output;
-	const struct af_config_kafka *k = &r->cfg->kafka;
+	const struct af_config *cfg = r->cfg;
+	const struct af_config_output *out = &cfg->output;
+	const struct af_config_kafka *k = &cfg->kafka;
+	struct af_http_opts http;
+	struct af_syslog_opts syslog;
 
-	if (af_stream_files_open(&r->files, r->cfg, &r->sum) != 0)
+	if (cfg->http.url != NULL && cfg->http.kind == AF_CONFIG_HTTP_NONE) {
+		fprintf(stderr, "auditflow: HTTP output: http.url (--http-url) is set but "
+		                "http.kind is none; set it to hec, es or webhook\n");
+		return 2;
+	}
+	if (cfg->http.kind != AF_CONFIG_HTTP_NONE && !http_opts(r, &http))
+		return fail(r, 2);
+	af_syslog_opts_init(&syslog);
+	syslog.target = cfg->syslog.target;
+	syslog.facility = cfg->syslog.facility;
+	syslog.format = cfg->syslog.format;
+	syslog.app_name = cfg->syslog.app_name;
+	syslog.sd_id = cfg->syslog.sd_id;
+
+	if (af_stream_files_open(&r->files, cfg, &r->sum) != 0)
 		return 1;
 	struct af_deliver_opts d = {
 	    .alerts_file = r->files.alerts,
@@ -215,6 +267,9 @@ static int open_outputs(struct run *r)
 	    .alerts_topic = k->alerts_topic,
 	    .dlq_topic = k->dlq_topic,
 	    .events_topic = k->events_topic,
+	    .http = cfg->http.kind != AF_CONFIG_HTTP_NONE ? &http : NULL,
+	    .http_events = cfg->http.events,
+	    .syslog = cfg->syslog.target != NULL ? &syslog : NULL,
 	};
 	af_err_t e = af_deliver_open(&d, &r->out, r->errstr, sizeof(r->errstr));
 	if (e != AF_OK)

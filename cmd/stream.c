@@ -48,6 +48,14 @@ int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,
 	                              sizeof(err));
 	if (f->alerts == NULL)
 		goto fail;
+	if (out->rotate_bytes > 0) {
+		/* Files only: standard output, pipes and devices never rotate
+		 * (the calls say so by returning false, which is no error). */
+		(void)af_alert_out_rotate_by_size(f->alerts, out->rotate_bytes, out->rotate_keep);
+		(void)af_dlq_rotate_by_size(f->dlq, out->rotate_bytes, out->rotate_keep);
+		if (f->events != NULL)
+			(void)af_ecs_rotate_by_size(f->events, out->rotate_bytes, out->rotate_keep);
+	}
 	return 0;
 fail:
 	fprintf(stderr, "auditflow: %s\n", err);

@@ -31,7 +31,8 @@ struct af_stream_files {
 	struct af_alert_out *alerts;
 };
 
-/* Open them from cfg->output; alerts are counted by rule into counts
+/* Open them from cfg->output, rotating by size as output.rotate_bytes
+ * says; alerts are counted by rule into counts
  * (borrowed, may be NULL). Returns 0, or 1 with the message on stderr
  * (what was opened stays in *f for af_stream_files_close). */
 int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,

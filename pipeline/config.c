@@ -83,6 +83,13 @@ size_t af_config_key_index(const struct af_config_key *k)
 	abort();
 }
 
+bool af_config_value_secret(const struct af_config_key *k, const char *text)
+{
+	if (k->secret)
+		return true;
+	return k->secret_entry != NULL && (strchr(text, '=') == NULL || k->secret_entry(text));
+}
+
 /* ---- public: init, fini, set ---- */
 
 void af_config_init(struct af_config *cfg)

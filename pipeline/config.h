@@ -67,12 +67,14 @@ struct af_config_input {
 };
 
 struct af_config_output {
-	const char *alerts;   /* path; "-" = stdout */
-	int format;           /* enum af_output_format */
-	const char *events;   /* path for normalized events, or NULL = none */
-	const char *dlq;      /* path for dead letters, or NULL = none */
-	const char *summary;  /* path for the run summary, or NULL = none */
-	uint64_t dlq_raw_max; /* bytes of a bad record copied into its dead letter */
+	const char *alerts;    /* path; "-" = stdout */
+	int format;            /* enum af_output_format */
+	const char *events;    /* path for normalized events, or NULL = none */
+	const char *dlq;       /* path for dead letters, or NULL = none */
+	const char *summary;   /* path for the run summary, or NULL = none */
+	uint64_t dlq_raw_max;  /* bytes of a bad record copied into its dead letter */
+	uint64_t rotate_bytes; /* a file output past this is renamed FILE.1; 0 = never */
+	uint32_t rotate_keep;  /* FILE.1 .. FILE.N kept; older ones are removed */
 };
 
 /* Field paths in the geo databases (dotted, "country.iso_code"); NULL =
@@ -240,6 +242,43 @@ struct af_config_kafka {
 	const char *events_topic;        /* ECS events to this topic, or NULL */
 };
 
+/* http.kind */
+enum af_config_http_kind {
+	AF_CONFIG_HTTP_NONE = 0, /* no HTTP output */
+	AF_CONFIG_HTTP_HEC,      /* Splunk HTTP Event Collector */
+	AF_CONFIG_HTTP_ES,       /* Elasticsearch / OpenSearch _bulk */
+	AF_CONFIG_HTTP_WEBHOOK,  /* a JSON array per request to any URL */
+};
+
+/* http: the HTTP output of `auditflow run` (sinks/http.h). The secrets
+ * (token, password, bearer_token, api_key) are rows marked secret: never
+ * shown, meant to come from the environment as ${NAME}. */
+struct af_config_http {
+	int kind;                 /* enum af_config_http_kind */
+	const char *url;          /* server, index or webhook URL, or NULL */
+	const char *token;        /* HEC token, or NULL */
+	const char *username;     /* HTTP basic, with password */
+	const char *password;     /* or NULL */
+	const char *bearer_token; /* or NULL */
+	const char *api_key;      /* Elasticsearch API key, or NULL */
+	const char *index;        /* ES index / HEC index, or NULL */
+	const char *sourcetype;   /* HEC sourcetype, or NULL */
+	const char *ca_file;      /* PEM bundle to verify the server, or NULL */
+	bool tls_insecure;        /* no verification of the server at all */
+	bool events;              /* ECS events too, not only alerts */
+	uint32_t batch_items;     /* documents per request */
+	uint32_t max_retries;     /* then dead-letter; 0 = never give up */
+};
+
+/* syslog: the syslog output of `auditflow run` (sinks/syslog.h). */
+struct af_config_syslog {
+	const char *target;   /* udp://, tcp://, unix://, unix-dgram://, or NULL */
+	int facility;         /* 0..23 (kern .. local7), the RFC 5424 number */
+	const char *app_name; /* APP-NAME */
+	int format;           /* enum af_output_format of MSG; table not allowed */
+	const char *sd_id;    /* SD-ID of the structured data */
+};
+
 struct af_config_cli {
 	struct af_config_strlist args; /* positional arguments in order ("-" kept) */
 	char *config_path;             /* the -c FILE given, or NULL */
@@ -255,6 +294,8 @@ struct af_config {
 	struct af_config_rules rules;
 	struct af_config_state state;
 	struct af_config_kafka kafka;
+	struct af_config_http http;
+	struct af_config_syslog syslog;
 	struct af_config_cli cli; /* not configurable; no rows */
 };
 
@@ -319,7 +360,10 @@ af_err_t af_config_parse_args(struct af_config *cfg, unsigned command, int argc,
 void af_config_help(FILE *out, unsigned command);
 
 /* Write cfg's effective values as a YAML document that af_config_load reads
- * back to the same values. Returns AF_OK or AF_E_IO if writing failed. */
+ * back to the same values, secrets excepted: a secret key's value (a row's
+ * secret flag) is written "***", and so is the value of a secret entry of
+ * a KEY=VALUE list ("sasl.password=***"; a row's secret_entry), so a dump
+ * can be shown or logged. Returns AF_OK or AF_E_IO if writing failed. */
 af_err_t af_config_dump(const struct af_config *cfg, FILE *out);
 
 /* ---- Tables: for pipeline/config_table.c and whoever adds a section. ---- */
@@ -351,6 +395,15 @@ struct af_config_key {
 	unsigned commands;          /* AF_CMD_* bits accepting the option */
 	const char *metavar;        /* value's name in --help ("FILE") */
 	const char *help;           /* one line */
+	/* A secret (a password, a token): the value is never written by the
+	 * configuration engine (dump: "***"; messages leave it out), --help
+	 * says so and asks for ${NAME}, and no row that is secret should
+	 * have a command-line option (argv is visible to other users). */
+	bool secret;
+	/* For a strlist of KEY=VALUE entries: whether an entry's value is a
+	 * secret (judged on the entry; pure), shown then as "KEY=***". NULL:
+	 * no entry is. */
+	bool (*secret_entry)(const char *entry);
 };
 
 struct af_config_section {

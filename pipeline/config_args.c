@@ -278,7 +278,8 @@ void af_config_help(FILE *out, unsigned command)
 		fprintf(out, "\n");
 	}
 	fprintf(out, "Configuration keys (the -c file; \"section: {key: value}\" or dotted keys;\n"
-	             "${NAME} in a value is the environment variable, $${ a literal ${):\n");
+	             "${NAME} in a value is the environment variable, the way to give a secret;\n"
+	             "$${ is a literal ${):\n");
 	for (size_t s = 0; s < n; s++) {
 		for (size_t i = 0; i < sec[s].count; i++) {
 			const struct af_config_key *k = &sec[s].keys[i];
@@ -292,6 +293,8 @@ void af_config_help(FILE *out, unsigned command)
 			if (k->min != NULL || k->max != NULL)
 				fprintf(out, "; range %s..%s", k->min ? k->min : "",
 				        k->max ? k->max : "");
+			if (k->secret)
+				fputs("; secret: never shown, write it as ${NAME}", out);
 			fprintf(out, ")\n      %s\n", k->help);
 		}
 	}

@@ -6,7 +6,9 @@
  *
  * DESIGN: each value is written in the largest unit that holds it exactly
  * (durations, sizes) or the shortest form that reads back the same
- * (doubles), so the dump stays readable and still round-trips.
+ * (doubles), so the dump stays readable and still round-trips. Secrets are
+ * the exception: a dump is for showing, so a secret value is written as
+ * "***" (an entry "KEY=VALUE" as "KEY=***") and reads back as that text.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,24 +64,49 @@ static void dump_double(FILE *out, double d)
 	fputs(buf, out);
 }
 
-/* A YAML double-quoted scalar that af_config_load reads back as s: a '$'
- * before '{' is doubled so it is not taken for a ${VAR}. */
-static void dump_string(FILE *out, const char *s)
+/* s[0..len) inside a YAML double-quoted scalar that af_config_load reads
+ * back as that text: a '$' before '{' is doubled so it is not taken for a
+ * ${VAR}. */
+static void dump_string_body(FILE *out, const char *s, size_t len)
 {
-	fputc('"', out);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
 
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, "\\x%02x", c);
-		else if (c == '$' && s[1] == '{')
+		else if (c == '$' && i + 1 < len && s[i + 1] == '{')
 			fputs("$$", out);
 		else
 			fputc(c, out);
 	}
+}
+
+static void dump_string(FILE *out, const char *s)
+{
 	fputc('"', out);
+	dump_string_body(out, s, strlen(s));
+	fputc('"', out);
+}
+
+#define SECRET_SHOWN "***"
+
+/* A list entry, with its value hidden when it is a secret: "KEY=***" for
+ * a KEY=VALUE entry, "***" for the rest. */
+static void dump_entry(FILE *out, const struct af_config_key *k, const char *item)
+{
+	const char *eq = strchr(item, '=');
+
+	if (!af_config_value_secret(k, item)) {
+		dump_string(out, item);
+	} else if (k->secret || eq == NULL) {
+		dump_string(out, SECRET_SHOWN);
+	} else {
+		fputc('"', out);
+		dump_string_body(out, item, (size_t)(eq - item));
+		fputs("=" SECRET_SHOWN "\"", out);
+	}
 }
 
 static void dump_value(FILE *out, const struct af_config *cfg, const struct af_config_key *k)
@@ -101,6 +128,8 @@ static void dump_value(FILE *out, const struct af_config *cfg, const struct af_c
 	case AF_CONFIG_T_STRING:
 		if (*(const char *const *)p == NULL)
 			fputs("~", out);
+		else if (k->secret)
+			dump_string(out, SECRET_SHOWN);
 		else
 			dump_string(out, *(const char *const *)p);
 		return;
@@ -110,7 +139,7 @@ static void dump_value(FILE *out, const struct af_config *cfg, const struct af_c
 		for (size_t i = 0; i < l->count; i++) {
 			if (i > 0)
 				fputs(", ", out);
-			dump_string(out, l->items[i]);
+			dump_entry(out, k, l->items[i]);
 		}
 		fputc(']', out);
 		return;

@@ -39,6 +39,12 @@ size_t af_config_key_count(void);
  * flags. @pre k is a row of af_config_sections(). */
 size_t af_config_key_index(const struct af_config_key *k);
 
+/* Whether text, a value of k (one entry of a list), must not be shown: k
+ * is secret, or k's entries are KEY=VALUE and this one's value is a secret
+ * (k->secret_entry), or it is no KEY=VALUE at all (a secret pasted without
+ * its key, maybe). text borrowed. */
+bool af_config_value_secret(const struct af_config_key *k, const char *text);
+
 /* The member k describes. */
 static inline void *af_config_field(struct af_config *cfg, const struct af_config_key *k)
 {

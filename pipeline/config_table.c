@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "pipeline/config.h"
+#include "pipeline/kafka_conf.h"
 
 #define STREAM_CMDS (AF_CMD_REPLAY | AF_CMD_RUN)
 
@@ -94,6 +95,23 @@ static const struct af_config_key output_keys[] = {
         .min = "0",
         .max = "1MiB",
         .help = "bytes of a bad record copied into its dead letter",
+    },
+    /* Rotation happens in the file writer (sinks/jsonw.c), after the line
+     * that passes the size, so every file holds whole lines. */
+    {
+        AF_CONFIG_SIZE(output.rotate_bytes),
+        .def = "0",
+        .min = "0",
+        .max = "1TiB",
+        .help = "a file output (alerts, events, dead letters; never stdout) that reaches this "
+                "size is renamed FILE.1 after the line that did it and started afresh; 0 = never",
+    },
+    {
+        AF_CONFIG_UINT(output.rotate_keep),
+        .def = "5",
+        .min = "1",
+        .max = "1000",
+        .help = "rotated files kept, FILE.1 (newest) to FILE.N; the oldest is removed",
     },
 };
 
@@ -665,7 +683,9 @@ static const struct af_config_key kafka_keys[] = {
         .commands = AF_CMD_RUN,
         .metavar = "KEY=VALUE",
         .help = "librdkafka setting for the consumer and producers, repeatable "
-                "(security.protocol, sasl.*, ssl.*, ...)",
+                "(security.protocol, sasl.*, ssl.*, ...); values of keys holding password, "
+                "secret, ssl.key or sasl.oauthbearer.config are secrets (never shown)",
+        .secret_entry = af_kafka_conf_is_secret,
     },
     {
         /* Each partition is an input of the event-time merge; 256 covers
@@ -699,6 +719,135 @@ static const struct af_config_key kafka_keys[] = {
     },
 };
 
+/* http: one HTTP output for `auditflow run` (sinks/http.h). Secrets have
+ * no command-line option: argv is visible to every user of the machine;
+ * the file takes them as ${NAME} from the environment. */
+static const char *const http_kinds[] = {"none", "hec", "es", "webhook", NULL};
+
+#define HTTP_SECRET(m, what)                                                                       \
+	{                                                                                          \
+		AF_CONFIG_STRING(http.m), .metavar = "SECRET", .secret = true, .help = what,       \
+	}
+
+static const struct af_config_key http_keys[] = {
+    {
+        AF_CONFIG_ENUM(http.kind),
+        .def = "none",
+        .choices = http_kinds,
+        .help = "auditflow run sends alerts over HTTP: hec (Splunk HTTP Event Collector), es "
+                "(Elasticsearch/OpenSearch _bulk), webhook (a JSON array per request); none = no "
+                "HTTP output",
+    },
+    {
+        AF_CONFIG_STRING(http.url),
+        .opt = "http-url",
+        .commands = AF_CMD_RUN,
+        .metavar = "URL",
+        .help = "http(s) URL: the HEC server (path /services/collector/event added), the ES "
+                "server or index (/_bulk added), or the webhook as given",
+    },
+    HTTP_SECRET(token, "Splunk HEC token (hec: required)"),
+    {
+        AF_CONFIG_STRING(http.username),
+        .metavar = "NAME",
+        .help = "user for HTTP basic authentication, with http.password",
+    },
+    HTTP_SECRET(password, "password for HTTP basic authentication"),
+    HTTP_SECRET(bearer_token, "token sent as Authorization: Bearer"),
+    HTTP_SECRET(api_key, "Elasticsearch API key, sent as Authorization: ApiKey"),
+    {
+        AF_CONFIG_STRING(http.index),
+        .metavar = "INDEX",
+        .help = "es: the index (else the URL names it); hec: the index events go to",
+    },
+    {
+        AF_CONFIG_STRING(http.sourcetype),
+        .metavar = "NAME",
+        .help = "hec: the sourcetype of the events",
+    },
+    {
+        AF_CONFIG_STRING(http.ca_file),
+        .metavar = "FILE",
+        .help = "PEM certificates that verify the server (default: the system's)",
+    },
+    {
+        AF_CONFIG_BOOL(http.tls_insecure),
+        .def = "false",
+        .help = "do not verify the server's certificate (tests only: anyone can listen in)",
+    },
+    {
+        AF_CONFIG_BOOL(http.events),
+        .def = "false",
+        .help = "send every enriched event (ECS JSON) there too, not only alerts",
+    },
+    /* The sink's own default: a request of 500 alerts is well under a
+     * megabyte, what HEC and _bulk take comfortably. */
+    {
+        AF_CONFIG_UINT(http.batch_items),
+        .def = "500",
+        .min = "1",
+        .max = "100000",
+        .help = "documents per request at most",
+    },
+    /* 0: a server that is down holds the pipeline back (and the Kafka
+     * offsets with it) until it is back, rather than losing alerts to the
+     * dead-letter file after a few minutes. */
+    {
+        AF_CONFIG_UINT(http.max_retries),
+        .def = "0",
+        .min = "0",
+        .max = "1000000",
+        .help = "retries of a failing document before it goes to the dead-letter output; "
+                "0 = never give up (a server that is down holds the pipeline back)",
+    },
+};
+
+/* syslog: one syslog output for `auditflow run` (sinks/syslog.h). The
+ * facility names are RFC 5424's, in its order, so a name's index is its
+ * number. */
+static const char *const syslog_facilities[] = {
+    "kern",   "user",     "mail",   "daemon", "auth",   "syslog", "lpr",   "news",   "uucp",
+    "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock", "local0", "local1",
+    "local2", "local3",   "local4", "local5", "local6", "local7", NULL};
+static const char *const syslog_formats[] = {"native", "ocsf", "ecs", NULL};
+
+static const struct af_config_key syslog_keys[] = {
+    {
+        AF_CONFIG_STRING(syslog.target),
+        .opt = "syslog",
+        .commands = AF_CMD_RUN,
+        .metavar = "TARGET",
+        .help = "auditflow run sends alerts as RFC 5424 messages to udp://HOST:PORT, "
+                "tcp://HOST:PORT, unix:///PATH or unix-dgram:///PATH (/dev/log)",
+    },
+    {
+        AF_CONFIG_ENUM(syslog.facility),
+        .def = "local0",
+        .choices = syslog_facilities,
+        .help = "the messages' facility",
+    },
+    {
+        AF_CONFIG_STRING(syslog.app_name),
+        .def = "auditflow",
+        .metavar = "NAME",
+        .help = "APP-NAME of the messages",
+    },
+    {
+        AF_CONFIG_ENUM(syslog.format),
+        .def = "native",
+        .choices = syslog_formats,
+        .help = "alert schema of the message text: auditflow's own, OCSF or ECS",
+    },
+    /* 32473 is the enterprise number RFC 5612 reserves for examples. */
+    {
+        AF_CONFIG_STRING(syslog.sd_id),
+        .def = "auditflow@32473",
+        .metavar = "NAME@NUMBER",
+        .help = "SD-ID of the structured data (id, rule, account); use your own private "
+                "enterprise number",
+    },
+};
+
 static const struct af_config_section sections[] = {
     SECTION("input", input_keys),
     SECTION("output", output_keys),
@@ -708,6 +857,8 @@ static const struct af_config_section sections[] = {
     SECTION("state", state_keys),
     SECTION("rules", rules_keys),
     SECTION("kafka", kafka_keys),
+    SECTION("http", http_keys),
+    SECTION("syslog", syslog_keys),
 };
 
 const struct af_config_section *af_config_sections(size_t *count)

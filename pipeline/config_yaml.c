@@ -61,8 +61,9 @@ static bool env_name_ok(const char *s, size_t n)
 }
 
 /* *out = in with ${NAME} replaced by the variable's value and "$${" by "${".
- * *out is the caller's to free. */
-static af_err_t env_expand(const char *in, char **out, char *why, size_t why_size)
+ * *out is the caller's to free. secret: in is a secret, which no message
+ * may quote. */
+static af_err_t env_expand(const char *in, bool secret, char **out, char *why, size_t why_size)
 {
 	struct sbuf b = {0};
 	char name[128];
@@ -89,7 +90,8 @@ static af_err_t env_expand(const char *in, char **out, char *why, size_t why_siz
 			end = strchr(s + 2, '}');
 			if (end == NULL) {
 				err = af_config_fail(why, why_size, AF_E_CONFIG,
-				                     "unterminated \"${\" in \"%.64s\"", in);
+				                     "unterminated \"${\" in \"%.64s\"",
+				                     secret ? "<secret>" : in);
 				goto cleanup;
 			}
 			if (!env_name_ok(s + 2, (size_t)(end - s - 2)) ||
@@ -97,7 +99,8 @@ static af_err_t env_expand(const char *in, char **out, char *why, size_t why_siz
 				err = af_config_fail(
 				    why, why_size, AF_E_CONFIG,
 				    "bad variable name \"%.*s\" (letters, digits, _)",
-				    (int)(end - s + 1 > 64 ? 64 : end - s + 1), s);
+				    secret ? 8 : (int)(end - s + 1 > 64 ? 64 : end - s + 1),
+				    secret ? "<secret>" : s);
 				goto cleanup;
 			}
 			memcpy(name, s + 2, (size_t)(end - s - 2));
@@ -181,7 +184,9 @@ static af_err_t load_scalar(struct cfg_loader *ld, const struct af_config_key *k
 	if (node->type != YAML_SCALAR_NODE)
 		return load_fail(ld, AF_E_CONFIG, node, "%s: expected a string, got %s", k->key,
 		                 node_kind(node));
-	err = env_expand((const char *)node->data.scalar.value, &text, why, sizeof(why));
+	err = env_expand((const char *)node->data.scalar.value,
+	                 af_config_value_secret(k, (const char *)node->data.scalar.value), &text,
+	                 why, sizeof(why));
 	if (err == AF_OK) {
 		err = af_config_assign(ld->cfg, k, text, why, sizeof(why));
 		free(text);

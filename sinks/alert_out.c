@@ -455,6 +455,11 @@ struct af_alert_out *af_alert_out_open(const char *path, enum af_output_format f
 	return out;
 }
 
+bool af_alert_out_rotate_by_size(struct af_alert_out *out, uint64_t max_bytes, uint32_t keep)
+{
+	return af_jsonw_rotate_by_size(out->w, max_bytes, keep);
+}
+
 af_err_t af_alert_out_write(struct af_alert_out *out, const struct af_alert *a)
 {
 	/* A rule the summary cannot name is still in its total (summary.h). */

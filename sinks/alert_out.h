@@ -91,6 +91,12 @@ struct af_alert_out;
 struct af_alert_out *af_alert_out_open(const char *path, enum af_output_format format,
                                        struct af_summary *counts, char *errstr, size_t errstr_size);
 
+/* Rotate the file by size (sinks/jsonw.h, af_jsonw_rotate_by_size): after
+ * the line that takes it to max_bytes, FILE becomes FILE.1 and older ones
+ * move up, keep at most. Returns false, and never rotates, for standard
+ * output or anything but a regular file. @pre keep >= 1. */
+bool af_alert_out_rotate_by_size(struct af_alert_out *out, uint64_t max_bytes, uint32_t keep);
+
 /* Write a as one line. a: borrowed.
  * Returns AF_OK, or AF_E_IO once a write has failed (af_alert_out_close
  * gives the cause). Cost: af_alert_out_format plus a write(2) when the

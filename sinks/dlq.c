@@ -55,6 +55,11 @@ static void af_dlq_raw(struct af_jsonw *w, const char *raw, size_t raw_len, size
 	af_jsonw_field_bool(w, "raw_truncated", keep < raw_len);
 }
 
+bool af_dlq_rotate_by_size(struct af_dlq *dlq, uint64_t max_bytes, uint32_t keep)
+{
+	return dlq->w != NULL && af_jsonw_rotate_by_size(dlq->w, max_bytes, keep);
+}
+
 af_err_t af_dlq_write(struct af_dlq *dlq, enum af_reason reason, const char *detail,
                       const char *path, uint64_t line, uint64_t offset, uint32_t input,
                       const char *raw, size_t raw_len)
@@ -94,8 +99,7 @@ af_err_t af_dlq_write_text(struct af_dlq *dlq, const char *text, size_t len)
 {
 	if (dlq->w == NULL || len == 0)
 		return AF_OK;
-	af_jsonw_raw(dlq->w, text, len);
-	return af_jsonw_flush(dlq->w);
+	return af_jsonw_write_lines(dlq->w, text, len);
 }
 
 

@@ -43,6 +43,11 @@ struct af_dlq;
  * Returns NULL and writes errstr (naming the path and the cause) on failure. */
 struct af_dlq *af_dlq_open(const char *path, size_t raw_max, char *errstr, size_t errstr_size);
 
+/* Rotate the file by size, as af_jsonw_rotate_by_size (sinks/jsonw.h).
+ * Returns false, and never rotates, for an output that only counts,
+ * standard output, or anything but a regular file. @pre keep >= 1. */
+bool af_dlq_rotate_by_size(struct af_dlq *dlq, uint64_t max_bytes, uint32_t keep);
+
 /* Count one unusable record and write its line.
  * detail: borrowed, may be NULL. path: borrowed, may be NULL (no file).
  * line: 1-based, 0 unknown. raw: borrowed, raw_len bytes, need not be

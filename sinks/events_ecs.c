@@ -194,6 +194,11 @@ struct af_ecs_out *af_ecs_open(const char *path, char *errstr, size_t errstr_siz
 	return out;
 }
 
+bool af_ecs_rotate_by_size(struct af_ecs_out *out, uint64_t max_bytes, uint32_t keep)
+{
+	return af_jsonw_rotate_by_size(out->w, max_bytes, keep);
+}
+
 af_err_t af_ecs_write(struct af_ecs_out *out, const struct af_event *ev, const char *source_path)
 {
 	af_ecs_format(out->w, ev, source_path);
@@ -204,8 +209,7 @@ af_err_t af_ecs_write_text(struct af_ecs_out *out, const char *text, size_t len)
 {
 	if (len == 0)
 		return AF_OK;
-	af_jsonw_raw(out->w, text, len);
-	return af_jsonw_flush(out->w);
+	return af_jsonw_write_lines(out->w, text, len);
 }
 
 af_err_t af_ecs_flush(struct af_ecs_out *out)

@@ -69,6 +69,11 @@ struct af_ecs_out;
  * Returns NULL and writes errstr (naming the path and the cause) on failure. */
 struct af_ecs_out *af_ecs_open(const char *path, char *errstr, size_t errstr_size);
 
+/* Rotate the file by size, as af_jsonw_rotate_by_size (sinks/jsonw.h).
+ * Returns false, and never rotates, for standard output or anything but a
+ * regular file. @pre keep >= 1. */
+bool af_ecs_rotate_by_size(struct af_ecs_out *out, uint64_t max_bytes, uint32_t keep);
+
 /* Write ev as one line. source_path: borrowed, may be NULL.
  * Returns AF_OK, or AF_E_IO once a write has failed (af_ecs_close gives the
  * cause). Cost: af_ecs_format plus a write(2) when the buffer is half full. */

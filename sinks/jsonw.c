@@ -13,6 +13,10 @@
  * character boundaries, and the last bytes of a fixed buffer are filled
  * exactly, one piece at a time, so overflow is reported only when the text
  * really does not fit.
+ * Rotation is checked only where a line ends (af_jsonw_end_line, and each
+ * line of af_jsonw_write_lines), never in the drain, which may run in the
+ * middle of a value: the whole buffer is written out first, so the file
+ * being renamed ends with the line that reached the size.
  */
 #include "sinks/jsonw.h"
 
@@ -20,9 +24,11 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define AF_JSONW_DEFAULT_BUF (64 * 1024)
@@ -50,6 +56,7 @@ static void af_jsonw_drain(struct af_jsonw *w)
 		errno = 0;
 		size_t n = fwrite(w->buf, 1, w->len, w->out);
 		w->written += n;
+		w->file_bytes += n;
 		if (n != w->len) {
 			w->flags |= AF_JSONW_IO_ERROR;
 			w->io_errno = errno ? errno : EIO;
@@ -131,11 +138,119 @@ af_err_t af_jsonw_flush(struct af_jsonw *w)
 	return (w->flags & AF_JSONW_IO_ERROR) ? AF_E_IO : AF_OK;
 }
 
+/* Fail the writer as a failed write does, remembering it was a rotation. */
+static void af_jsonw_rotate_fail(struct af_jsonw *w, int err)
+{
+	w->flags |= AF_JSONW_IO_ERROR;
+	w->io_errno = err;
+	w->rotate_failed = true;
+}
+
+/* PATH.n into buf, or false when it does not fit. */
+static bool af_jsonw_rotated_name(const struct af_jsonw *w, uint32_t n, char *buf, size_t size)
+{
+	int len = snprintf(buf, size, "%s.%u", w->path, n);
+	return len > 0 && (size_t)len < size;
+}
+
+/* Shift PATH.1.. up by one (PATH.keep is replaced), rename PATH to PATH.1
+ * and open PATH afresh. The buffer is written out first, so the old file
+ * ends where the caller's last line ended. On failure the writer keeps the
+ * FILE it has and fails: nothing already written is lost. */
+static void af_jsonw_rotate(struct af_jsonw *w)
+{
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	FILE *f;
+
+	af_jsonw_drain(w);
+	if (w->flags & AF_JSONW_IO_ERROR)
+		return;
+	for (uint32_t i = w->rotate_keep; i > 1; i--) {
+		if (!af_jsonw_rotated_name(w, i - 1, from, sizeof from) ||
+		    !af_jsonw_rotated_name(w, i, to, sizeof to)) {
+			af_jsonw_rotate_fail(w, ENAMETOOLONG);
+			return;
+		}
+		if (rename(from, to) != 0 && errno != ENOENT) {
+			af_jsonw_rotate_fail(w, errno);
+			return;
+		}
+	}
+	if (!af_jsonw_rotated_name(w, 1, to, sizeof to)) {
+		af_jsonw_rotate_fail(w, ENAMETOOLONG);
+		return;
+	}
+	if (rename(w->path, to) != 0) {
+		af_jsonw_rotate_fail(w, errno);
+		return;
+	}
+	f = fopen(w->path, "we");
+	if (f == NULL) {
+		af_jsonw_rotate_fail(w, errno);
+		return;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	/* Unbuffered and drained: the close has nothing left to write. */
+	fclose(w->out);
+	w->out = f;
+	w->file_bytes = 0;
+}
+
+/* After a line: rotate when the file with what is buffered reaches the
+ * size. */
+static inline void af_jsonw_rotate_check(struct af_jsonw *w)
+{
+	if (w->rotate_bytes != 0 && w->file_bytes + w->len >= w->rotate_bytes)
+		af_jsonw_rotate(w);
+}
+
+bool af_jsonw_rotate_by_size(struct af_jsonw *w, uint64_t max_bytes, uint32_t keep)
+{
+	struct stat open_st, path_st;
+
+	assert(keep >= 1);
+	w->rotate_bytes = 0;
+	/* The path must still name the file written (lstat: not through a
+	 * symbolic link such as /dev/stdout), or a rename would move
+	 * something else. */
+	if (max_bytes == 0 || !w->owned || strcmp(w->path, "-") == 0 ||
+	    fstat(fileno(w->out), &open_st) != 0 || !S_ISREG(open_st.st_mode) ||
+	    lstat(w->path, &path_st) != 0 || !S_ISREG(path_st.st_mode) ||
+	    path_st.st_dev != open_st.st_dev || path_st.st_ino != open_st.st_ino)
+		return false;
+	w->rotate_bytes = max_bytes;
+	w->rotate_keep = keep;
+	return true;
+}
+
+af_err_t af_jsonw_write_lines(struct af_jsonw *w, const char *text, size_t len)
+{
+	assert(w->depth == 0 && !w->after_key);
+	while (len > 0 && w->rotate_bytes != 0) {
+		uint64_t have = w->file_bytes + w->len;
+		/* The line that reaches the size ends at or after from. */
+		uint64_t from = have >= w->rotate_bytes ? 0 : w->rotate_bytes - have - 1;
+		const char *nl;
+
+		if (from >= len || (nl = memchr(text + from, '\n', len - (size_t)from)) == NULL)
+			break;
+		size_t n = (size_t)(nl - text) + 1;
+		af_jsonw_put(w, text, n);
+		af_jsonw_rotate(w);
+		text += n;
+		len -= n;
+	}
+	af_jsonw_put(w, text, len);
+	w->need_comma = false;
+	return af_jsonw_flush(w);
+}
+
 af_err_t af_jsonw_end_line(struct af_jsonw *w)
 {
 	assert(w->depth == 0 && !w->after_key);
 	af_jsonw_putc(w, '\n');
 	w->need_comma = false;
+	af_jsonw_rotate_check(w);
 	if (w->out != NULL && w->len >= w->size / 2)
 		af_jsonw_drain(w);
 	if (w->flags & AF_JSONW_IO_ERROR)
@@ -219,8 +334,8 @@ af_err_t af_jsonw_close(struct af_jsonw *w, char *errstr, size_t errstr_size)
 	af_jsonw_drain(w);
 	if (w->flags & AF_JSONW_IO_ERROR) {
 		err = AF_E_IO;
-		snprintf(errstr, errstr_size, "cannot write to %s: %s", w->path,
-		         strerror(w->io_errno));
+		snprintf(errstr, errstr_size, "cannot %s %s: %s",
+		         w->rotate_failed ? "rotate" : "write to", w->path, strerror(w->io_errno));
 	}
 	if (fclose(w->out) != 0 && err == AF_OK) {
 		err = AF_E_IO;

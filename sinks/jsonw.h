@@ -15,6 +15,10 @@
  *     out once it is half full, so lines normally reach the file whole, in one
  *     write; a value larger than the buffer is written out in pieces. A failed
  *     write sets AF_JSONW_IO_ERROR (sticky, errno kept) and the text is dropped.
+ *     A file opened by path may be rotated by size (af_jsonw_rotate_by_size):
+ *     after the line that takes it to the size, FILE becomes FILE.1 (FILE.1
+ *     FILE.2, and so on up to the number kept) and a new FILE is started, so
+ *     every file holds whole lines, and no output module repeats the logic.
  *
  * Commas are automatic: a value or key after another one in the same
  * container gets its comma. Strings are escaped per RFC 8259 (quote,
@@ -68,6 +72,11 @@ struct af_jsonw {
 	int io_errno;     /* errno of the first failed write */
 	uint64_t written; /* bytes written to out so far */
 	char *path;       /* owned copy, for messages (open only) */
+	/* Rotation by size (af_jsonw_rotate_by_size); rotate_bytes 0: off. */
+	uint64_t file_bytes;   /* bytes written to the current file */
+	uint64_t rotate_bytes; /* rotate once the file holds this much */
+	uint32_t rotate_keep;  /* FILE.1 .. FILE.rotate_keep */
+	bool rotate_failed;    /* IO_ERROR came from a rename or a reopen */
 };
 
 /* Prepare w over the caller's buffer buf of size bytes; with out non-NULL,
@@ -90,6 +99,30 @@ struct af_jsonw *af_jsonw_open(const char *path, size_t buf_size, char *errstr, 
  * no-op. */
 af_err_t af_jsonw_close(struct af_jsonw *w, char *errstr, size_t errstr_size);
 
+/* Rotate the file by size: once a line ends with the file holding at
+ * least max_bytes, the file is renamed FILE.1 (FILE.1 to FILE.2, ... up to
+ * FILE.keep, whose old content is dropped) and FILE is created afresh; a
+ * line is never split between two files. max_bytes 0 turns rotation off.
+ * Only a regular file opened by name rotates: standard output ("-"), a
+ * pipe, a device, a path through a symbolic link (/dev/stdout) or a
+ * writer over the caller's FILE never do, and get false. A rename or
+ * reopen that fails sets AF_JSONW_IO_ERROR as a failed write does (the
+ * output stops; the lines written so far stay in the old file), and
+ * af_jsonw_close names the rotation.
+ * Returns true when rotation is on. Thread: the owner.
+ * @pre keep >= 1.
+ * Cost: an fstat and an lstat here; a rotation costs keep renames and an
+ * open, at the end of the line that reaches the size. */
+bool af_jsonw_rotate_by_size(struct af_jsonw *w, uint64_t max_bytes, uint32_t keep);
+
+/* Write text[0..len), whole lines each ending in '\n' (formatted by
+ * another writer, say on another thread), then flush. With rotation on,
+ * the file is rotated after the line that reaches the size, as
+ * af_jsonw_end_line does. Returns AF_OK, or AF_E_IO once a write failed.
+ * text: borrowed. @pre no container is open.
+ * Cost: a memchr for the line that reaches the size; a write(2). */
+af_err_t af_jsonw_write_lines(struct af_jsonw *w, const char *text, size_t len);
+
 /* Forget the buffered text and the container state; clears OVERFLOW,
  * REPLACED and TOO_DEEP, keeps IO_ERROR (a lost write stays lost). */
 void af_jsonw_reset(struct af_jsonw *w);
@@ -99,7 +132,8 @@ void af_jsonw_reset(struct af_jsonw *w);
 af_err_t af_jsonw_flush(struct af_jsonw *w);
 
 /* End a top-level value: append '\n' and, with a FILE, write the buffer out
- * if it is at least half full. Returns AF_E_IO if any write failed so far,
+ * if it is at least half full (and rotate the file when the line takes it
+ * to the rotation size). Returns AF_E_IO if any write failed so far,
  * AF_E_INVALID if the text overflowed a buffer with no FILE.
  * @pre no container is open. */
 af_err_t af_jsonw_end_line(struct af_jsonw *w);

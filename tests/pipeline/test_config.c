@@ -748,3 +748,227 @@ Test(config, load_reports_bytes_that_are_not_utf8_with_their_position)
 	tmp_remove(&t);
 	cr_assert(strstr(err, "/cfg.yaml:2:21: invalid leading UTF-8 octet") != NULL, "%s", err);
 }
+
+/* ---- outputs of `auditflow run`: http, syslog, rotation; secrets ---- */
+
+Test(config, starts_with_no_http_or_syslog_output_and_no_rotation)
+{
+	cr_assert_eq(cfg.http.kind, AF_CONFIG_HTTP_NONE);
+	cr_assert_null(cfg.http.url);
+	cr_assert_null(cfg.http.token);
+	cr_assert_null(cfg.http.username);
+	cr_assert_null(cfg.http.password);
+	cr_assert_null(cfg.http.bearer_token);
+	cr_assert_null(cfg.http.api_key);
+	cr_assert_null(cfg.http.index);
+	cr_assert_null(cfg.http.sourcetype);
+	cr_assert_null(cfg.http.ca_file);
+	cr_assert_not(cfg.http.tls_insecure);
+	cr_assert_not(cfg.http.events);
+	cr_assert_eq(cfg.http.batch_items, 500u);
+	cr_assert_eq(cfg.http.max_retries, 0u);
+	cr_assert_null(cfg.syslog.target);
+	cr_assert_eq(cfg.syslog.facility, 16, "local0");
+	cr_assert_str_eq(cfg.syslog.app_name, "auditflow");
+	cr_assert_eq(cfg.syslog.format, AF_OUTPUT_NATIVE);
+	cr_assert_str_eq(cfg.syslog.sd_id, "auditflow@32473");
+	cr_assert_eq(cfg.output.rotate_bytes, 0u);
+	cr_assert_eq(cfg.output.rotate_keep, 5u);
+}
+
+Test(config, http_kind_takes_hec_es_webhook_and_none)
+{
+	cr_assert_eq(set("http.kind", "hec"), AF_OK);
+	cr_assert_eq(cfg.http.kind, AF_CONFIG_HTTP_HEC);
+	cr_assert_eq(set("http.kind", "es"), AF_OK);
+	cr_assert_eq(cfg.http.kind, AF_CONFIG_HTTP_ES);
+	cr_assert_eq(set("http.kind", "webhook"), AF_OK);
+	cr_assert_eq(cfg.http.kind, AF_CONFIG_HTTP_WEBHOOK);
+	cr_assert_eq(set("http.kind", "none"), AF_OK);
+	cr_assert_eq(cfg.http.kind, AF_CONFIG_HTTP_NONE);
+	cr_assert_eq(set("http.kind", "splunk"), AF_E_CONFIG);
+	cr_assert_str_eq(err, "http.kind: expected one of none|hec|es|webhook, got \"splunk\"");
+}
+
+Test(config, syslog_facility_names_map_to_their_rfc5424_numbers)
+{
+	static const struct {
+		const char *name;
+		int number;
+	} cases[] = {{"kern", 0},   {"user", 1},    {"auth", 4},   {"authpriv", 10},
+	             {"audit", 13}, {"local0", 16}, {"local7", 23}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(set("syslog.facility", cases[i].name), AF_OK, "%s", err);
+		cr_assert_eq(cfg.syslog.facility, cases[i].number, "%s", cases[i].name);
+	}
+	cr_assert_eq(set("syslog.facility", "local8"), AF_E_CONFIG);
+}
+
+Test(config, syslog_format_takes_the_alert_schemas_but_not_table)
+{
+	cr_assert_eq(set("syslog.format", "ecs"), AF_OK);
+	cr_assert_eq(cfg.syslog.format, AF_OUTPUT_ECS);
+	cr_assert_eq(set("syslog.format", "ocsf"), AF_OK);
+	cr_assert_eq(cfg.syslog.format, AF_OUTPUT_OCSF);
+	cr_assert_eq(set("syslog.format", "table"), AF_E_CONFIG);
+	cr_assert_eq(cfg.syslog.format, AF_OUTPUT_OCSF);
+}
+
+Test(config, http_batch_items_must_be_at_least_one)
+{
+	cr_assert_eq(set("http.batch_items", "0"), AF_E_CONFIG);
+	cr_assert_eq(set("http.batch_items", "100"), AF_OK);
+	cr_assert_eq(cfg.http.batch_items, 100u);
+	cr_assert_eq(set("http.max_retries", "8"), AF_OK);
+	cr_assert_eq(cfg.http.max_retries, 8u);
+}
+
+Test(config, rotation_takes_a_size_and_keeps_at_least_one_file)
+{
+	cr_assert_eq(set("output.rotate_bytes", "10MiB"), AF_OK);
+	cr_assert_eq(cfg.output.rotate_bytes, 10u << 20);
+	cr_assert_eq(set("output.rotate_keep", "0"), AF_E_CONFIG);
+	cr_assert_eq(set("output.rotate_keep", "30"), AF_OK);
+	cr_assert_eq(cfg.output.rotate_keep, 30u);
+}
+
+Test(config, run_takes_http_url_and_syslog_options_and_replay_does_not)
+{
+	const char *argv[] = {"--http-url", "https://hec.example:8088", "--syslog",
+	                      "udp://127.0.0.1:514"};
+
+	cr_assert_eq(args(AF_CMD_RUN, 4, argv), AF_OK, "%s", err);
+	cr_assert_str_eq(cfg.http.url, "https://hec.example:8088");
+	cr_assert_str_eq(cfg.syslog.target, "udp://127.0.0.1:514");
+	af_config_fini(&cfg);
+	af_config_init(&cfg);
+	cr_assert_eq(args(AF_CMD_REPLAY, 2, argv), AF_E_CONFIG);
+}
+
+Test(config, no_secret_key_has_a_command_line_option)
+{
+	size_t n;
+	const struct af_config_section *sec = af_config_sections(&n);
+	size_t secrets = 0;
+
+	for (size_t s = 0; s < n; s++) {
+		for (size_t i = 0; i < sec[s].count; i++) {
+			const struct af_config_key *k = &sec[s].keys[i];
+
+			if (!k->secret)
+				continue;
+			secrets++;
+			cr_assert(k->opt == NULL && k->opt_short == 0, "%s has an option", k->key);
+		}
+	}
+	cr_assert_eq(secrets, 4u, "http.token, password, bearer_token, api_key");
+}
+
+/* cfg dumped, as text (owned). */
+static char *dump_text(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(af_config_dump(&cfg, f), AF_OK);
+	fclose(f);
+	return text;
+}
+
+Test(config, dump_writes_secret_keys_as_stars)
+{
+	cr_assert_eq(set("http.kind", "hec"), AF_OK);
+	cr_assert_eq(set("http.token", "hec-4f1e-secret"), AF_OK);
+	cr_assert_eq(set("http.password", "pw-secret"), AF_OK);
+	cr_assert_eq(set("http.api_key", "key-secret"), AF_OK);
+	cr_assert_eq(set("http.username", "splunker"), AF_OK);
+	char *text = dump_text();
+
+	cr_assert_null(strstr(text, "secret\""), "%s", text);
+	cr_assert_not_null(strstr(text, "http:\n  kind: hec\n  url: ~\n  token: \"***\"\n"), "%s",
+	                   text);
+	cr_assert_not_null(strstr(text, "  username: \"splunker\"\n  password: \"***\"\n"), "%s",
+	                   text);
+	cr_assert_not_null(strstr(text, "  bearer_token: ~\n  api_key: \"***\"\n"),
+	                   "an unset secret shows as unset: %s", text);
+	free(text);
+}
+
+Test(config, dump_hides_the_values_of_secret_kafka_settings)
+{
+	cr_assert_eq(set("kafka.props", "security.protocol=SASL_SSL"), AF_OK);
+	cr_assert_eq(set("kafka.props", "sasl.password=hunter2"), AF_OK);
+	cr_assert_eq(set("kafka.props", "SSL.KEY.PASSWORD=hunter3"), AF_OK);
+	cr_assert_eq(set("kafka.props", "sasl.oauthbearer.config=principal=hunter4"), AF_OK);
+	cr_assert_eq(set("kafka.props", "hunter5"), AF_OK);
+	char *text = dump_text();
+
+	cr_assert_null(strstr(text, "hunter"), "%s", text);
+	cr_assert_not_null(strstr(text, "  props: [\"security.protocol=SASL_SSL\", "
+	                                "\"sasl.password=***\", \"SSL.KEY.PASSWORD=***\", "
+	                                "\"sasl.oauthbearer.config=***\", \"***\"]\n"),
+	                   "%s", text);
+	free(text);
+}
+
+Test(config, load_takes_a_secret_from_the_environment_and_the_dump_hides_it)
+{
+	struct tmpdir t;
+	FILE *f;
+
+	setenv("AF_TEST_HEC_TOKEN", "11111111-2222-3333-4444-555555555555", 1);
+	tmp_make(&t);
+	f = fopen(t.file, "w");
+	cr_assert_not_null(f);
+	fputs("http:\n  kind: hec\n  url: https://hec.example:8088\n"
+	      "  token: ${AF_TEST_HEC_TOKEN}\n",
+	      f);
+	fclose(f);
+	cr_assert_eq(load(t.file), AF_OK, "%s", err);
+	tmp_remove(&t);
+	cr_assert_str_eq(cfg.http.token, "11111111-2222-3333-4444-555555555555");
+	char *text = dump_text();
+	cr_assert_null(strstr(text, "5555"), "%s", text);
+	free(text);
+}
+
+Test(config, a_bad_variable_reference_in_a_secret_is_reported_without_the_value)
+{
+	struct tmpdir t;
+	FILE *f;
+
+	tmp_make(&t);
+	f = fopen(t.file, "w");
+	cr_assert_not_null(f);
+	fputs("http:\n  password: \"pa55${word\"\n", f);
+	fclose(f);
+	cr_assert_eq(load(t.file), AF_E_CONFIG);
+	cr_assert_not_null(strstr(err, "http.password: unterminated"), "%s", err);
+	cr_assert_null(strstr(err, "pa55"), "%s", err);
+	f = fopen(t.file, "w");
+	cr_assert_not_null(f);
+	fputs("kafka:\n  props:\n    - \"sasl.password=pa66${w-rd}\"\n", f);
+	fclose(f);
+	af_config_fini(&cfg);
+	af_config_init(&cfg);
+	cr_assert_eq(load(t.file), AF_E_CONFIG);
+	tmp_remove(&t);
+	cr_assert_not_null(strstr(err, "kafka.props: bad variable name"), "%s", err);
+	cr_assert_null(strstr(err, "pa66"), "%s", err);
+	cr_assert_null(strstr(err, "w-rd"), "%s", err);
+}
+
+Test(config, help_says_which_keys_are_secrets)
+{
+	char *text = help_text(AF_CMD_RUN);
+
+	cr_assert_not_null(strstr(text, "http.token (string; default none; secret"), "%s", text);
+	cr_assert_not_null(strstr(text, "http.api_key (string; default none; secret"), "%s", text);
+	cr_assert_not_null(strstr(text, "http.url (string; default none)\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "--http-url URL"), "%s", text);
+	cr_assert_not_null(strstr(text, "--syslog TARGET"), "%s", text);
+	free(text);
+}

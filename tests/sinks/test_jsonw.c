@@ -1,10 +1,12 @@
 /* test_jsonw.c - the JSON writer: structure, escaping, UTF-8, numbers,
- * buffering, and write errors. The fast string scanner is checked against a
+ * buffering, write errors, and rotation by size. The fast string scanner is checked against a
  * naive byte-by-byte reference on random input. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sinks/jsonw.h"
 #include "pipeline/utf8.h"
@@ -608,4 +610,241 @@ Test(jsonw, names_the_path_when_it_cannot_open_it)
 	cr_assert_null(af_jsonw_open("/nonexistent-dir/x.json", 0, err, sizeof err));
 	cr_assert_not_null(strstr(err, "/nonexistent-dir/x.json"), "%s", err);
 	cr_assert_not_null(strstr(err, "No such file or directory"), "%s", err);
+}
+
+/* ---- rotation by size ---- */
+
+/* One 30-byte line (29 bytes of JSON and '\n') numbered i. */
+static void rot_line(struct af_jsonw *w, int i)
+{
+	af_jsonw_object_begin(w);
+	af_jsonw_field_string(w, "line", "0123456789");
+	af_jsonw_field_int(w, "n", 100 + i);
+	af_jsonw_object_end(w);
+	cr_assert_eq(af_jsonw_end_line(w), AF_OK);
+}
+
+/* A line after a failure: it is dropped. */
+static void rot_line_lost(struct af_jsonw *w)
+{
+	af_jsonw_raw(w, "{\"lost\":true}", 13);
+	cr_assert_eq(af_jsonw_end_line(w), AF_E_IO);
+}
+
+/* The text of lines [from, to) as rot_line writes them (static storage). */
+static const char *rot_lines(int from, int to)
+{
+	static char buf[4096];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = from; i < to; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n,
+		                      "{\"line\":\"0123456789\",\"n\":%d}\n", 100 + i);
+	return buf;
+}
+
+/* path.n into buf. */
+static const char *rot_name(const struct af_test_dir *t, int n, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.%d", t->path, n);
+	return buf;
+}
+
+/* The file at path.n (n 0: path itself) as text, owned; NULL when there is
+ * none. */
+static char *rot_read(const struct af_test_dir *t, int n)
+{
+	char name[160];
+
+	if (n > 0)
+		rot_name(t, n, name, sizeof name);
+	else
+		snprintf(name, sizeof name, "%s", t->path);
+	if (access(name, F_OK) != 0)
+		return NULL;
+	return af_test_read_file(name, NULL);
+}
+
+/* Remove path.1 .. path.9, then path and the directory. */
+static void rot_remove(struct af_test_dir *t)
+{
+	char name[160];
+
+	for (int i = 1; i < 10; i++)
+		unlink(rot_name(t, i, name, sizeof name));
+	af_test_dir_remove(t);
+}
+
+static struct af_jsonw *rot_open(struct af_test_dir *t, uint64_t max_bytes, uint32_t keep)
+{
+	char err[256] = "";
+	struct af_jsonw *w;
+
+	af_test_dir_make(t, "out.jsonl");
+	w = af_jsonw_open(t->path, 0, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	cr_assert(af_jsonw_rotate_by_size(w, max_bytes, keep));
+	return w;
+}
+
+/* A file rotated at max_bytes keeping keep, lines 0..n written, closed. */
+static void rot_write(struct af_test_dir *t, uint64_t max_bytes, uint32_t keep, int n)
+{
+	char err[256] = "";
+	struct af_jsonw *w = rot_open(t, max_bytes, keep);
+
+	for (int i = 0; i < n; i++)
+		rot_line(w, i);
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+}
+
+static void rot_assert_file(const struct af_test_dir *t, int n, const char *want)
+{
+	char *got = rot_read(t, n);
+
+	cr_assert_not_null(got, "file .%d is missing", n);
+	cr_assert_str_eq(got, want, "file .%d", n);
+	free(got);
+}
+
+Test(jsonw, rotates_a_file_after_the_line_that_reaches_the_size)
+{
+	struct af_test_dir t;
+
+	cr_assert_eq(strlen(rot_lines(0, 1)), 30);
+	/* 3 lines are 90 bytes, 4 are 120: each full file holds 4 lines. */
+	rot_write(&t, 100, 5, 10);
+	rot_assert_file(&t, 2, rot_lines(0, 4));
+	rot_assert_file(&t, 1, rot_lines(4, 8));
+	rot_assert_file(&t, 0, rot_lines(8, 10));
+	cr_assert_null(rot_read(&t, 3));
+	rot_remove(&t);
+}
+
+Test(jsonw, keeps_only_the_newest_rotated_files)
+{
+	struct af_test_dir t;
+
+	rot_write(&t, 100, 2, 22);
+	/* Five rotations: the first three files are gone. */
+	rot_assert_file(&t, 2, rot_lines(12, 16));
+	rot_assert_file(&t, 1, rot_lines(16, 20));
+	rot_assert_file(&t, 0, rot_lines(20, 22));
+	cr_assert_null(rot_read(&t, 3));
+	rot_remove(&t);
+}
+
+Test(jsonw, never_splits_a_line_longer_than_the_rotation_size)
+{
+	struct af_test_dir t;
+
+	rot_write(&t, 10, 3, 3);
+	rot_assert_file(&t, 3, rot_lines(0, 1));
+	rot_assert_file(&t, 2, rot_lines(1, 2));
+	rot_assert_file(&t, 1, rot_lines(2, 3));
+	rot_assert_file(&t, 0, "");
+	rot_remove(&t);
+}
+
+Test(jsonw, rotates_lines_written_as_text_at_the_line_that_reaches_the_size)
+{
+	struct af_test_dir t;
+	char err[256] = "";
+	struct af_jsonw *w = rot_open(&t, 100, 5);
+	char chunk[4096];
+
+	/* Two lines as one value first: text in the buffer counts too. */
+	rot_line(w, 0);
+	rot_line(w, 1);
+	snprintf(chunk, sizeof chunk, "%s", rot_lines(2, 10));
+	cr_assert_eq(af_jsonw_write_lines(w, chunk, strlen(chunk)), AF_OK);
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+	rot_assert_file(&t, 2, rot_lines(0, 4));
+	rot_assert_file(&t, 1, rot_lines(4, 8));
+	rot_assert_file(&t, 0, rot_lines(8, 10));
+	rot_remove(&t);
+}
+
+Test(jsonw, writes_lines_as_text_whole_without_rotation)
+{
+	struct af_test_dir t;
+	char err[256] = "";
+	struct af_jsonw *w;
+	const char *text = rot_lines(0, 10);
+
+	af_test_dir_make(&t, "out.jsonl");
+	w = af_jsonw_open(t.path, AF_JSONW_MIN_BUF, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_eq(af_jsonw_write_lines(w, text, strlen(text)), AF_OK);
+	cr_assert_eq(w->len, 0, "flushed");
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+	rot_assert_file(&t, 0, rot_lines(0, 10));
+	rot_remove(&t);
+}
+
+Test(jsonw, does_not_rotate_standard_output_a_device_or_a_symbolic_link)
+{
+	struct af_test_dir t;
+	char err[256] = "", link_path[160];
+	struct af_jsonw *w;
+
+	w = af_jsonw_open("-", 0, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_not(af_jsonw_rotate_by_size(w, 1, 1));
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+
+	w = af_jsonw_open("/dev/null", 0, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_not(af_jsonw_rotate_by_size(w, 1, 1));
+	rot_line(w, 0);
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+	cr_assert_eq(access("/dev/null.1", F_OK), -1, "nothing was renamed");
+
+	af_test_dir_make(&t, "target.jsonl");
+	snprintf(link_path, sizeof link_path, "%s/link.jsonl", t.dir);
+	cr_assert_eq(symlink(t.path, link_path), 0);
+	w = af_jsonw_open(link_path, 0, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	cr_assert_not(af_jsonw_rotate_by_size(w, 1, 1));
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+	unlink(link_path);
+	rot_remove(&t);
+}
+
+Test(jsonw, a_rotation_size_of_zero_turns_rotation_off)
+{
+	struct af_test_dir t;
+	char err[256] = "";
+	struct af_jsonw *w = rot_open(&t, 30, 1);
+
+	cr_assert_not(af_jsonw_rotate_by_size(w, 0, 1));
+	for (int i = 0; i < 5; i++)
+		rot_line(w, i);
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+	rot_assert_file(&t, 0, rot_lines(0, 5));
+	cr_assert_null(rot_read(&t, 1));
+	rot_remove(&t);
+}
+
+Test(jsonw, a_rotation_that_cannot_rename_stops_the_output_and_keeps_what_was_written)
+{
+	struct af_test_dir t;
+	char err[256] = "", name[160];
+	struct af_jsonw *w = rot_open(&t, 60, 1);
+
+	/* A directory where FILE.1 should go: rename(2) refuses. */
+	cr_assert_eq(mkdir(rot_name(&t, 1, name, sizeof name), 0700), 0);
+	rot_line(w, 0);
+	/* Line 1 takes the file to 60 bytes: the rotation fails. */
+	af_jsonw_raw(w, rot_lines(1, 2), 29);
+	cr_assert_eq(af_jsonw_end_line(w), AF_E_IO);
+	rot_line_lost(w);
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_E_IO);
+	cr_assert_not_null(strstr(err, "cannot rotate"), "%s", err);
+	cr_assert_not_null(strstr(err, t.path), "%s", err);
+	cr_assert_not_null(strstr(err, "Is a directory"), "%s", err);
+	rmdir(name);
+	rot_assert_file(&t, 0, rot_lines(0, 2));
+	rot_remove(&t);
 }
