@@ -17,8 +17,9 @@
 #   PEER_RUNS=N     runs of each tool in the peers stage (default: RUNS);
 #                   PEER_EVENTS, PEERS, PEERS_DIR, PEER_TIMEOUT go to
 #                   bench/peers/run.sh as they are (see its header)
-#   STAGES="parse geo detect pipeline peers"  the stages to run, in order
-#                   (default: all; peers takes a minute or two)
+#   KAFKA_RUNS=N    runs of each consumer in the kafka stage (default: RUNS)
+#   STAGES="parse geo detect pipeline peers kafka"  the stages to run, in
+#                   order (default: all; peers and kafka take a minute or two)
 #   RESULTS=FILE    where to write (default: bench/results.md); the plots
 #                   (throughput.png, stages.png, peers.png) go beside it
 #   PLOTS=0         draw no plots (default 1: with gnuplot, installed with
@@ -53,7 +54,7 @@ fi
 build="$(cd "$build" && pwd)"
 runs="${RUNS:-5}"
 results="${RESULTS:-$here/results.md}"
-STAGES="${STAGES:-parse geo detect pipeline peers}"
+STAGES="${STAGES:-parse geo detect pipeline peers kafka}"
 plots="${PLOTS:-1}"
 if ! results_dir="$(cd "$(dirname "$results")" 2>/dev/null && pwd)"; then
 	echo "run.sh: the directory of $results does not exist" >&2
@@ -472,25 +473,45 @@ EOF
 	plot_link stages "ns per event: each stage alone on one thread, and end to end per thread count"
 }
 
-# The peers stage's failure, for its section ("" when it ran).
-peers_fail=""
-
-run_peers() {
-	local rc=0
-	echo "run.sh: peers (bench/peers/run.sh, median of ${PEER_RUNS:-$runs} runs)" >&2
-	# The JSON line into a file; progress shown and kept, for the reason of
-	# a failure.
-	RUNS="${PEER_RUNS:-$runs}" RESULTS_MD="$tmp/peers.md" "$here/peers/run.sh" "$build" --json \
-		2>&1 >"$tmp/peers.1" | tee "$tmp/peers.err" >&2 || rc=${PIPESTATUS[0]}
+# suite NAME RUNS COMMAND...: run a suite script (bench/NAME/run.sh) with
+# RUNS runs, its stdout into $tmp/NAME.1, its progress shown and kept for
+# the reason of a failure; on failure NAME_fail says why ("" when it ran)
+# and the files it wrote are dropped.
+suite() {
+	local name="$1" n="$2" rc=0
+	shift 2
+	echo "run.sh: $name (bench/$name/run.sh, median of $n runs)" >&2
+	RUNS="$n" "$@" 2>&1 >"$tmp/$name.1" | tee "$tmp/$name.err" >&2 || rc=${PIPESTATUS[0]}
+	printf -v "${name}_fail" '%s' ""
 	if [ "$rc" -ne 0 ]; then
-		peers_fail="bench/peers/run.sh exited with status $rc: $(grep -v '^[[:space:]]*$' "$tmp/peers.err" |
-			tail -n 1 | sed 's/^bench\/peers: //')"
+		printf -v "${name}_fail" 'bench/%s/run.sh exited with status %s: %s' "$name" "$rc" \
+			"$(grep -v '^[[:space:]]*$' "$tmp/$name.err" | tail -n 1 | sed "s/^bench\/$name: //")"
 		# 2 is a set-up problem (a package missing, not root): a skip, as
 		# for the geo stage. Anything else is a failed run.
 		[ "$rc" -eq 2 ] || status=1
-		rm -f "$tmp/peers.1" "$tmp/peers.md"
-		echo "run.sh: peers stage not run: $peers_fail" >&2
+		rm -f "$tmp/$name.1" "$tmp/$name.md"
+		local why="${name}_fail"
+		echo "run.sh: $name stage not run: ${!why}" >&2
 	fi
+}
+
+peers_fail=""
+run_peers() {
+	RESULTS_MD="$tmp/peers.md" suite peers "${PEER_RUNS:-$runs}" "$here/peers/run.sh" "$build" --json
+}
+
+kafka_fail=""
+run_kafka() {
+	suite kafka "${KAFKA_RUNS:-$runs}" "$here/kafka/run.sh" "$build" --results "$tmp/kafka.md"
+}
+
+section_kafka() {
+	printf '\n'
+	if [ -n "$kafka_fail" ]; then
+		printf '## Kafka in: `auditflow run` against kcat\n\nNot run: %s.\n' "$kafka_fail"
+		return 0
+	fi
+	cat "$tmp/kafka.md"
 }
 
 section_peers() {
