@@ -67,8 +67,9 @@ struct run {
 	char errstr[512];
 };
 
-/* An input to declare idle now: never numbered (no such partition), no
- * longer assigned, or at its end; not declared since its last records.
+/* An input to declare idle now: never numbered (no such partition), gone
+ * to another member (af_kafka_src_released), or at its end; not declared
+ * since its last records.
  * UINT32_MAX when none, and always before the first assignment: until
  * then nothing is known, and every input holds the merge back. The inputs
  * are looked over only when the source reports a change, when the last
@@ -87,8 +88,8 @@ static uint32_t next_idle(struct run *r, bool starved)
 		uint32_t i = (r->idle_at + k) % r->ninputs;
 		if (r->idle[i])
 			continue;
-		if (af_kafka_src_input_name(r->src, i) == NULL ||
-		    !af_kafka_src_assigned(r->src, i) || af_kafka_src_at_end(r->src, i)) {
+		if (af_kafka_src_input_name(r->src, i) == NULL || af_kafka_src_released(r->src, i) ||
+		    af_kafka_src_at_end(r->src, i)) {
 			r->idle_at = i + 1;
 			r->rescan = true;
 			return i;
@@ -128,7 +129,7 @@ static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, ch
 		 * the positions of dead letters and events. */
 		char name[512];
 		snprintf(name, sizeof(name), "kafka:%s", af_kafka_src_input_name(r->src, i));
-		uint32_t p = af_runtime_path_index(rt, name);
+		uint32_t p = af_runtime_path_add(rt, name);
 		if (p == UINT32_MAX) {
 			snprintf(errstr, errstr_size, "too many partitions to name");
 			return AF_E_NOMEM;
@@ -363,10 +364,11 @@ int af_run_main(const struct af_config *cfg)
 		status = status ? status : fail(&r, 1);
 	af_summary_print(stderr, &r.sum);
 	fprintf(stderr,
-	        "  kafka: %llu messages, %llu records, %llu empty; %llu rebalances, %llu commits "
-	        "(%llu failed); %llu client errors%s%s\n",
+	        "  kafka: %llu messages, %llu records, %llu empty, %llu read again; %llu "
+	        "rebalances, %llu commits (%llu failed); %llu client errors%s%s\n",
 	        (unsigned long long)ks.messages, (unsigned long long)ks.records,
-	        (unsigned long long)ks.empty, (unsigned long long)ks.rebalances,
+	        (unsigned long long)ks.empty, (unsigned long long)ks.again,
+	        (unsigned long long)ks.rebalances,
 	        (unsigned long long)ks.commits, (unsigned long long)ks.commit_errors,
 	        (unsigned long long)ks.client_errors, ks.last_error[0] ? ", last: " : "",
 	        ks.last_error);

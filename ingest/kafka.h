@@ -44,6 +44,13 @@
  * Messages handed on and not completed when their partition is revoked are
  * read again by the partition's next owner: records can come twice (on a
  * rebalance, a crash, a close with work in flight), never not at all.
+ * When the next owner is this process again (a lost assignment, a
+ * rebalance that gives the partition back), the records it has handed on
+ * already are not handed on again: the pipeline has them, in order, and a
+ * record applied twice could count twice once the duplicate filter's
+ * retention has passed (a catch-up run crosses days of event time in
+ * seconds). Such a message (stats.again) completes once the records it
+ * was first handed on as have.
  *
  * Start (opts.offset), applied to the first assignment of each partition
  * in this process only; a later assignment of the same partition resumes
@@ -161,6 +168,9 @@ struct af_kafka_src_stats {
 	uint64_t records;       /* records handed on (failures included) */
 	uint64_t bytes;         /* payload bytes of those messages */
 	uint64_t empty;         /* messages with no record (tombstones ...) */
+	uint64_t again;         /* messages read again after their partition
+	                           came back, whose records this run had
+	                           handed on already (not handed on twice) */
 	uint64_t oversize;      /* records handed on as AF_REASON_OVERSIZE */
 	uint64_t nul_bytes;     /* records handed on as AF_REASON_NUL_BYTES */
 	uint64_t rebalances;    /* assignments and revocations taken */
@@ -254,6 +264,14 @@ uint64_t af_kafka_src_changes(const struct af_kafka_src *s);
  * never numbered, or revoked since). */
 bool af_kafka_src_assigned(const struct af_kafka_src *s, uint32_t input);
 
+/* Whether input was assigned and is gone elsewhere: revoked while this
+ * consumer holds another partition, or revoked and no partition assigned
+ * to this consumer for 30 s since. A consumer that loses every partition
+ * (its session timed out in an outage; an eager rebalance) mostly gets
+ * them back; until then their records to come are awaited rather than
+ * overtaken by the others'. */
+bool af_kafka_src_released(const struct af_kafka_src *s, uint32_t input);
+
 /* Consumer lag of input (see Lag above) into *lag. Returns AF_OK;
  * AF_E_AGAIN when not known yet (no fetch answer yet); AF_E_INVALID when
  * input is not assigned now. */
@@ -264,9 +282,13 @@ void af_kafka_src_stats(const struct af_kafka_src *s, struct af_kafka_src_stats 
 
 /* Commit the resume points of the assigned partitions synchronously (see
  * Offsets), leave the group, drop what was not handed on and free s.
- * NULL is a no-op. Returns AF_OK, or AF_E_IO with errstr when the commit
- * or the close failed (s is freed all the same: the uncommitted records
- * will be read again). */
+ * A commit that fails with an error a moment cures (a rebalance under way:
+ * another member joining or leaving; the coordinator moving, loading or
+ * timing out; a dropped connection) is tried again, the partitions paused
+ * and the consumer served in between so that the rebalance completes,
+ * for up to 10 s. NULL is a no-op. Returns AF_OK, or AF_E_IO with errstr
+ * when the commit or the close failed (s is freed all the same: the
+ * uncommitted records will be read again). */
 af_err_t af_kafka_src_close(struct af_kafka_src *s, char *errstr, size_t errstr_size);
 
 #endif

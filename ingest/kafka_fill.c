@@ -77,17 +77,45 @@ static void store_offset(struct af_kafka_src *s, uint32_t input, int64_t next)
 	in->stored = next;
 }
 
-/* A message that yields no record. */
-static void empty_message(struct af_kafka_src *s, uint32_t input, int64_t offset)
+/* A message that hands nothing on: it completes with the messages before
+ * it, at once when none is pending. */
+static void pass_over(struct af_kafka_src *s, uint32_t input, int64_t offset)
 {
 	struct af_kafka_input *in = &s->in[input];
-	s->st.empty++;
 	if (in->tail != KSRC_NONE) {
 		assert(s->pool[in->tail].done);
 		s->pool[in->tail].last = offset;
 	} else {
 		store_offset(s, input, offset + 1);
 	}
+}
+
+/* Whether records this process handed on of input are not complete yet. */
+static bool handed_unfinished(const struct af_kafka_input *in)
+{
+	return in->next_seq > in->done_to;
+}
+
+/* A message of input this process cut whole before its partition was
+ * taken away and given back: nothing is handed on again, and it completes
+ * once every record handed on so far has (they include its own). */
+static void message_again(struct af_kafka_src *s, uint32_t input, int64_t offset)
+{
+	struct af_kafka_input *in = &s->in[input];
+	s->st.again++;
+	if (!handed_unfinished(in)) {
+		pass_over(s, input, offset);
+		return;
+	}
+	uint64_t last_seq = in->next_seq - 1;
+	if (in->tail != KSRC_NONE && s->pool[in->tail].last_seq == last_seq) {
+		assert(s->pool[in->tail].done);
+		s->pool[in->tail].last = offset;
+		return;
+	}
+	uint32_t i = pend_push(s, in, offset);
+	s->pool[i].last_seq = last_seq;
+	s->pool[i].done = true;
 }
 
 /* ---- the stash ---- */
@@ -193,8 +221,14 @@ void af_kafka_drop_input(struct af_kafka_src *s, uint32_t input)
 	while (in->head != KSRC_NONE)
 		pend_pop(s, in);
 	stash_drop(s, input);
-	if (s->cur.msg && s->cur.input == input)
+	if (s->cur.msg && s->cur.input == input) {
+		if (s->cur.pend != KSRC_NONE) {
+			/* Cut in part: the rest is cut when it comes again. */
+			in->part = s->cur.msg->offset;
+			in->part_records = s->cur.sp.index;
+		}
 		cursor_drop(s);
+	}
 	in->eof = false;
 	in->rewound = -1;
 }
@@ -316,9 +350,7 @@ void af_kafka_keep(struct af_kafka_src *s, rd_kafka_message_t *m, uint32_t input
 		rewind_to(s, m, input);
 }
 
-/* Serve the consumer while nothing is taken (paused): events, and any
- * message still handed over kept in the stash or rewound to. */
-static void serve(struct af_kafka_src *s, int timeout_ms)
+void af_kafka_serve(struct af_kafka_src *s, int timeout_ms)
 {
 	for (uint32_t n = 0; n <= s->stash_cap && s->fatal == AF_OK; n++) {
 		rd_kafka_message_t *m;
@@ -361,6 +393,23 @@ static bool take(struct af_kafka_src *s, uint32_t want, double deadline, rd_kafk
 
 /* ---- batches ---- */
 
+/* The cursor's message was cut in part before its partition was taken
+ * away: skip the records handed on then; it completes with them. */
+static void resume_part(struct af_kafka_src *s)
+{
+	struct af_kafka_cursor *c = &s->cur;
+	struct af_kafka_input *in = &s->in[c->input];
+	size_t start, len;
+	s->st.again++;
+	c->again = true;
+	while (c->sp.index < in->part_records && af_kafka_split_next(&c->sp, &start, &len))
+		;
+	if (handed_unfinished(in)) {
+		c->pend = pend_push(s, in, c->msg->offset);
+		s->pool[c->pend].last_seq = in->next_seq - 1;
+	}
+}
+
 /* Cut the cursor's message into b until it ends (FILL_DONE, cursor
  * released) or b is full (FILL_FULL; FILL_SMALL when b is empty). */
 static enum fill cursor_fill(struct af_kafka_src *s, struct af_rt_batch *b)
@@ -397,11 +446,17 @@ static enum fill cursor_fill(struct af_kafka_src *s, struct af_rt_batch *b)
 		s->st.oversize += r.reason == AF_REASON_OVERSIZE;
 		s->st.nul_bytes += r.reason == AF_REASON_NUL_BYTES;
 	}
-	if (c->pend == KSRC_NONE)
-		empty_message(s, c->input, c->msg->offset);
-	else
+	if (c->pend == KSRC_NONE) {
+		s->st.empty += !c->again;
+		pass_over(s, c->input, c->msg->offset);
+	} else {
 		s->pool[c->pend].done = true;
+	}
 	in->handed = c->msg->offset + 1;
+	if (in->handed > in->seen)
+		in->seen = in->handed;
+	if (in->part == c->msg->offset)
+		in->part = -1;
 	cursor_drop(s);
 	return FILL_DONE;
 }
@@ -420,7 +475,7 @@ static af_err_t fill(struct af_kafka_src *s, struct af_rt_batch *b, int timeout_
 			s->pause_pending = true;
 			af_kafka_pause(s);
 			if (b->count == 0)
-				serve(s, wait_ms(deadline));
+				af_kafka_serve(s, wait_ms(deadline));
 			break;
 		}
 		rd_kafka_message_t *m;
@@ -428,12 +483,19 @@ static af_err_t fill(struct af_kafka_src *s, struct af_rt_batch *b, int timeout_
 		/* Once a record is in, take only what is there already. */
 		if (!take(s, want, b->count ? 0 : deadline, &m, &input))
 			break;
+		if (m->offset < s->in[input].seen) {
+			message_again(s, input, m->offset);
+			rd_kafka_message_destroy(m);
+			continue;
+		}
 		if (want == KSRC_NONE)
 			want = b->input = input;
 		s->cur = (struct af_kafka_cursor){.msg = m, .input = input, .pend = KSRC_NONE};
 		af_kafka_split_init(&s->cur.sp, m->payload, m->len);
 		s->st.messages++;
 		s->st.bytes += m->len;
+		if (m->offset == s->in[input].part)
+			resume_part(s);
 		f = cursor_fill(s, b);
 		if (b->count == 0)
 			want = KSRC_NONE; /* only empty messages so far */
@@ -471,6 +533,8 @@ void af_kafka_src_complete(struct af_kafka_src *s, uint32_t input, uint64_t seq)
 	if (input >= s->ninputs)
 		return;
 	struct af_kafka_input *in = &s->in[input];
+	if (seq >= in->done_to)
+		in->done_to = seq + 1;
 	int64_t next = -1;
 	while (in->head != KSRC_NONE) {
 		const struct af_kafka_pend *p = &s->pool[in->head];
@@ -495,5 +559,5 @@ void af_kafka_src_hold(struct af_kafka_src *s)
 	if (t - s->hold_since < KSRC_HOLD_S || s->fatal != AF_OK)
 		return;
 	af_kafka_pause(s);
-	serve(s, 0);
+	af_kafka_serve(s, 0);
 }

@@ -160,8 +160,8 @@ static void on_assign(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *p
 static void unassign_input(struct af_kafka_src *s, uint32_t input)
 {
 	af_kafka_drop_input(s, input);
-	if (s->in[input].assigned)
-		s->assigned--;
+	if (s->in[input].assigned && --s->assigned == 0)
+		s->none_since = af_kafka_now();
 	s->in[input].assigned = false;
 	s->changes++;
 }

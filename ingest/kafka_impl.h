@@ -29,11 +29,13 @@
 
 #include "ingest/kafka.h"
 
-#define KSRC_NONE    UINT32_MAX
-#define KSRC_EXCERPT 4096u /* bytes kept of a failed record */
-#define KSRC_HOLD_S  0.2   /* a hold pauses after this long */
-#define KSRC_WAIT_MS 10000 /* offsets_for_times, seeks: a bound, not a pace */
-#define KSRC_ERRSTR  512
+#define KSRC_NONE     UINT32_MAX
+#define KSRC_EXCERPT  4096u /* bytes kept of a failed record */
+#define KSRC_HOLD_S   0.2   /* a hold pauses after this long */
+#define KSRC_WAIT_MS  10000 /* offsets_for_times, seeks, the last commit: a bound, not a pace */
+#define KSRC_RETRY_MS 100   /* between tries of the last commit */
+#define KSRC_REJOIN_S 30.0  /* none assigned: revoked ones are gone after */
+#define KSRC_ERRSTR   512
 
 /* ---- one payload into records (kafka_split.c) ---- */
 
@@ -88,8 +90,16 @@ struct af_kafka_input {
 	bool started;  /* assigned once: opts.offset no longer applies */
 	bool eof;      /* partition EOF seen since its last message */
 	uint64_t next_seq;
+	uint64_t done_to;    /* records of seq < done_to are complete */
 	int64_t stored;      /* offset last stored in this assignment; -1 none */
 	int64_t handed;      /* offset after the last message handed on; -1 none */
+	/* What this process has handed on, across assignments: the offset
+	 * after the last message cut whole (-1 none), and a message cut in
+	 * part when its partition was taken away (-1 none) with its records
+	 * handed on. */
+	int64_t seen;
+	int64_t part;
+	uint64_t part_records;
 	int64_t rewound;     /* offset a seek gave back, until it comes again; -1 */
 	uint32_t head, tail; /* pending FIFO; KSRC_NONE when empty */
 	uint32_t stashed;    /* its messages in the stash */
@@ -106,6 +116,7 @@ struct af_kafka_cursor {
 	rd_kafka_message_t *msg; /* owned; NULL: none */
 	uint32_t input;
 	uint32_t pend; /* its pending entry; KSRC_NONE before its first record */
+	bool again;    /* cut in part before (resume_part) */
 	struct af_kafka_split sp;
 };
 
@@ -136,6 +147,7 @@ struct af_kafka_src {
 	struct af_kafka_cursor cur;
 
 	uint32_t assigned;
+	double none_since;  /* when assigned last fell to 0 */
 	uint64_t changes;   /* af_kafka_src_changes */
 	bool paused;        /* the assigned partitions are paused (by us) */
 	bool pause_pending; /* ... because max_pending was reached */
@@ -179,6 +191,11 @@ void af_kafka_keep(struct af_kafka_src *s, rd_kafka_message_t *m, uint32_t input
 /* Every assigned partition at its end, at least one assigned, nothing
  * held: the -e condition. */
 bool af_kafka_all_at_end(const struct af_kafka_src *s);
+/* Serve the consumer without taking anything (paused, or closing):
+ * rebalances and events, and any message still handed over kept in the
+ * stash or rewound to, so no resume point moves past it. Waits up to
+ * timeout_ms for the first. */
+void af_kafka_serve(struct af_kafka_src *s, int timeout_ms);
 
 /* kafka_group.c */
 void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

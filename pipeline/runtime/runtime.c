@@ -74,14 +74,10 @@ bool af_rt_batch_add(struct af_rt_batch *b, const char *data, size_t len,
 
 /* --- the file table --- */
 
-uint32_t af_runtime_path_index(struct af_runtime *rt, const char *path)
+uint32_t af_runtime_path_add(struct af_runtime *rt, const char *path)
 {
 	if (path == NULL)
 		path = "";
-	if (rt->last_path == path)
-		return rt->last_index;
-	/* The reader's path pointer is stable while a file is read, so this is
-	 * reached once per file, not per record. */
 	uint32_t i = rt->npaths;
 	if (i == RT_PATH_CHUNK * RT_PATH_CHUNKS)
 		return UINT32_MAX;
@@ -98,8 +94,21 @@ uint32_t af_runtime_path_index(struct af_runtime *rt, const char *path)
 	 * store; the ring's release/acquire orders it before their read. */
 	(*chunk)[i % RT_PATH_CHUNK] = copy;
 	rt->npaths = i + 1;
-	rt->last_path = path;
-	rt->last_index = i;
+	rt->last_path = NULL;
+	return i;
+}
+
+uint32_t af_runtime_path_index(struct af_runtime *rt, const char *path)
+{
+	if (path != NULL && rt->last_path == path)
+		return rt->last_index;
+	/* The reader's path pointer is stable while a file is read, so this is
+	 * reached once per file, not per record. */
+	uint32_t i = af_runtime_path_add(rt, path);
+	if (i != UINT32_MAX) {
+		rt->last_path = path;
+		rt->last_index = i;
+	}
 	return i;
 }
 

@@ -225,9 +225,14 @@ void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_
 int64_t af_runtime_frontier(const struct af_runtime *rt, uint32_t input);
 
 /* The index of path in the run's file table, adding it when new (records
- * name their file by it). Returns UINT32_MAX when the table is full or out
- * of memory. path borrowed (copied). Thread: the source thread only. */
+ * name their file by it). New means a pointer other than the last one
+ * passed: a reader passes the same pointer, unchanged, for every record of
+ * a file. Returns UINT32_MAX when the table is full or out of memory. path
+ * borrowed (copied). Thread: the source thread only. */
 uint32_t af_runtime_path_index(struct af_runtime *rt, const char *path);
+/* Add path to the file table whatever was passed before (a name built in
+ * a reused buffer) and return its index, or UINT32_MAX as above. */
+uint32_t af_runtime_path_add(struct af_runtime *rt, const char *path);
 
 /* The path of a file index seen in a record. Thread: any thread that got
  * the index through the pipeline (or after af_runtime_wait). */

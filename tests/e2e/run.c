@@ -93,6 +93,23 @@ static int exit_status(int ws)
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
+/* Start argv with stdin from stdin_path (NULL: /dev/null), stdout and
+ * stderr to out_path and err_path; posix_spawnp's answer (0 or an errno
+ * value). */
+static int spawn_to(pid_t *pid, const char *const *argv, const char *stdin_path,
+                    const char *out_path, const char *err_path)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, stdin_path ? stdin_path : "/dev/null", O_RDONLY,
+	                                 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int rc = posix_spawnp(pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
 int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *argv)
 {
 	memset(r, 0, sizeof(*r));
@@ -103,15 +120,8 @@ int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *arg
 	snprintf(out_path, sizeof(out_path), "%s/stdout", dir);
 	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
 
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, stdin_path ? stdin_path : "/dev/null", O_RDONLY,
-	                                 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	int rc = spawn_to(&pid, argv, stdin_path, out_path, err_path);
 	if (rc != 0) {
 		af_rmdir(dir);
 		free(dir);
@@ -479,4 +489,145 @@ void af_e2e_broker_ctl_eof(struct af_e2e_broker *b)
 	if (b->ctl_stdin && b->ctl_fd >= 0)
 		close(b->ctl_fd);
 	b->ctl_fd = -1;
+}
+
+/* ---- kcat ---- */
+
+int af_e2e_produce(const char *brokers, const char *topic, const char *path,
+                   const char *const *extra, char *errstr, size_t errstr_size)
+{
+	const char *argv[32] = {"kcat", "-P", "-b", brokers, "-t", topic, "-z", "zstd", "-l", path};
+	size_t n = 10;
+	struct af_run r;
+
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		if (n == 31) {
+			snprintf(errstr, errstr_size, "more kcat options than %zu", n - 10);
+			return -1;
+		}
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+	if (af_run_argv(&r, NULL, argv) != 0) {
+		snprintf(errstr, errstr_size, "kcat could not be started");
+		return -1;
+	}
+	int rc = r.status == 0 ? 0 : -1;
+	if (rc != 0)
+		snprintf(errstr, errstr_size, "kcat -P %s (status %d): %s", topic, r.status,
+		         r.err ? r.err : "");
+	af_run_free(&r);
+	return rc;
+}
+
+char *af_e2e_consume(const char *brokers, const char *topic, char *errstr, size_t errstr_size)
+{
+	const char *const argv[] = {"kcat", "-C", "-b", brokers,     "-t", topic,
+	                            "-e",   "-q", "-o", "beginning", NULL};
+	struct af_run r;
+
+	if (af_run_argv(&r, NULL, argv) != 0) {
+		snprintf(errstr, errstr_size, "kcat could not be started");
+		return NULL;
+	}
+	char *out = NULL;
+	if (r.status == 0 && r.out != NULL) {
+		out = r.out;
+		r.out = NULL;
+	} else {
+		snprintf(errstr, errstr_size, "kcat -C %s (status %d): %s", topic, r.status,
+		         r.err ? r.err : "");
+	}
+	af_run_free(&r);
+	return out;
+}
+
+/* ---- alerts ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *af_e2e_alert_ids(const char *text)
+{
+	static const char key[] = "\"id\":\"";
+	size_t n = 0, total = 1;
+	char **ids = NULL, *out = NULL;
+
+	for (const char *p = text; (p = strstr(p, key)) != NULL; p += sizeof(key) - 1)
+		n++;
+	if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL)
+		return NULL;
+	const char *p = text;
+	for (size_t i = 0; i < n; i++) {
+		p = strstr(p, key) + sizeof(key) - 1;
+		if ((ids[i] = strndup(p, strcspn(p, "\"\n"))) == NULL)
+			goto cleanup;
+		total += strlen(ids[i]) + 1;
+	}
+	qsort(ids, n, sizeof(*ids), cmp_str);
+	if ((out = malloc(total)) == NULL)
+		goto cleanup;
+	char *w = out;
+	*w = '\0';
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "%s\n", ids[i]);
+cleanup:
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return out;
+}
+
+/* ---- programs in the background ---- */
+
+int af_e2e_spawn(struct af_e2e_proc *p, const char *const *argv, const char *out_path,
+                 const char *err_path, char *errstr, size_t errstr_size)
+{
+	memset(p, 0, sizeof(*p));
+	int rc = spawn_to(&p->pid, argv, NULL, out_path, err_path);
+	if (rc != 0) {
+		p->pid = 0;
+		snprintf(errstr, errstr_size, "cannot start %s: %s", argv[0], strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+bool af_e2e_running(struct af_e2e_proc *p)
+{
+	int ws;
+
+	if (p->pid <= 0)
+		return false;
+	if (waitpid(p->pid, &ws, WNOHANG) != p->pid)
+		return true;
+	p->pid = 0;
+	p->status = exit_status(ws);
+	return false;
+}
+
+int af_e2e_reap(struct af_e2e_proc *p, int timeout_s, char *errstr, size_t errstr_size)
+{
+	double end = now_s() + timeout_s;
+
+	while (af_e2e_running(p)) {
+		if (now_s() > end) {
+			snprintf(errstr, errstr_size, "pid %d did not exit within %d s",
+			         (int)p->pid, timeout_s);
+			return -1;
+		}
+		nap();
+	}
+	return 0;
+}
+
+void af_e2e_proc_kill(struct af_e2e_proc *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+	}
+	p->pid = 0;
 }

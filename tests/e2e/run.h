@@ -3,7 +3,9 @@
  * Thread: the test's. Spawns AF_BIN with argv, stdin from a file (or
  * /dev/null), stdout and stderr to files in the test's temporary folder;
  * or starts `auditflow broker` in the background for tests that need a
- * Kafka-protocol broker, sends it fault-injection commands, and stops it.
+ * Kafka-protocol broker, sends it fault-injection commands, and stops it;
+ * produces to and consumes from it with kcat; or starts any program in
+ * the background and waits for it (a run a test breaks the broker under).
  */
 #ifndef AF_TEST_RUN_H
 #define AF_TEST_RUN_H
@@ -114,5 +116,50 @@ int af_e2e_broker_ctl(struct af_e2e_broker *b, const char *command, char *answer
 /* Close the broker's stdin (opened with --control -): it reads end of
  * file. Safe when already closed. */
 void af_e2e_broker_ctl_eof(struct af_e2e_broker *b);
+
+/* kcat -P the lines of path into topic (one message each) on brokers,
+ * zstd-compressed (the embedded broker keeps about 5 MiB a partition as
+ * stored), with the extra kcat options (NULL-terminated, or NULL; at most
+ * 21). Returns 0, or -1 with errstr (kcat's stderr). */
+int af_e2e_produce(const char *brokers, const char *topic, const char *path,
+                   const char *const *extra, char *errstr, size_t errstr_size);
+
+/* Every message of topic on brokers, one per line (kcat -C -e from the
+ * beginning). Owned; NULL with errstr when kcat failed. */
+char *af_e2e_consume(const char *brokers, const char *topic, char *errstr, size_t errstr_size);
+
+/* The "id" values of the alert lines in text, sorted, one per line
+ * (duplicates kept, so a set compared with it must hold each once).
+ * Owned. */
+char *af_e2e_alert_ids(const char *text);
+
+/* A program running in the background: start it with af_e2e_spawn, send
+ * it signals with kill(2), wait for it with af_e2e_reap. Zero it first,
+ * and keep it where the suite's .fini can reach it, so that a test an
+ * assertion ends early does not leave it running (af_e2e_proc_kill). */
+struct af_e2e_proc {
+	pid_t pid;  /* 0: not running (never started, or reaped) */
+	int status; /* once reaped: exit status, or 128+signal */
+};
+
+/* Start argv (argv[0] a path, or a name looked up in PATH) with stdin
+ * from /dev/null and stdout and stderr to out_path and err_path (created
+ * or truncated). Returns 0, or -1 with errstr.
+ * @pre p is zeroed or reaped. */
+int af_e2e_spawn(struct af_e2e_proc *p, const char *const *argv, const char *out_path,
+                 const char *err_path, char *errstr, size_t errstr_size);
+
+/* Whether p still runs; when it has exited, reaps it (p->pid 0,
+ * p->status set) and answers false. */
+bool af_e2e_running(struct af_e2e_proc *p);
+
+/* Wait up to timeout_s (a deadline against a hang, polled every 10 ms)
+ * for p to exit and reap it. Returns 0 with p->status set (also when it
+ * was reaped already), or -1 with errstr when it still runs.
+ * @pre p was started. */
+int af_e2e_reap(struct af_e2e_proc *p, int timeout_s, char *errstr, size_t errstr_size);
+
+/* SIGKILL p if it still runs and reap it. Safe on a zeroed or reaped p. */
+void af_e2e_proc_kill(struct af_e2e_proc *p);
 
 #endif

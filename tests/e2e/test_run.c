@@ -38,55 +38,20 @@ static void broker_up(void)
 	cr_assert_eq(af_e2e_broker_open(&broker, extra, err, sizeof(err)), 0, "%s", err);
 }
 
-/* kcat -P the file into topic, zstd-compressed (the embedded broker keeps
- * about 5 MiB a partition as stored). */
+/* kcat -P the file into topic (af_e2e_produce). */
 static void produce(const char *path, const char *topic)
 {
-	struct af_run r;
-	const char *const argv[] = {"kcat", "-P", "-b", broker.addr, "-t", topic, "-z", "zstd",
-	                            "-l", path, NULL};
-	cr_assert_eq(af_run_argv(&r, NULL, argv), 0, "kcat could not be started");
-	cr_assert_eq(r.status, 0, "kcat -P %s: %s", topic, r.err);
-	af_run_free(&r);
+	char err[4096];
+	cr_assert_eq(af_e2e_produce(broker.addr, topic, path, NULL, err, sizeof(err)), 0,
+	             "kcat -P %s: %s", topic, err);
 }
 
-/* Every message of topic, one per line (kcat -C -e). Owned. */
+/* Every message of topic, one per line (af_e2e_consume). Owned. */
 static char *consume(const char *topic)
 {
-	struct af_run r;
-	const char *const argv[] = {"kcat", "-C", "-b", broker.addr, "-t", topic, "-e", "-q",
-	                            "-o", "beginning", NULL};
-	cr_assert_eq(af_run_argv(&r, NULL, argv), 0, "kcat could not be started");
-	cr_assert_eq(r.status, 0, "kcat -C %s: %s", topic, r.err);
-	char *out = r.out;
-	r.out = NULL;
-	af_run_free(&r);
-	return out;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The "id" values of the JSON lines in text, sorted, one per line. Owned. */
-static char *alert_ids(const char *text)
-{
-	size_t n = 0, cap = 16;
-	char **ids = malloc(cap * sizeof(*ids));
-	for (const char *p = text; (p = strstr(p, "\"id\":\"")) != NULL; p += 6) {
-		if (n == cap)
-			ids = realloc(ids, (cap *= 2) * sizeof(*ids));
-		ids[n++] = strndup(p + 6, 16);
-	}
-	qsort(ids, n, sizeof(*ids), cmp_str);
-	char *out = calloc(n * 17 + 1, 1);
-	for (size_t i = 0; i < n; i++) {
-		strcat(out, ids[i]);
-		strcat(out, "\n");
-		free(ids[i]);
-	}
-	free(ids);
+	char err[4096];
+	char *out = af_e2e_consume(broker.addr, topic, err, sizeof(err));
+	cr_assert_not_null(out, "kcat -C %s: %s", topic, err);
 	return out;
 }
 
@@ -113,7 +78,7 @@ Test(run, raises_the_alerts_replay_raises_and_sends_them_to_the_alerts_topic)
 	af_scn_make("seed-incident", gen);
 	struct af_scn s;
 	af_scn_replay(&s, NULL, NULL, "replay-alerts.json");
-	char *want = alert_ids(s.alert_text);
+	char *want = af_e2e_alert_ids(s.alert_text);
 	cr_assert_gt(s.nalerts, 10, "the scenario raises its alerts");
 
 	broker_up();
@@ -126,10 +91,10 @@ Test(run, raises_the_alerts_replay_raises_and_sends_them_to_the_alerts_topic)
 	                             "--summary", af_e2e_path("summary.json"), NULL};
 	run_to_end(&r, "e2e", extra);
 	cr_assert_eq(r.status, 0, "auditflow run failed: %s", r.err);
-	char *got = alert_ids(r.out);
+	char *got = af_e2e_alert_ids(r.out);
 	cr_assert_str_eq(got, want, "run and replay raise other alerts; run's stderr:\n%s", r.err);
 	char *topic = consume("alerts");
-	char *sent = alert_ids(topic);
+	char *sent = af_e2e_alert_ids(topic);
 	cr_assert_str_eq(sent, want, "the alerts topic holds other alerts");
 
 	char *sum = af_slurp(af_e2e_path("summary.json"), NULL);

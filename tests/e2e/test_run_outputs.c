@@ -268,16 +268,6 @@ TestSuite(run_outputs, .init = af_e2e_setup, .fini = outputs_fini, .timeout = 60
 
 static const char *const topics[] = {"signins", "audit", "messagetrace"};
 
-static void produce(const char *path, const char *topic)
-{
-	struct af_run r;
-	const char *const argv[] = {"kcat", "-P",   "-b", broker.addr, "-t", topic,
-	                            "-z",   "zstd", "-l", path,        NULL};
-	cr_assert_eq(af_run_argv(&r, NULL, argv), 0, "kcat could not be started");
-	cr_assert_eq(r.status, 0, "kcat -P %s: %s", topic, r.err);
-	af_run_free(&r);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -424,7 +414,9 @@ Test(run_outputs, sends_each_alert_to_the_webhook_and_to_syslog_and_rotates_the_
 	for (size_t i = 0; i < 3; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "%s.jsonl", topics[i]);
-		produce(af_e2e_path(name), topics[i]);
+		cr_assert_eq(af_e2e_produce(broker.addr, topics[i], af_e2e_path(name), NULL, err,
+		                            sizeof(err)),
+		             0, "kcat -P %s: %s", topics[i], err);
 	}
 
 	hook_start(&hook);
