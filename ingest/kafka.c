@@ -205,7 +205,7 @@ static af_err_t make_conf(struct af_kafka_src *s, const struct af_kafka_src_opts
 	    {"client.id", "auditflow"},
 	    {"partition.assignment.strategy", "cooperative-sticky"},
 	    {"auto.offset.reset", "earliest"},
-	    {"queued.max.messages.kbytes", "16384"},
+	    {"queued.max.messages.kbytes", "65536"},
 	    {"enable.auto.offset.store", "false"},
 	    {"enable.partition.eof", "true"},
 	};

@@ -49,8 +49,9 @@
  * already are not handed on again: the pipeline has them, in order, and a
  * record applied twice could count twice once the duplicate filter's
  * retention has passed (a catch-up run crosses days of event time in
- * seconds). Such a message (stats.again) completes once the records it
- * was first handed on as have.
+ * seconds). Such a message (stats.again) completes once every record of
+ * its partition handed on before it came again has (its first hand-over
+ * among them).
  *
  * Start (opts.offset), applied to the first assignment of each partition
  * in this process only; a later assignment of the same partition resumes
@@ -113,8 +114,12 @@
  *   partition.assignment.strategy  cooperative-sticky; an eager one (range,
  *                                  roundrobin) works as well
  *   auto.offset.reset              earliest
- *   queued.max.messages.kbytes     16384 (librdkafka's prefetch, all
- *                                  partitions together)
+ *   queued.max.messages.kbytes     65536 (librdkafka's prefetch, all
+ *                                  partitions together; librdkafka 2.0.2
+ *                                  stops fetching for up to a second each
+ *                                  time it fills, so a smaller bound starves
+ *                                  a pipeline that drains it quicker:
+ *                                  bench/kafka/README.md)
  *   client.id                      auditflow
  *   enable.auto.offset.store=false and enable.partition.eof=true are the
  *   source's own: setting either the other way is refused (AF_E_CONFIG

@@ -180,6 +180,10 @@ static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *p
 		if (input != KSRC_NONE)
 			unassign_input(s, input);
 	}
+	/* librdkafka keeps a partition's pause through its revocation: one
+	 * given back after our resume would stay paused for good. */
+	if (s->paused && parts->cnt > 0)
+		rd_kafka_resume_partitions(s->rk, parts);
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 	if (cooperative(s->rk))
@@ -212,6 +216,8 @@ void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		for (uint32_t i = 0; i < s->ninputs; i++)
 			if (s->in[i].assigned)
 				unassign_input(s, i);
+		if (s->paused)
+			pause_resume(s, false); /* as in on_revoke */
 		rd_kafka_assign(rk, NULL);
 		break;
 	}

@@ -1002,6 +1002,366 @@ Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_
 	src_close(a);
 }
 
+/* ---- a partition taken away and given back ----
+ *
+ * The other member is a plain librdkafka consumer of the same group and
+ * strategy, subscribed to topic "u" only, while the source reads "t" and
+ * "u": the sticky assignor balances the group by moving u's partitions
+ * to it, so which partitions move is known. It takes records to nowhere
+ * and commits nothing (auto-commit off, no rebalance callback), so that
+ * when it leaves, the partitions come back to the source where the
+ * source committed them, and the records the source handed on before
+ * come again. */
+
+/* One call of next (timeout_ms), keeping what comes and completing
+ * nothing. */
+static void pump(struct af_kafka_src *s, struct af_rt_batch *b, struct gots *g, int timeout_ms)
+{
+	char err[512] = "";
+	b->count = 0;
+	b->used = 0;
+	af_err_t e = af_kafka_src_next(s, b, timeout_ms, err, sizeof(err));
+	cr_assert(e == AF_OK || e == AF_E_AGAIN || e == AF_EOF, "next: %s: %s", af_err_str(e), err);
+	if (e == AF_OK)
+		keep_batch(s, b, g);
+}
+
+/* The other member: group g, cooperative-sticky, subscribed to topic. */
+static rd_kafka_t *member_join(const char *topic)
+{
+	char err[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	const char *set[][2] = {{"bootstrap.servers", km.bootstraps},
+	                        {"group.id", "g"},
+	                        {"partition.assignment.strategy", "cooperative-sticky"},
+	                        {"enable.auto.commit", "false"},
+	                        {"session.timeout.ms", "4000"},
+	                        {"heartbeat.interval.ms", "400"},
+	                        {"fetch.wait.max.ms", "50"}};
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		cr_assert_eq(rd_kafka_conf_set(conf, set[i][0], set[i][1], err, sizeof(err)),
+		             RD_KAFKA_CONF_OK, "%s", err);
+	rd_kafka_conf_set_log_cb(conf, af_kmock_quiet_log);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	cr_assert_not_null(rk, "%s", err);
+	rd_kafka_poll_set_consumer(rk);
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+	cr_assert_eq(rd_kafka_subscribe(rk, l), RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_topic_partition_list_destroy(l);
+	return rk;
+}
+
+/* Serve the other member once (its rebalances); what it reads is
+ * dropped. */
+static void member_serve(rd_kafka_t *rk)
+{
+	rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 20);
+	if (m)
+		rd_kafka_message_destroy(m);
+}
+
+/* Partitions the other member holds now. */
+static int member_assigned(rd_kafka_t *rk)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+	cr_assert_eq(rd_kafka_assignment(rk, &l), RD_KAFKA_RESP_ERR_NO_ERROR);
+	int n = l->cnt;
+	rd_kafka_topic_partition_list_destroy(l);
+	return n;
+}
+
+static void member_leave(rd_kafka_t *rk)
+{
+	cr_assert_eq(rd_kafka_consumer_close(rk), RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_destroy(rk);
+}
+
+/* The input numbered for name ("topic[partition]"); asserts there is one. */
+static uint32_t input_named(const struct af_kafka_src *s, const char *name)
+{
+	for (uint32_t i = 0; i < stats_of(s).inputs; i++)
+		if (strcmp(af_kafka_src_input_name(s, i), name) == 0)
+			return i;
+	cr_assert_fail("no input %s", name);
+	return KSRC_NONE;
+}
+
+/* "{"k":"topic","p":P,"i":I}" for offsets from..to-1 of topic[p]. */
+static void produce_range(const char *topic, int partitions, int from, int to)
+{
+	for (int p = 0; p < partitions; p++) {
+		for (int i = from; i < to; i++) {
+			char v[64];
+			snprintf(v, sizeof(v), "{\"k\":\"%s\",\"p\":%d,\"i\":%d}", topic, p, i);
+			produce(topic, p, v);
+		}
+	}
+	flush();
+}
+
+/* The record of topic[p] at offset i, exactly once in g. */
+static const struct got *once(const struct gots *g, const char *topic, int p, int i)
+{
+	char v[64];
+	snprintf(v, sizeof(v), "{\"k\":\"%s\",\"p\":%d,\"i\":%d}", topic, p, i);
+	cr_assert_eq(count(g, v), 1, "%s handed on %zu times", v, count(g, v));
+	const struct got *r = find(g, v);
+	cr_assert_eq(r->offset, (uint64_t)i, "%s", v);
+	return r;
+}
+
+Test(kafka, a_partition_given_back_hands_on_nothing_twice_and_commits_only_what_completed)
+{
+	af_kmock_topic(&km, "t", 2);
+	af_kmock_topic(&km, "u", 2);
+	produce_range("t", 2, 0, 5);
+	produce_range("u", 2, 0, 5);
+	struct af_kafka_src *a = src_open(&(struct src_cfg){.topics = {"t", "u"}, .no_eof = true});
+	struct af_rt_batch *b = batch_new(64, 8192);
+	struct gots g = {0};
+	double end = now_s() + DEADLINE_S;
+	while (g.n < 20) {
+		cr_assert_lt(now_s(), end, "read %zu of 20", g.n);
+		pump(a, b, &g, 50);
+	}
+	/* The first two messages of each partition complete: offset 2 is
+	 * committed; 2..4 are handed on and not complete. */
+	uint32_t in[4];
+	const char *names[4] = {"t[0]", "t[1]", "u[0]", "u[1]"};
+	for (int k = 0; k < 4; k++) {
+		in[k] = input_named(a, names[k]);
+		const struct got *r = once(&g, k < 2 ? "t" : "u", k % 2, 1);
+		cr_assert_eq(r->seq, 1);
+		af_kafka_src_complete(a, in[k], r->seq);
+	}
+
+	rd_kafka_t *m = member_join("u");
+	end = now_s() + DEADLINE_S;
+	while (stats_of(a).assigned != 2 || member_assigned(m) != 2) {
+		cr_assert_lt(now_s(), end, "u did not move (source %u, member %d partitions)",
+		             stats_of(a).assigned, member_assigned(m));
+		pump(a, b, &g, 20);
+		member_serve(m);
+	}
+	cr_assert(af_kafka_src_assigned(a, in[0]) && af_kafka_src_assigned(a, in[1]));
+	cr_assert_eq(g.n, 20);
+	/* Revoked: the resume point, not past the records handed on. */
+	/* 2, or nothing when the mock's group refused the commit at
+	 * revocation (one commit for both): the partitions then come back
+	 * from the earliest, 0. Never past what completed. */
+	int64_t back = committed("g", "u", 0);
+	cr_assert(back == 2 || back == RD_KAFKA_OFFSET_INVALID, "u[0]: committed %" PRId64, back);
+	cr_assert_eq(committed("g", "u", 1), back);
+	uint64_t from = back == 2 ? 2 : 0;
+
+	produce_range("t", 2, 5, 8);
+	produce_range("u", 2, 5, 8);
+	for (int k = 0; k < 10; k++)
+		member_serve(m);
+	member_leave(m);
+	/* u comes back: 2..4 again (not handed on), 5..7 new. */
+	end = now_s() + DEADLINE_S;
+	for (;;) {
+		cr_assert_lt(now_s(), end, "read %zu of 32, %u partitions", g.n,
+		             stats_of(a).assigned);
+		bool all = stats_of(a).assigned == 4;
+		for (int k = 0; k < 4 && all; k++)
+			all = af_kafka_src_at_end(a, in[k]);
+		if (all && g.n >= 32)
+			break;
+		pump(a, b, &g, 50);
+	}
+	cr_assert_eq(g.n, 32, "%zu records", g.n);
+	for (int k = 0; k < 4; k++)
+		for (int i = 0; i < 8; i++)
+			once(&g, k < 2 ? "t" : "u", k % 2, i);
+	struct af_kafka_src_stats st = stats_of(a);
+	cr_assert_eq(st.again, 2 * (5 - from),
+	             "u[0] and u[1] came again from offset %" PRIu64 ": %" PRIu64, from, st.again);
+	for (int k = 0; k < 4; k++) {
+		const struct got *r = once(&g, k < 2 ? "t" : "u", k % 2, 5);
+		cr_assert_eq(r->input, in[k], "a partition keeps its number");
+		cr_assert_eq(r->seq, 5, "%s: its numbering goes on", names[k]);
+	}
+
+	/* u[0]: none of its records before offset 5 completes. u[1]: they
+	 * all do (seq 4), not the new ones. t: everything. */
+	af_kafka_src_complete(a, in[3], 4);
+	af_kafka_src_complete(a, in[0], 7);
+	af_kafka_src_complete(a, in[1], 7);
+	gots_free(&g);
+	batch_free(b);
+	src_close(a);
+	cr_assert_eq(committed("g", "u", 0), (int64_t)from,
+	             "the messages that came again wait for their first records");
+	cr_assert_eq(committed("g", "u", 1), 5, "offsets 2..4 completed with their first records");
+	cr_assert_eq(committed("g", "t", 0), 8);
+	cr_assert_eq(committed("g", "t", 1), 8);
+}
+
+Test(kafka, says_released_only_for_a_partition_another_member_took)
+{
+	af_kmock_topic(&km, "t", 1);
+	af_kmock_topic(&km, "u", 1);
+	struct af_kafka_src *a = src_open(&(struct src_cfg){.topics = {"t", "u"}, .no_eof = true});
+	cr_assert(!af_kafka_src_released(a, 0), "nothing assigned yet");
+	struct af_rt_batch *b = batch_new(64, 8192);
+	struct gots g = {0};
+	double end = now_s() + DEADLINE_S;
+	while (stats_of(a).assigned != 2) {
+		cr_assert_lt(now_s(), end, "no assignment");
+		pump(a, b, &g, 50);
+	}
+	uint32_t t0 = input_named(a, "t[0]"), u0 = input_named(a, "u[0]");
+	cr_assert(!af_kafka_src_released(a, t0));
+	cr_assert(!af_kafka_src_released(a, u0));
+	cr_assert(!af_kafka_src_released(a, 2), "an input never numbered");
+	cr_assert(!af_kafka_src_released(a, 15));
+
+	rd_kafka_t *m = member_join("u");
+	end = now_s() + DEADLINE_S;
+	while (stats_of(a).assigned != 1 || member_assigned(m) != 1) {
+		cr_assert_lt(now_s(), end, "u did not move");
+		pump(a, b, &g, 20);
+		member_serve(m);
+	}
+	cr_assert(af_kafka_src_assigned(a, t0));
+	cr_assert(!af_kafka_src_assigned(a, u0));
+	cr_assert(af_kafka_src_released(a, u0), "taken while t[0] stays");
+	cr_assert(!af_kafka_src_released(a, t0));
+	/* White-box: had the source lost every partition, u[0] would be
+	 * awaited for 30 s before it counts as gone. */
+	uint32_t held = a->assigned;
+	double since = a->none_since;
+	a->assigned = 0;
+	a->none_since = af_kafka_now();
+	cr_assert(!af_kafka_src_released(a, u0), "none held for a moment");
+	a->none_since = af_kafka_now() - KSRC_REJOIN_S - 1.0;
+	cr_assert(af_kafka_src_released(a, u0), "none held for longer than 30 s");
+	a->assigned = held;
+	a->none_since = since;
+
+	member_leave(m);
+	end = now_s() + DEADLINE_S;
+	while (stats_of(a).assigned != 2) {
+		cr_assert_lt(now_s(), end, "u did not come back");
+		pump(a, b, &g, 50);
+	}
+	cr_assert(!af_kafka_src_released(a, u0), "back");
+	cr_assert_eq(g.n, 0);
+	gots_free(&g);
+	batch_free(b);
+	src_close(a);
+}
+
+Test(kafka, a_message_cut_in_part_when_taken_away_goes_on_where_it_stopped_when_given_back)
+{
+	af_kmock_topic(&km, "t", 1);
+	af_kmock_topic(&km, "u", 1);
+	/* Six JSON lines in one message; a batch takes two. */
+	char msg[256];
+	size_t n = 0;
+	for (int i = 0; i < 6; i++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "{\"l\":%d}\n", i + 1);
+	produce_n("u", 0, msg, n);
+	produce("u", 0, "{\"after\":1}");
+	flush();
+	struct af_kafka_src *a = src_open(&(struct src_cfg){.topics = {"t", "u"}});
+	struct af_rt_batch *b = batch_new(2, 8192);
+	struct gots g = {0};
+	cr_assert_eq(drain(a, b, &g, COMPLETE_NONE, 2), AF_OK);
+	cr_assert_eq(g.n, 2);
+	cr_assert_str_eq(g.r[1].data, "{\"l\":2}");
+	uint32_t u0 = g.r[0].input;
+	cr_assert_str_eq(af_kafka_src_input_name(a, u0), "u[0]");
+
+	/* Back-pressure while the other member comes and goes: the source
+	 * serves the rebalances and cuts nothing more. */
+	rd_kafka_t *m = member_join("u");
+	double end = now_s() + DEADLINE_S;
+	while (af_kafka_src_assigned(a, u0) || member_assigned(m) != 1) {
+		cr_assert_lt(now_s(), end, "u did not move");
+		af_kafka_src_hold(a);
+		member_serve(m);
+	}
+	/* Nothing past it; nothing at all when the commit at revocation
+	 * failed (the mock's group can refuse it mid-rebalance): the next
+	 * owner then starts at the earliest, offset 0 all the same. */
+	int64_t c = committed("g", "u", 0);
+	cr_assert(c == 0 || c == RD_KAFKA_OFFSET_INVALID,
+	          "the message cut in part is not complete: committed %" PRId64, c);
+	member_leave(m);
+	end = now_s() + DEADLINE_S;
+	while (!af_kafka_src_assigned(a, u0)) {
+		cr_assert_lt(now_s(), end, "u did not come back");
+		af_kafka_src_hold(a);
+	}
+	cr_assert_eq(g.n, 2);
+	cr_assert_eq(drain(a, b, &g, COMPLETE_NONE, 0), AF_EOF);
+	cr_assert_eq(g.n, 7, "%zu records", g.n);
+	for (int i = 0; i < 6; i++) {
+		char v[16];
+		snprintf(v, sizeof(v), "{\"l\":%d}", i + 1);
+		cr_assert_eq(count(&g, v), 1, "%s exactly once", v);
+		cr_assert_str_eq(g.r[i].data, v, "in order");
+		cr_assert_eq(g.r[i].offset, 0);
+		cr_assert_eq(g.r[i].line, (uint64_t)i + 1);
+		cr_assert_eq(g.r[i].seq, (uint64_t)i);
+	}
+	cr_assert_str_eq(g.r[6].data, "{\"after\":1}");
+	cr_assert_eq(g.r[6].seq, 6);
+	cr_assert_eq(stats_of(a).again, 1);
+	/* The message completes with its last record. */
+	af_kafka_src_complete(a, u0, 1);
+	af_kafka_src_complete(a, u0, 5);
+	gots_free(&g);
+	batch_free(b);
+	src_close(a);
+	cr_assert_eq(committed("g", "u", 0), 1);
+}
+
+/* librdkafka keeps a partition's pause through its revocation and a
+ * later assignment: a partition taken away while the source was paused
+ * and given back after it resumed must not stay paused. */
+Test(kafka, a_partition_taken_away_while_paused_is_read_when_given_back)
+{
+	af_kmock_topic(&km, "t", 1);
+	af_kmock_topic(&km, "u", 1);
+	produce_range("u", 1, 0, 3);
+	struct af_kafka_src *a = src_open(&(struct src_cfg){.topics = {"t", "u"}, .no_eof = true});
+	struct af_rt_batch *b = batch_new(64, 8192);
+	struct gots g = {0};
+	cr_assert_eq(drain(a, b, &g, COMPLETE_EACH, 3), AF_OK);
+	uint32_t u0 = input_named(a, "u[0]");
+
+	rd_kafka_t *m = member_join("u");
+	double end = now_s() + DEADLINE_S;
+	while (af_kafka_src_assigned(a, u0) || member_assigned(m) != 1) {
+		cr_assert_lt(now_s(), end, "u did not move");
+		af_kafka_src_hold(a);
+		member_serve(m);
+	}
+	cr_assert(stats_of(a).is_paused);
+	/* The hold ends while u is away. */
+	pump(a, b, &g, 50);
+	cr_assert(!stats_of(a).is_paused);
+	member_leave(m);
+	end = now_s() + DEADLINE_S;
+	while (!af_kafka_src_assigned(a, u0)) {
+		cr_assert_lt(now_s(), end, "u did not come back");
+		pump(a, b, &g, 50);
+	}
+	produce_range("u", 1, 3, 5);
+	cr_assert_eq(drain(a, b, &g, COMPLETE_EACH, 5), AF_OK);
+	for (int i = 0; i < 5; i++)
+		once(&g, "u", 0, i);
+	gots_free(&g);
+	batch_free(b);
+	src_close(a);
+	cr_assert_eq(committed("g", "u", 0), 5);
+}
+
 /* ---- configuration (no broker needed) ---- */
 
 static af_err_t open_with(const char *prop, char *err, size_t err_size)
