@@ -19,17 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ingest/kafka_impl.h"
+#include "pipeline/clock.h"
 #include "pipeline/kafka_conf.h"
-
-double af_kafka_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* fmt's text into out, the -X secrets as "***". */
 static void format_clean(const struct af_kafka_src *s, char *out, size_t size, const char *fmt,
@@ -400,10 +393,10 @@ static bool commit_retriable(rd_kafka_resp_err_t err)
  * point: a message still handed over is kept or rewound to. */
 static rd_kafka_resp_err_t commit_at_close(struct af_kafka_src *s)
 {
-	double deadline = af_kafka_now() + KSRC_WAIT_MS / 1000.0;
+	double deadline = af_clock_s() + KSRC_WAIT_MS / 1000.0;
 	rd_kafka_resp_err_t err = af_kafka_commit_resume(s, NULL);
 
-	while (err && commit_retriable(err) && s->fatal == AF_OK && af_kafka_now() < deadline) {
+	while (err && commit_retriable(err) && s->fatal == AF_OK && af_clock_s() < deadline) {
 		s->st.commit_errors++;
 		af_kafka_note(s, "offset commit at close: %s (trying again)",
 		              rd_kafka_err2str(err));
@@ -472,7 +465,7 @@ bool af_kafka_src_released(const struct af_kafka_src *s, uint32_t input)
 {
 	if (input >= s->ninputs || s->in[input].assigned || !s->in[input].started)
 		return false;
-	return s->assigned > 0 || af_kafka_now() - s->none_since >= KSRC_REJOIN_S;
+	return s->assigned > 0 || af_clock_s() - s->none_since >= KSRC_REJOIN_S;
 }
 
 af_err_t af_kafka_src_lag(const struct af_kafka_src *s, uint32_t input, int64_t *lag)

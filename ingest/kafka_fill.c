@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ingest/kafka_impl.h"
+#include "pipeline/clock.h"
 
 enum fill { FILL_DONE, FILL_FULL, FILL_SMALL };
 enum got { GOT_NONE, GOT_EVENT, GOT_MSG };
@@ -284,7 +285,7 @@ static int wait_ms(double deadline)
 {
 	if (deadline < 0)
 		return -1;
-	double left = deadline - af_kafka_now();
+	double left = deadline - af_clock_s();
 	return left <= 0 ? 0 : (int)(left * 1000.0) + 1;
 }
 
@@ -463,7 +464,7 @@ static enum fill cursor_fill(struct af_kafka_src *s, struct af_rt_batch *b)
 
 static af_err_t fill(struct af_kafka_src *s, struct af_rt_batch *b, int timeout_ms)
 {
-	double deadline = timeout_ms < 0 ? -1 : af_kafka_now() + timeout_ms / 1000.0;
+	double deadline = timeout_ms < 0 ? -1 : af_clock_s() + timeout_ms / 1000.0;
 	uint32_t want = KSRC_NONE;
 	enum fill f = FILL_DONE;
 	if (s->cur.msg) {
@@ -550,7 +551,7 @@ void af_kafka_src_complete(struct af_kafka_src *s, uint32_t input, uint64_t seq)
 
 void af_kafka_src_hold(struct af_kafka_src *s)
 {
-	double t = af_kafka_now();
+	double t = af_clock_s();
 	if (!s->holding) {
 		s->holding = true;
 		s->hold_since = t;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ingest/kafka_impl.h"
+#include "pipeline/clock.h"
 
 static bool cooperative(rd_kafka_t *rk)
 {
@@ -161,7 +162,7 @@ static void unassign_input(struct af_kafka_src *s, uint32_t input)
 {
 	af_kafka_drop_input(s, input);
 	if (s->in[input].assigned && --s->assigned == 0)
-		s->none_since = af_kafka_now();
+		s->none_since = af_clock_s();
 	s->in[input].assigned = false;
 	s->changes++;
 }

@@ -162,7 +162,6 @@ struct af_kafka_src {
 };
 
 /* kafka.c */
-double af_kafka_now(void);
 /* Set stats.last_error (the caller counts the error where it belongs). */
 void af_kafka_note(struct af_kafka_src *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
