@@ -97,6 +97,16 @@ static bool handed_unfinished(const struct af_kafka_input *in)
 	return in->next_seq > in->done_to;
 }
 
+/* A pending entry for the message at offset that completes with every
+ * record of in handed on so far (a message read again: its first
+ * hand-over is among them). */
+static uint32_t pend_cover(struct af_kafka_src *s, struct af_kafka_input *in, int64_t offset)
+{
+	uint32_t i = pend_push(s, in, offset);
+	s->pool[i].last_seq = in->next_seq - 1;
+	return i;
+}
+
 /* A message of input this process cut whole before its partition was
  * taken away and given back: nothing is handed on again, and it completes
  * once every record handed on so far has (they include its own). */
@@ -106,17 +116,12 @@ static void message_again(struct af_kafka_src *s, uint32_t input, int64_t offset
 	s->st.again++;
 	if (!handed_unfinished(in)) {
 		pass_over(s, input, offset);
-		return;
+	} else if (in->tail != KSRC_NONE && s->pool[in->tail].last_seq == in->next_seq - 1) {
+		/* The entry before covers the same records: join it. */
+		pass_over(s, input, offset);
+	} else {
+		s->pool[pend_cover(s, in, offset)].done = true;
 	}
-	uint64_t last_seq = in->next_seq - 1;
-	if (in->tail != KSRC_NONE && s->pool[in->tail].last_seq == last_seq) {
-		assert(s->pool[in->tail].done);
-		s->pool[in->tail].last = offset;
-		return;
-	}
-	uint32_t i = pend_push(s, in, offset);
-	s->pool[i].last_seq = last_seq;
-	s->pool[i].done = true;
 }
 
 /* ---- the stash ---- */
@@ -405,10 +410,8 @@ static void resume_part(struct af_kafka_src *s)
 	c->again = true;
 	while (c->sp.index < in->part_records && af_kafka_split_next(&c->sp, &start, &len))
 		;
-	if (handed_unfinished(in)) {
-		c->pend = pend_push(s, in, c->msg->offset);
-		s->pool[c->pend].last_seq = in->next_seq - 1;
-	}
+	if (handed_unfinished(in))
+		c->pend = pend_cover(s, in, c->msg->offset);
 }
 
 /* Cut the cursor's message into b until it ends (FILL_DONE, cursor

@@ -270,6 +270,23 @@ static const char *control_option(const char *const *extra)
 	return NULL;
 }
 
+/* Append extra (NULL-terminated, or NULL) to argv[0..*n) of cap slots and
+ * end it with NULL. Returns 0, or -1 with errstr when they do not fit. */
+static int argv_append(const char **argv, size_t *n, size_t cap, const char *const *extra,
+                       const char *what, char *errstr, size_t errstr_size)
+{
+	size_t first = *n;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		if (*n == cap - 1) {
+			snprintf(errstr, errstr_size, "more %s options than %zu", what, *n - first);
+			return -1;
+		}
+		argv[(*n)++] = extra[i];
+	}
+	argv[*n] = NULL;
+	return 0;
+}
+
 int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *errstr,
                        size_t errstr_size)
 {
@@ -280,14 +297,8 @@ int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *
 	const char *control = control_option(extra);
 
 	memset(b, 0, sizeof(*b));
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-		if (n == 31) {
-			snprintf(errstr, errstr_size, "more broker options than %zu", n - 4);
-			return -1;
-		}
-		argv[n++] = extra[i];
-	}
-	argv[n] = NULL;
+	if (argv_append(argv, &n, 32, extra, "broker", errstr, errstr_size) != 0)
+		return -1;
 	/* Close-on-exec, so that only the broker holds the read end and no
 	 * other child (kcat) keeps the write end open. */
 	if (control && strcmp(control, "-") == 0 && pipe2(in, O_CLOEXEC) != 0) {
@@ -500,14 +511,8 @@ int af_e2e_produce(const char *brokers, const char *topic, const char *path,
 	size_t n = 10;
 	struct af_run r;
 
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-		if (n == 31) {
-			snprintf(errstr, errstr_size, "more kcat options than %zu", n - 10);
-			return -1;
-		}
-		argv[n++] = extra[i];
-	}
-	argv[n] = NULL;
+	if (argv_append(argv, &n, 32, extra, "kcat", errstr, errstr_size) != 0)
+		return -1;
 	if (af_run_argv(&r, NULL, argv) != 0) {
 		snprintf(errstr, errstr_size, "kcat could not be started");
 		return -1;
