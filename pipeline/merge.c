@@ -14,19 +14,26 @@
  * depends on what else happened to be read in between.
  *
  * Most events arrive in key order within their input (exports are written
- * in time order), and a heap pays a sift of log2(n) unpredictable branches
- * per event for nothing then. So each input (when there are at most
- * MERGE_RUN_INPUTS) also has a run: a FIFO of nodes in increasing order. An
- * event that sorts after the tail of its input's run is appended to it; any
- * other goes to the heap. The next event out is the least of the heap's top
- * and the runs' heads: the union of sorted sequences, in order, so the
- * output is the same as with the heap alone. Sorted input costs O(1) a
- * push and a pop, and its slots are read back in the order written.
+ * in time order, each Kafka partition in its own), and a heap pays a sift
+ * of log2(n) unpredictable branches per event for nothing then. So each
+ * input also has a run: a FIFO of nodes in increasing order. An event that
+ * sorts after the tail of its input's run is appended to it; any other goes
+ * to the heap. The next event out is the least of the heap's top and the
+ * runs' heads: the union of sorted sequences, in order, so the output is
+ * the same as with the heap alone. Sorted input costs O(1) a push and
+ * O(log inputs) a pop, and its slots are read back in the order written.
+ * The runs share one array, max_buffered nodes in all (at most
+ * MERGE_RUN_CAP an input); with too many inputs for that to give each a
+ * useful run, the heap alone orders.
  *
- * The smallest frontier and the input it belongs to are kept up to date when a
- * frontier rises or an input finishes (a scan of the inputs), not recomputed
- * on every pop, since the caller pops after every push and most pops find
- * nothing ready.
+ * Two tournament trees over the inputs keep what every push and pop asks
+ * for without a scan of the inputs (a Kafka source has one input for every
+ * partition it may ever be given, 256 by default, most of them idle): one
+ * holds, at each node, the input with the least run head in its subtree,
+ * the other the awake unfinished input with the smallest frontier (the
+ * lowest number on a tie). A change to one input replays the matches on its
+ * path to the root, and stops as soon as a match's winner is unchanged and
+ * is another input: nothing above can change then.
  */
 #include "pipeline/merge.h"
 
@@ -41,18 +48,20 @@ struct node {
 	uint32_t slot;
 };
 
-/* Runs: inputs beyond this many use the heap alone (the pop scans the
- * runs' heads); a run holds up to MERGE_RUN_CAP nodes, the rest go to the
- * heap. */
-#define MERGE_RUN_INPUTS 8u
-#define MERGE_RUN_CAP    4096u
+/* The most nodes one input's run holds; fewer when max_buffered spread
+ * over the inputs gives less, and no runs when that is under
+ * MERGE_RUN_MIN. Nodes that find their run full go to the heap. */
+#define MERGE_RUN_CAP 4096u
+#define MERGE_RUN_MIN 8u
+
+/* A tree slot with no input in it. */
+#define NONE UINT32_MAX
 
 struct input {
 	int64_t frontier; /* F_i; INT64_MIN while nothing is known */
 	bool finished;
-	bool idle; /* af_merge_idle: holds W back no more until its next push */
-	struct node *run; /* MERGE_RUN_CAP nodes, a ring; NULL: no run */
-	uint32_t run_head, run_len;
+	bool idle;                  /* af_merge_idle: holds W back no more until its next push */
+	uint32_t run_head, run_len; /* its run: a ring in runs[i * run_cap] */
 };
 
 struct af_merge {
@@ -65,6 +74,13 @@ struct af_merge {
 	size_t size, cap; /* events held (heap and runs), and the most */
 	struct input *inputs;
 	uint32_t ninputs;
+	struct node *runs; /* ninputs * run_cap; NULL: no runs */
+	uint32_t run_cap;  /* a power of two */
+	/* Tournament trees of 2 * leaves slots: leaf i at leaves + i, node k's
+	 * players at 2k and 2k + 1, the winner at 1; NONE where no input. */
+	uint32_t leaves;      /* a power of two >= ninputs */
+	uint32_t *run_tree;   /* the least run head */
+	uint32_t *front_tree; /* the smallest frontier of an awake input */
 	uint32_t next;        /* unfinished input with the smallest frontier */
 	int64_t min_frontier; /* its frontier; INT64_MAX when all are finished */
 	int64_t window_ns;
@@ -75,6 +91,71 @@ struct af_merge {
 	bool least_known;
 };
 
+static bool before(const struct node *a, const struct node *b)
+{
+	if (a->key != b->key)
+		return a->key < b->key;
+	if (a->input != b->input)
+		return a->input < b->input;
+	return a->seq < b->seq;
+}
+
+static struct node *run_at(const struct af_merge *m, uint32_t input, uint32_t k)
+{
+	return &m->runs[(size_t)input * m->run_cap +
+	                ((m->inputs[input].run_head + k) & (m->run_cap - 1))];
+}
+
+/* The match of two run-tree players: a from the lower inputs. */
+static uint32_t run_match(const struct af_merge *m, uint32_t a, uint32_t b)
+{
+	if (a == NONE || b == NONE)
+		return a == NONE ? b : a;
+	return before(run_at(m, b, 0), run_at(m, a, 0)) ? b : a;
+}
+
+static bool awake(const struct input *in)
+{
+	return !in->finished && !in->idle;
+}
+
+/* The match of two frontier-tree players: a from the lower inputs, so a
+ * tie goes to the lower number. */
+static uint32_t front_match(const struct af_merge *m, uint32_t a, uint32_t b)
+{
+	if (a == NONE || b == NONE)
+		return a == NONE ? b : a;
+	return m->inputs[b].frontier < m->inputs[a].frontier ? b : a;
+}
+
+/* Replay input's path in tree after its leaf changed (see the top). */
+static void tree_update(const struct af_merge *m, uint32_t *tree, uint32_t input, bool playing,
+                        uint32_t (*match)(const struct af_merge *, uint32_t, uint32_t))
+{
+	uint32_t k = m->leaves + input;
+	tree[k] = playing ? input : NONE;
+	for (k >>= 1; k >= 1; k >>= 1) {
+		uint32_t was = tree[k];
+		uint32_t won = match(m, tree[2 * k], tree[2 * k + 1]);
+		if (won == was && won != input)
+			return;
+		tree[k] = won;
+	}
+}
+
+static void run_changed(struct af_merge *m, uint32_t input)
+{
+	tree_update(m, m->run_tree, input, m->inputs[input].run_len > 0, run_match);
+}
+
+/* After input's frontier rose, or it finished, slept or woke. */
+static void front_changed(struct af_merge *m, uint32_t input)
+{
+	tree_update(m, m->front_tree, input, awake(&m->inputs[input]), front_match);
+	m->next = m->front_tree[1];
+	m->min_frontier = m->next == NONE ? INT64_MAX : m->inputs[m->next].frontier;
+}
+
 struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_buffered)
 {
 	struct af_merge *m;
@@ -84,13 +165,24 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 	m = calloc(1, sizeof *m);
 	if (m == NULL)
 		return NULL;
+	m->leaves = 1;
+	while (m->leaves < ninputs)
+		m->leaves *= 2;
+	m->run_cap = MERGE_RUN_CAP;
+	while (m->run_cap >= MERGE_RUN_MIN && (size_t)m->run_cap * ninputs > max_buffered)
+		m->run_cap /= 2;
 	m->events = malloc(max_buffered * sizeof *m->events);
 	m->late = malloc(max_buffered * sizeof *m->late);
 	m->free_slots = malloc(max_buffered * sizeof *m->free_slots);
 	m->heap = malloc(max_buffered * sizeof *m->heap);
 	m->inputs = malloc(ninputs * sizeof *m->inputs);
+	m->run_tree = malloc(2 * (size_t)m->leaves * sizeof *m->run_tree);
+	m->front_tree = malloc(2 * (size_t)m->leaves * sizeof *m->front_tree);
+	if (m->run_cap >= MERGE_RUN_MIN)
+		m->runs = malloc((size_t)m->run_cap * ninputs * sizeof *m->runs);
 	if (m->events == NULL || m->late == NULL || m->free_slots == NULL || m->heap == NULL ||
-	    m->inputs == NULL) {
+	    m->inputs == NULL || m->run_tree == NULL || m->front_tree == NULL ||
+	    (m->run_cap >= MERGE_RUN_MIN && m->runs == NULL)) {
 		af_merge_free(m);
 		return NULL;
 	}
@@ -99,18 +191,16 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 		m->free_slots[i] = (uint32_t)(max_buffered - 1 - i);
 	m->nfree = max_buffered;
 	m->cap = max_buffered;
-	for (uint32_t i = 0; i < ninputs; i++) {
-		m->inputs[i] = (struct input){.frontier = INT64_MIN, .finished = false};
-		if (ninputs <= MERGE_RUN_INPUTS) {
-			m->inputs[i].run = malloc(MERGE_RUN_CAP * sizeof(struct node));
-			if (m->inputs[i].run == NULL) {
-				m->ninputs = i + 1;
-				af_merge_free(m);
-				return NULL;
-			}
-		}
-	}
 	m->ninputs = ninputs;
+	for (uint32_t i = 0; i < ninputs; i++)
+		m->inputs[i] = (struct input){.frontier = INT64_MIN};
+	/* Every input awake at INT64_MIN: the lowest number leads; no runs. */
+	for (size_t k = 0; k < 2 * (size_t)m->leaves; k++)
+		m->run_tree[k] = m->front_tree[k] = NONE;
+	for (uint32_t i = 0; i < ninputs; i++)
+		m->front_tree[m->leaves + i] = i;
+	for (uint32_t k = m->leaves - 1; k >= 1; k--)
+		m->front_tree[k] = front_match(m, m->front_tree[2 * k], m->front_tree[2 * k + 1]);
 	m->next = 0;
 	m->min_frontier = INT64_MIN;
 	m->window_ns = window_ns;
@@ -126,28 +216,13 @@ void af_merge_free(struct af_merge *m)
 	free(m->late);
 	free(m->free_slots);
 	free(m->heap);
-	for (uint32_t i = 0; m->inputs != NULL && i < m->ninputs; i++)
-		free(m->inputs[i].run);
+	free(m->runs);
+	free(m->run_tree);
+	free(m->front_tree);
 	free(m->inputs);
 	free(m);
 }
 
-static void update_min_frontier(struct af_merge *m)
-{
-	m->next = UINT32_MAX;
-	m->min_frontier = INT64_MAX;
-	for (uint32_t i = 0; i < m->ninputs; i++) {
-		const struct input *in = &m->inputs[i];
-
-		if (!in->finished && !in->idle &&
-		    (m->next == UINT32_MAX || in->frontier < m->min_frontier)) {
-			m->next = i;
-			m->min_frontier = in->frontier;
-		}
-	}
-}
-
-/* Only a rise can move the minimum, and only if this input could hold it. */
 static void raise_frontier(struct af_merge *m, uint32_t input, int64_t frontier)
 {
 	struct input *in = &m->inputs[input];
@@ -155,8 +230,8 @@ static void raise_frontier(struct af_merge *m, uint32_t input, int64_t frontier)
 	if (frontier <= in->frontier)
 		return;
 	in->frontier = frontier;
-	if (!in->finished && !in->idle)
-		update_min_frontier(m);
+	if (awake(in))
+		front_changed(m, input);
 }
 
 uint32_t af_merge_next_input(const struct af_merge *m)
@@ -169,30 +244,22 @@ static int64_t sub_saturated(int64_t a, int64_t b)
 	return a < INT64_MIN + b ? INT64_MIN : a - b;
 }
 
-static bool before(const struct node *a, const struct node *b)
-{
-	if (a->key != b->key)
-		return a->key < b->key;
-	if (a->input != b->input)
-		return a->input < b->input;
-	return a->seq < b->seq;
-}
-
 void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t frontier)
 {
 	uint32_t input = ev->pos.input;
+	struct input *in = &m->inputs[input];
 
 	assert(m->size < m->cap);
-	assert(input < m->ninputs && !m->inputs[input].finished);
+	assert(input < m->ninputs && !in->finished);
 	m->least_known = false;
-	if (m->inputs[input].idle) {
+	if (in->idle) {
 		/* Back from idle: it holds W again, from its own frontier. */
-		m->inputs[input].idle = false;
-		update_min_frontier(m);
+		in->idle = false;
+		front_changed(m, input);
 	}
 
 	raise_frontier(m, input, frontier > ev->ts_ns ? frontier : ev->ts_ns);
-	int64_t edge = sub_saturated(m->inputs[input].frontier, m->window_ns);
+	int64_t edge = sub_saturated(in->frontier, m->window_ns);
 	bool late = ev->ts_ns < edge;
 
 	uint32_t slot = m->free_slots[--m->nfree];
@@ -202,11 +269,11 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
 	    .key = late ? edge : ev->ts_ns, .seq = ev->pos.seq, .input = input, .slot = slot};
 
 	m->size++;
-	struct input *in = &m->inputs[input];
-	if (in->run != NULL && in->run_len < MERGE_RUN_CAP &&
-	    (in->run_len == 0 ||
-	     before(&in->run[(in->run_head + in->run_len - 1) % MERGE_RUN_CAP], &n))) {
-		in->run[(in->run_head + in->run_len++) % MERGE_RUN_CAP] = n;
+	if (m->runs != NULL && in->run_len < m->run_cap &&
+	    (in->run_len == 0 || before(run_at(m, input, in->run_len - 1), &n))) {
+		*run_at(m, input, in->run_len++) = n;
+		if (in->run_len == 1)
+			run_changed(m, input);
 		return;
 	}
 	size_t i = m->heap_size++;
@@ -221,33 +288,24 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
 	m->heap[i] = n;
 }
 
-/* The least node held: the heap's top or a run's head. Returns the input
- * whose run holds it, or UINT32_MAX for the heap. @pre m->size > 0. */
-static uint32_t least(const struct af_merge *m, const struct node **out)
-{
-	const struct node *best = m->heap_size > 0 ? &m->heap[0] : NULL;
-	uint32_t from = UINT32_MAX;
-
-	for (uint32_t i = 0; i < m->ninputs && m->inputs[0].run != NULL; i++) {
-		const struct input *in = &m->inputs[i];
-		if (in->run_len == 0)
-			continue;
-		const struct node *h = &in->run[in->run_head];
-		if (best == NULL || before(h, best)) {
-			best = h;
-			from = i;
-		}
-	}
-	*out = best;
-	return from;
-}
-
-/* The first node of the heap (from UINT32_MAX) or of input from's run. */
+/* The first node of the heap (from NONE) or of input from's run. */
 static const struct node *first_of(const struct af_merge *m, uint32_t from)
 {
-	if (from == UINT32_MAX)
+	if (from == NONE)
 		return &m->heap[0];
-	return &m->inputs[from].run[m->inputs[from].run_head];
+	return run_at(m, from, 0);
+}
+
+/* The least node held: the heap's top or the least run head. Returns the
+ * input whose run holds it, or NONE for the heap. @pre m->size > 0. */
+static uint32_t least(const struct af_merge *m, const struct node **out)
+{
+	uint32_t from = m->run_tree[1];
+
+	if (from == NONE || (m->heap_size > 0 && before(&m->heap[0], run_at(m, from, 0))))
+		from = NONE;
+	*out = first_of(m, from);
+	return from;
 }
 
 /* least(), or what the last pop found while no push came since. */
@@ -292,7 +350,7 @@ void af_merge_finish(struct af_merge *m, uint32_t input)
 {
 	assert(input < m->ninputs);
 	m->inputs[input].finished = true;
-	update_min_frontier(m);
+	front_changed(m, input);
 }
 
 void af_merge_wake(struct af_merge *m, uint32_t input)
@@ -301,7 +359,7 @@ void af_merge_wake(struct af_merge *m, uint32_t input)
 	if (!m->inputs[input].idle)
 		return;
 	m->inputs[input].idle = false;
-	update_min_frontier(m);
+	front_changed(m, input);
 }
 
 void af_merge_idle(struct af_merge *m, uint32_t input)
@@ -310,14 +368,14 @@ void af_merge_idle(struct af_merge *m, uint32_t input)
 	if (m->inputs[input].idle)
 		return;
 	m->inputs[input].idle = true;
-	update_min_frontier(m);
+	front_changed(m, input);
 }
 
 /* Whether a key is safe to release: no event still to come can sort before
  * it (see merge.h). */
 static bool safe(const struct af_merge *m, int64_t key)
 {
-	if (m->next == UINT32_MAX)
+	if (m->next == NONE)
 		return true;
 	/* An input that has told us nothing could still send anything. */
 	if (m->min_frontier == INT64_MIN)
@@ -338,12 +396,13 @@ static struct af_event *pop_ref(struct af_merge *m, bool *late, bool force)
 		m->forced++;
 	}
 	uint32_t slot = top->slot;
-	if (from == UINT32_MAX) {
+	if (from == NONE) {
 		heap_remove_top(m);
 	} else {
 		struct input *in = &m->inputs[from];
-		in->run_head = (in->run_head + 1) % MERGE_RUN_CAP;
+		in->run_head = (in->run_head + 1) & (m->run_cap - 1);
 		in->run_len--;
+		run_changed(m, from);
 	}
 	m->size--;
 	m->least_known = false;

@@ -80,7 +80,8 @@ uint32_t af_merge_next_input(const struct af_merge *m);
  * @pre !af_merge_full(m) (pop until af_merge_pop returns false after each
  * push); ev->pos.input < ninputs and that input is not finished; the events of
  * one input are pushed in their record order.
- * Cost: O(log buffered), plus O(ninputs) when the frontier rises. */
+ * Cost: O(log buffered) into the heap, O(1) onto its input's run, plus
+ * O(log ninputs) when the frontier rises. */
 void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t frontier);
 
 /* Raise input's frontier to frontier, with no event: how a shard learns of
@@ -88,11 +89,11 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
  * the current one changes nothing.
  * @pre input < ninputs; frontier covers only records before any event of the
  * input pushed afterwards (the same rule as af_merge_push's frontier).
- * Advancing a finished input is harmless. Cost: O(ninputs) when it rises. */
+ * Advancing a finished input is harmless. Cost: O(log ninputs) when it rises. */
 void af_merge_advance(struct af_merge *m, uint32_t input, int64_t frontier);
 
 /* Input has ended; it no longer holds W back.
- * @pre input < ninputs. Finishing twice is harmless. Cost: O(ninputs). */
+ * @pre input < ninputs. Finishing twice is harmless. Cost: O(log ninputs). */
 void af_merge_finish(struct af_merge *m, uint32_t input);
 
 /* Input is idle (a Kafka partition at its end): it no longer holds W back
@@ -100,7 +101,7 @@ void af_merge_finish(struct af_merge *m, uint32_t input);
  * An event of an input back from idle may sort before events already
  * released (they left while nothing held them): order is then arrival
  * order, as in any stream whose watermark ignores idle partitions.
- * @pre input < ninputs. Cost: O(ninputs). */
+ * @pre input < ninputs. Cost: O(log ninputs). */
 void af_merge_idle(struct af_merge *m, uint32_t input);
 
 /* The next event ready to leave, copied into *out: the buffered minimum by
@@ -118,7 +119,7 @@ struct af_event *af_merge_pop_ref(struct af_merge *m, bool *late);
 
 /* Input holds W back again from its own frontier, as at its next push
  * (no-op when not idle): for a shard that learns of an input's records
- * from a batch marker only. @pre input < ninputs. Cost: O(ninputs). */
+ * from a batch marker only. @pre input < ninputs. Cost: O(log ninputs). */
 void af_merge_wake(struct af_merge *m, uint32_t input);
 
 /* af_merge_pop_ref that releases the buffered minimum even when it is not

@@ -923,6 +923,37 @@ Test(merge, orders_many_inputs_and_runs_longer_than_a_run_like_the_reference)
 	free(ts);
 }
 
+/* A Kafka source gives the merge an input for every partition it may be
+ * given: hundreds, with runs of a few dozen nodes each. */
+Test(merge, orders_hundreds_of_inputs_with_short_runs_like_the_reference)
+{
+	enum { N = 300 };
+	uint64_t rng = 4242;
+	struct feed *feeds = calloc(N, sizeof *feeds);
+	int64_t **bufs = calloc(N, sizeof *bufs);
+
+	for (int round = 0; round < 4; round++) {
+		int64_t disorder = 1 + (int64_t)(next_random(&rng) % 40);
+		int64_t window = (int64_t)(next_random(&rng) % 50);
+
+		random_feeds(&rng, feeds, bufs, N, disorder);
+		size_t total = feeds_total(feeds, N);
+		struct ref *want = reference(feeds, N, window);
+		struct af_merge *m = af_merge_new(N, window, 65536);
+		struct out o = round % 2 ? run_shuffled(m, feeds, N, next_random(&rng))
+		                         : run(m, feeds, N);
+
+		cr_assert_eq(af_merge_forced(m), 0);
+		assert_matches(&o, want, total, "three hundred inputs");
+		out_free(&o);
+		af_merge_free(m);
+		free(want);
+		free_feeds(bufs, N);
+	}
+	free(feeds);
+	free(bufs);
+}
+
 Test(merge, stops_an_idle_input_from_holding_back_the_others)
 {
 	struct af_merge *m = af_merge_new(2, 10, 16);
