@@ -22,6 +22,12 @@
  * fill the last 32 bits. A port is 1..5 decimal digits up to 65535; port 0 is
  * accepted but cannot be told from "no port". "-", "unknown" and everything
  * else that is not an address are rejected.
+ *
+ * Most records carry a plain dotted IPv4 address, so af_ip_parse first reads
+ * the text as exactly that in one pass, with no search for colons or
+ * brackets. It only ever accepts: text it does not read whole as four
+ * octets (a blank, a colon, a fifth digit, a leading zero, 256) goes to the
+ * general path above, which then decides alone, so the two cannot disagree.
  */
 #include "pipeline/ip.h"
 
@@ -35,12 +41,15 @@ static bool is_blank(char c)
 
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
+	/* Two unsigned range tests: below '0' (or 'a') wraps to a large value;
+	 * c | 0x20 folds 'A'..'F' onto 'a'..'f' and no other byte onto them. */
+	unsigned digit = (unsigned char)c - (unsigned)'0';
+	unsigned letter = ((unsigned char)c | 0x20u) - (unsigned)'a';
+
+	if (digit <= 9)
+		return (int)digit;
+	if (letter <= 5)
+		return (int)letter + 10;
 	return -1;
 }
 
@@ -193,9 +202,61 @@ static bool parse_any(const char *p, const char *end, struct af_ip *ip)
 	return parse_v6_zoned(p, end, ip->bytes);
 }
 
+/* Exactly s[0..len) as dotted IPv4, every octet 0..255 without a leading
+ * zero; fills ip only on success. The text is read from a copy with zero
+ * bytes after it, so no read needs a test for the end: a zero byte is
+ * neither a digit nor a dot, and one inside the text is caught by the
+ * length read. Each octet's digits are read without a loop: at most
+ * three, then a dot (or the end, after the fourth). */
+static bool parse_v4_plain(const char *s, size_t len, struct af_ip *ip)
+{
+	unsigned char b[16] = {0};
+	uint8_t v4[4];
+	size_t p = 0;
+
+	if (len < 7 || len > 15)
+		return false;
+	if (len >= 8) {
+		memcpy(b, s, 8);
+		memcpy(b + len - 8, s + len - 8, 8);
+	} else {
+		memcpy(b, s, 7);
+	}
+	for (int i = 0; i < 4; i++) {
+		unsigned v = (unsigned)b[p++] - '0', d;
+
+		if (v > 9)
+			return false;
+		if ((d = (unsigned)b[p] - '0') <= 9) {
+			if (v == 0)
+				return false; /* leading zero */
+			v = v * 10 + d;
+			if ((d = (unsigned)b[++p] - '0') <= 9) {
+				v = v * 10 + d;
+				if (v > 255)
+					return false;
+				p++;
+			}
+		}
+		v4[i] = (uint8_t)v;
+		if (i < 3 && b[p++] != '.')
+			return false;
+	}
+	if (p != len)
+		return false;
+	memset(ip, 0, sizeof *ip);
+	memcpy(ip->bytes, v4_mapped_prefix, sizeof v4_mapped_prefix);
+	memcpy(ip->bytes + 12, v4, sizeof v4);
+	ip->family = AF_IP_V4;
+	return true;
+}
+
 bool af_ip_parse(const char *s, size_t len, struct af_ip *ip)
 {
 	const char *p = s, *end = s + len;
+
+	if (parse_v4_plain(s, len, ip))
+		return true;
 
 	while (p < end && is_blank(*p))
 		p++;

@@ -114,11 +114,11 @@ enum af_reason af_map_entra(struct af_map *m, struct af_event *ev)
 	const struct af_jval *rt = af_map_slot(m, AF_F_RESULT_TYPE);
 	if (af_jval_int(af_map_slot(m, AF_F_STATUS_ERROR), &code) || af_jval_int(rt, &code)) {
 		failed = code != 0;
-	} else if (af_jval_ieq(rt, "Success") || af_jval_ieq(rt, "Failure") ||
-	           af_jval_ieq(rt, "Failed")) {
+	} else if (af_map_val_ieq(rt, "Success") || af_map_val_ieq(rt, "Failure") ||
+	           af_map_val_ieq(rt, "Failed")) {
 		/* Some pipelines rewrite resultType as a word. */
 		code = 0;
-		failed = !af_jval_ieq(rt, "Success");
+		failed = !af_map_val_ieq(rt, "Success");
 	} else {
 		m->detail = af_map_has(m, AF_F_STATUS_ERROR) ? "status.errorCode" : "status";
 		return af_map_has(m, AF_F_STATUS_ERROR) ? AF_REASON_WRONG_TYPE
@@ -140,7 +140,7 @@ enum af_reason af_map_entra(struct af_map *m, struct af_event *ev)
 	if (af_jval_bool(af_map_slot(m, AF_F_IS_INTERACTIVE), &interactive)) {
 		if (interactive)
 			ev->flags |= AF_EV_INTERACTIVE;
-	} else if (af_jval_ieq(cat, "SignInLogs") || cat->type == AF_J_ABSENT) {
+	} else if (af_map_val_ieq(cat, "SignInLogs") || cat->type == AF_J_ABSENT) {
 		ev->flags |= AF_EV_INTERACTIVE;
 	}
 	map_location(m, ev);

@@ -318,18 +318,18 @@ enum af_reason af_map_m365(struct af_map *m, struct af_event *ev)
 	} else if (af_map_ieq(o, ol, "MailItemsAccessed")) {
 		ev->kind = AF_KIND_MAIL_ACCESS;
 		af_map_copy(ev, ev->app, sizeof(ev->app), af_map_slot(m, AF_F_CLIENT_INFO));
-	} else if (ol > 4 && strncasecmp(o, "File", 4) == 0) {
+	} else if (ol > 4 && af_map_ieq_n(o, "File", 4)) {
 		const struct af_jval *w = af_map_slot(m, AF_F_WORKLOAD);
-		if (af_jval_ieq(w, "SharePoint") || af_jval_ieq(w, "OneDrive"))
+		if (af_map_val_ieq(w, "SharePoint") || af_map_val_ieq(w, "OneDrive"))
 			ev->kind = AF_KIND_FILE_ACCESS;
 	}
 	if (ev->outcome == AF_OUTCOME_UNKNOWN) {
 		const struct af_jval *rs = af_map_slot(m, AF_F_RESULT_STATUS);
-		if (af_jval_ieq(rs, "Succeeded") || af_jval_ieq(rs, "Success") ||
-		    af_jval_ieq(rs, "True"))
+		if (af_map_val_ieq(rs, "Succeeded") || af_map_val_ieq(rs, "Success") ||
+		    af_map_val_ieq(rs, "True"))
 			ev->outcome = AF_OUTCOME_SUCCESS;
-		else if (af_jval_ieq(rs, "Failed") || af_jval_ieq(rs, "Failure") ||
-		         af_jval_ieq(rs, "False"))
+		else if (af_map_val_ieq(rs, "Failed") || af_map_val_ieq(rs, "Failure") ||
+		         af_map_val_ieq(rs, "False"))
 			ev->outcome = AF_OUTCOME_FAILURE;
 	}
 	return AF_REASON_NONE;

@@ -33,7 +33,8 @@ enum af_reason af_map_msgtrace(struct af_map *m, struct af_event *ev)
 		               ? AF_REASON_MISSING_FIELD
 		               : AF_REASON_WRONG_TYPE;
 	}
-	af_map_copy_text(ev, ev->recipient, sizeof(ev->recipient), rcpt->s, rcpt->len, true);
+	size_t copied =
+	    af_map_copy_text(ev, ev->recipient, sizeof(ev->recipient), rcpt->s, rcpt->len, true);
 	ev->recipient_count = 1;
 	af_map_ip(ev, af_map_slot(m, AF_F_FROM_IP));
 	static const enum af_field id_fields[] = {AF_F_MESSAGE_TRACE_ID, AF_F_ID};
@@ -41,15 +42,17 @@ enum af_reason af_map_msgtrace(struct af_map *m, struct af_event *ev)
 	af_map_copy(ev, ev->record_id, sizeof(ev->record_id), id);
 	if (id && id->type == AF_J_STRING && id->len > 0)
 		ev->dedup_key = (XXH3_64bits(id->s, id->len) ^
-		                 af_map_hash_lower(rcpt->s, rcpt->len) * 0x9E3779B97F4A7C15ULL) |
+		                 af_map_hash_lowered(rcpt->s, rcpt->len, ev->recipient, copied) *
+		                     0x9E3779B97F4A7C15ULL) |
 		                1;
 	const struct af_jval *status = af_map_slot(m, AF_F_STATUS);
 	if (status->type == AF_J_STRING) {
 		af_map_copy(ev, ev->action, sizeof(ev->action), status);
-		if (af_jval_ieq(status, "Delivered") || af_jval_ieq(status, "Expanded"))
+		if (af_map_val_ieq(status, "Delivered") || af_map_val_ieq(status, "Expanded"))
 			ev->outcome = AF_OUTCOME_SUCCESS;
-		else if (af_jval_ieq(status, "Failed") || af_jval_ieq(status, "FilteredAsSpam") ||
-		         af_jval_ieq(status, "Quarantined"))
+		else if (af_map_val_ieq(status, "Failed") ||
+		         af_map_val_ieq(status, "FilteredAsSpam") ||
+		         af_map_val_ieq(status, "Quarantined"))
 			ev->outcome = AF_OUTCOME_FAILURE;
 	} else {
 		af_map_copy_text(ev, ev->action, sizeof(ev->action), "MessageTrace", 12, false);

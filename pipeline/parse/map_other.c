@@ -36,11 +36,11 @@ enum af_reason af_map_okta(struct af_map *m, struct af_event *ev)
 	if (dn->type == AF_J_STRING)
 		ev->name_hash = af_map_hash_lower(dn->s, dn->len);
 	const struct af_jval *result = af_map_slot(m, AF_F_OKTA_RESULT);
-	if (af_jval_ieq(result, "SUCCESS") || af_jval_ieq(result, "ALLOW"))
+	if (af_map_val_ieq(result, "SUCCESS") || af_map_val_ieq(result, "ALLOW"))
 		ev->outcome = AF_OUTCOME_SUCCESS;
-	else if (af_jval_ieq(result, "FAILURE") || af_jval_ieq(result, "DENY"))
+	else if (af_map_val_ieq(result, "FAILURE") || af_map_val_ieq(result, "DENY"))
 		ev->outcome = AF_OUTCOME_FAILURE;
-	if (af_jval_ieq(type, "user.session.start")) {
+	if (af_map_val_ieq(type, "user.session.start")) {
 		/* No result is not a failure: guessing either way would feed the
 		 * sign-in rules (as map_entra.c, dead-letter it). A result that is
 		 * neither (CHALLENGE, SKIPPED) leaves the kind "other". */
@@ -92,13 +92,13 @@ enum af_reason af_map_cloudtrail(struct af_map *m, struct af_event *ev)
 	const struct af_jval *ua = af_map_slot(m, AF_F_USER_AGENT);
 	if (ua->type == AF_J_STRING)
 		ev->ua_hash = af_map_hash_raw(ua->s, ua->len);
-	if (af_jval_ieq(name, "ConsoleLogin")) {
+	if (af_map_val_ieq(name, "ConsoleLogin")) {
 		const struct af_jval *res = af_map_slot(m, AF_F_CONSOLE_LOGIN);
 		if (!af_map_has(m, AF_F_CONSOLE_LOGIN)) {
 			m->detail = "responseElements.ConsoleLogin";
 			return AF_REASON_MISSING_FIELD;
 		}
-		bool ok = af_jval_ieq(res, "Success");
+		bool ok = af_map_val_ieq(res, "Success");
 		ev->kind = ok ? AF_KIND_SIGNIN_OK : AF_KIND_SIGNIN_FAILED;
 		ev->outcome = ok ? AF_OUTCOME_SUCCESS : AF_OUTCOME_FAILURE;
 		ev->flags |= AF_EV_INTERACTIVE;

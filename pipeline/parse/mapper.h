@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pipeline/event.h"
 #include "pipeline/parse/fields.h"
@@ -78,13 +79,22 @@ void af_map_ip(struct af_event *ev, const struct af_jval *v);
  * copy nothing. */
 void af_map_copy(struct af_event *ev, char *dst, size_t cap, const struct af_jval *v);
 
-/* Same, from a plain view, lower-casing ASCII when lower is true. */
-void af_map_copy_text(struct af_event *ev, char *dst, size_t cap, const char *s, size_t len,
-                      bool lower);
+/* Same, from a plain view, lower-casing ASCII when lower is true. Returns
+ * the number of bytes copied: len when the copy is whole.
+ * @pre dst and s do not overlap. */
+size_t af_map_copy_text(struct af_event *ev, char *dst, size_t cap, const char *s, size_t len,
+                        bool lower);
 
 /* xxh3 of s lower-cased (ASCII); 0 for an empty string (a hash of 0 is
- * given as 1, since 0 means "none"). */
+ * given as 1, since 0 means "none").
+ * Cost: lowers into a stack buffer first; when a lowered copy is at hand,
+ * af_map_hash_lowered saves that. */
 uint64_t af_map_hash_lower(const char *s, size_t len);
+
+/* af_map_hash_lower(s, len), given lowered: the first copied bytes of s as
+ * af_map_copy_text lowered them (copied is what it returned). The copy is
+ * hashed as it is when whole; else s is lowered and hashed again. */
+uint64_t af_map_hash_lowered(const char *s, size_t len, const char *lowered, size_t copied);
 
 /* The same of s as it is (user agents: their case is part of them). */
 uint64_t af_map_hash_raw(const char *s, size_t len);
@@ -93,19 +103,83 @@ uint64_t af_map_hash_raw(const char *s, size_t len);
  * writes coordinates as strings). False for anything else, NaN included. */
 bool af_map_number(const struct af_jval *v, double *out);
 
-/* True if s[0..len) equals lit without regard to ASCII case. */
-static inline bool af_map_ieq(const char *s, size_t len, const char *lit)
+/* 0x20 in each byte of w that is 'A'..'Z', 0 in the others; eight bytes
+ * at once. Bit 7 of from_a says >= 'A' and of past_z > 'Z', computed on
+ * the low 7 bits so that no byte carries into the next; bytes with bit 7
+ * set (UTF-8) are masked out. */
+static inline uint64_t af_map_upper_bits(uint64_t w)
 {
-	struct af_jval v = {.s = s, .len = (uint32_t)len, .type = AF_J_STRING};
-	return len <= UINT32_MAX && af_jval_ieq(&v, lit);
+	const uint64_t ones = 0x0101010101010101;
+	uint64_t low7 = w & 0x7f * ones;
+	uint64_t from_a = low7 + (0x80 - 'A') * ones;
+	uint64_t past_z = low7 + (0x80 - 'Z' - 1) * ones;
+
+	return (from_a & ~past_z & ~w & 0x80 * ones) >> 2; /* 0x80 >> 2 = 0x20 */
+}
+
+/* Non-zero unless each byte of a equals that of b or, where b's is an
+ * ASCII letter, that letter in the other case: af_jval_ieq's rule. Bit 5
+ * cleared, exactly the letters land on 'A'..'Z'. */
+static inline uint64_t af_map_case_diff(uint64_t a, uint64_t b)
+{
+	return (a ^ b) & ~af_map_upper_bits(b & ~0x2020202020202020);
+}
+
+/* True if s[0..n) equals lit[0..n) without regard to ASCII case, compared
+ * a word at a time (the last word overlapping the one before; below 8
+ * bytes, two overlapping halves). Always inline: with a literal, its words
+ * and letter masks fold into constants, a few instructions per 8 bytes.
+ * @pre s and lit readable for n bytes. */
+__attribute__((always_inline)) static inline bool af_map_ieq_n(const char *s, const char *lit,
+                                                               size_t n)
+{
+	uint64_t a, b, diff = 0;
+
+	if (n >= 8) {
+		for (size_t i = 0; i < n; i += 8) {
+			size_t at = i + 8 <= n ? i : n - 8;
+			memcpy(&a, s + at, 8);
+			memcpy(&b, lit + at, 8);
+			diff |= af_map_case_diff(a, b);
+		}
+	} else if (n >= 4) {
+		uint32_t a_lo, a_hi, b_lo, b_hi;
+		memcpy(&a_lo, s, 4);
+		memcpy(&a_hi, s + n - 4, 4);
+		memcpy(&b_lo, lit, 4);
+		memcpy(&b_hi, lit + n - 4, 4);
+		diff = af_map_case_diff(a_lo | (uint64_t)a_hi << 32, b_lo | (uint64_t)b_hi << 32);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			diff |= af_map_case_diff((unsigned char)s[i], (unsigned char)lit[i]);
+	}
+	return diff == 0;
+}
+
+/* True if s[0..len) equals lit without regard to ASCII case. Always inline,
+ * so that the literal's length folds away and the usual answer, another
+ * length, costs one compare. */
+__attribute__((always_inline)) static inline bool af_map_ieq(const char *s, size_t len,
+                                                             const char *lit)
+{
+	size_t n = __builtin_strlen(lit);
+	return len == n && af_map_ieq_n(s, lit, n);
+}
+
+/* The same for a value: false unless v is a string; af_jval_ieq's answer. */
+__attribute__((always_inline)) static inline bool af_map_val_ieq(const struct af_jval *v,
+                                                                 const char *lit)
+{
+	return v->type == AF_J_STRING && af_map_ieq(v->s, v->len, lit);
 }
 
 /* True if v names one of Entra's sign-in log categories. */
 static inline bool af_map_is_signin_category(const struct af_jval *v)
 {
-	return af_jval_ieq(v, "SignInLogs") || af_jval_ieq(v, "NonInteractiveUserSignInLogs") ||
-	       af_jval_ieq(v, "ServicePrincipalSignInLogs") ||
-	       af_jval_ieq(v, "ManagedIdentitySignInLogs");
+	return af_map_val_ieq(v, "SignInLogs") ||
+	       af_map_val_ieq(v, "NonInteractiveUserSignInLogs") ||
+	       af_map_val_ieq(v, "ServicePrincipalSignInLogs") ||
+	       af_map_val_ieq(v, "ManagedIdentitySignInLogs");
 }
 
 /* True if s ends with lit, without regard to ASCII case. */

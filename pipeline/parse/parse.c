@@ -7,13 +7,16 @@
  * order, most specific first, so a record that happens to carry a stray
  * "time" key is not taken for an Entra record. Records that match no
  * mapper are "unknown_schema", never dropped.
+ *
+ * The helpers lower-case ASCII eight bytes at a time: accounts and names are
+ * mostly ASCII, and the word form needs no test per byte (bytes of UTF-8
+ * sequences, 0x80 and up, are left alone exactly as the byte loop left them).
  */
 #include "pipeline/parse/parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #define XXH_INLINE_ALL /* xxh3 of short keys inlined: called per record */
 #include <xxhash.h>
 
@@ -234,6 +237,33 @@ static inline uint64_t nonzero(uint64_t h)
 	return h ? h : 1;
 }
 
+/* dst[0..n) = s[0..n) with ASCII capitals lowered. @pre no overlap. */
+static void lower_copy(char *dst, const char *s, size_t n)
+{
+	uint64_t w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		w |= af_map_upper_bits(w);
+		memcpy(dst + i, &w, 8);
+	}
+	if (i == n)
+		return;
+	if (n >= 8) {
+		/* The last 8 bytes once more: the overlap is written again with
+		 * the same values. */
+		memcpy(&w, s + n - 8, 8);
+		w |= af_map_upper_bits(w);
+		memcpy(dst + n - 8, &w, 8);
+		return;
+	}
+	for (; i < n; i++) {
+		char c = s[i];
+		dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+	}
+}
+
 uint64_t af_map_hash_raw(const char *s, size_t len)
 {
 	return len == 0 ? 0 : nonzero(XXH3_64bits(s, len));
@@ -251,10 +281,7 @@ uint64_t af_map_hash_lower(const char *s, size_t len)
 	uint64_t h = 0;
 	for (size_t off = 0; off < len; off += sizeof(buf)) {
 		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
-		for (size_t i = 0; i < n; i++) {
-			char c = s[off + i];
-			buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
-		}
+		lower_copy(buf, s + off, n);
 		if (streaming)
 			XXH3_64bits_update(&st, buf, n);
 		else
@@ -289,11 +316,14 @@ enum af_reason af_map_account(struct af_map *m, struct af_event *ev, const struc
 		m->detail = name;
 		return AF_REASON_NUL_BYTES;
 	}
-	af_map_copy_text(ev, ev->account, sizeof(ev->account), s, len, true);
-	/* Hash the lowered copy when it is whole; else the full text. */
-	ev->account_hash = len < sizeof(ev->account) ? nonzero(XXH3_64bits(ev->account, len))
-	                                             : af_map_hash_lower(s, len);
+	size_t n = af_map_copy_text(ev, ev->account, sizeof(ev->account), s, len, true);
+	ev->account_hash = af_map_hash_lowered(s, len, ev->account, n);
 	return AF_REASON_NONE;
+}
+
+uint64_t af_map_hash_lowered(const char *s, size_t len, const char *lowered, size_t copied)
+{
+	return copied == len ? af_map_hash_raw(lowered, len) : af_map_hash_lower(s, len);
 }
 
 void af_map_ip(struct af_event *ev, const struct af_jval *v)
@@ -302,21 +332,18 @@ void af_map_ip(struct af_event *ev, const struct af_jval *v)
 		af_ip_parse(v->s, v->len, &ev->src);
 }
 
-void af_map_copy_text(struct af_event *ev, char *dst, size_t cap, const char *s, size_t len,
-                      bool lower)
+size_t af_map_copy_text(struct af_event *ev, char *dst, size_t cap, const char *s, size_t len,
+                        bool lower)
 {
 	size_t n = af_utf8_cut(s, len, cap - 1);
 	if (n < len)
 		ev->flags |= AF_EV_TRUNCATED;
-	if (lower) {
-		for (size_t i = 0; i < n; i++) {
-			char c = s[i];
-			dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
-		}
-	} else {
+	if (lower)
+		lower_copy(dst, s, n);
+	else
 		memcpy(dst, s, n);
-	}
 	dst[n] = '\0';
+	return n;
 }
 
 void af_map_copy(struct af_event *ev, char *dst, size_t cap, const struct af_jval *v)
@@ -337,21 +364,23 @@ static bool plain_decimal(const char *s, size_t len, double *out)
 	bool neg = false;
 	if (i < len && (s[i] == '-' || s[i] == '+'))
 		neg = s[i++] == '-';
+	/* Digits, then at most one dot and digits; m wraps past 19 digits,
+	 * but then there are more than 15 and the text is refused. */
 	uint64_t m = 0;
-	int digits = 0, frac = -1;
-	for (; i < len; i++) {
-		char c = s[i];
-		if (c == '.' && frac < 0) {
-			frac = 0;
-			continue;
-		}
-		if (c < '0' || c > '9' || ++digits > 15)
-			return false;
-		m = m * 10 + (uint64_t)(c - '0');
-		if (frac >= 0)
-			frac++;
+	unsigned digit;
+	size_t start = i;
+	for (; i < len && (digit = (unsigned char)s[i] - (unsigned)'0') <= 9; i++)
+		m = m * 10 + digit;
+	size_t digits = i - start;
+	int frac = -1;
+	if (i < len && s[i] == '.') {
+		size_t dot = i++;
+		for (; i < len && (digit = (unsigned char)s[i] - (unsigned)'0') <= 9; i++)
+			m = m * 10 + digit;
+		frac = (int)(i - dot - 1);
+		digits += (size_t)frac;
 	}
-	if (digits == 0 || frac == 0)
+	if (i != len || digits == 0 || digits > 15 || frac == 0)
 		return false;
 	double d = (double)m / pow10[frac > 0 ? frac : 0];
 	*out = neg ? -d : d;
@@ -378,7 +407,7 @@ bool af_map_number(const struct af_jval *v, double *out)
 bool af_map_iends(const char *s, size_t len, const char *lit)
 {
 	size_t n = strlen(lit);
-	return len >= n && strncasecmp(s + len - n, lit, n) == 0;
+	return len >= n && af_map_ieq_n(s + len - n, lit, n);
 }
 
 const char *af_map_domain(const char *s, size_t len, size_t *dlen)

@@ -11,6 +11,18 @@
  * that the leap day is the last day of a counting year), which needs no
  * timegm, no TZ, no locale and no table beyond the days per month.
  *
+ * The exports write one layout almost always, "YYYY-MM-DDThh:mm:ss" and a
+ * fraction and zone, so af_ts_parse first tries a fast path that checks the
+ * 19 fixed bytes as three 8-byte words (a word test each instead of a branch
+ * per byte), reads a fraction of up to 8 digits as one word, and the zone and
+ * the calendar checks with the general scanner's own functions. Whatever the
+ * fast path does not take whole (a leading blank, a short or odd head, a
+ * tail it cannot read) goes to the general scanners unchanged, so the two
+ * cannot disagree: the fast path decides only text whose every byte the
+ * general ISO scanner would read the same way. Years 1970..2099, where every
+ * fourth year is a leap year, take their day number from a month table
+ * instead of the era arithmetic.
+ *
  * Leap seconds: second 60 is accepted, since UTC sources may write one at the
  * end of a minute, and read as the last nanosecond of second 59 of the same
  * minute. POSIX time has no slot for it; this keeps the time inside its own
@@ -20,6 +32,7 @@
 #include "pipeline/parse/timestamp.h"
 
 #include <assert.h>
+#include <string.h>
 
 #define NS_PER_S  1000000000LL
 #define S_PER_DAY 86400LL
@@ -120,11 +133,21 @@ static bool is_leap(int y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+/* 1970..2099: every fourth year is a leap year, none of the century rule
+ * applies (2000 is one, 2100 is beyond), so the common years need no
+ * division at all. */
+static bool in_fast_years(int y)
+{
+	return y >= 1970 && y <= 2099;
+}
+
 static int days_in_month(int y, int m)
 {
 	static const unsigned char days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+	if (m != 2)
+		return days[m - 1];
+	return (in_fast_years(y) ? (y & 3) == 0 : is_leap(y)) ? 29 : 28;
 }
 
 /* Days from 1970-01-01 to y-m-d; valid for any year, negative before 1970. */
@@ -141,6 +164,20 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 
 	/* 719468 = days from 0000-03-01 to 1970-01-01. */
 	return era * 146097 + doe - 719468;
+}
+
+/* days_from_civil for a valid date; 1970..2099 by the month table. */
+static int64_t days_of(int y, int m, int d)
+{
+	/* Days before the first of each month in a common year. */
+	static const unsigned short before[12] = {0,   31,  59,  90,  120, 151,
+	                                          181, 212, 243, 273, 304, 334};
+
+	if (!in_fast_years(y))
+		return days_from_civil(y, m, d);
+	/* (y - 1969) / 4 leap days fall in 1970..y-1: 1972, 1976, ... */
+	return (int64_t)(y - 1970) * 365 + (y - 1969) / 4 + before[m - 1] +
+	       (m > 2 && (y & 3) == 0) + d - 1;
 }
 
 /* The inverse of days_from_civil. */
@@ -178,7 +215,7 @@ static bool civil_to_ns(const struct civil *cv, int64_t *ns)
 		frac = NS_PER_S - 1;
 	}
 	/* At most ~2.5e11 s for year 9999: no overflow before the check. */
-	int64_t s = days_from_civil(cv->year, cv->month, cv->day) * S_PER_DAY + cv->hour * 3600 +
+	int64_t s = days_of(cv->year, cv->month, cv->day) * S_PER_DAY + cv->hour * 3600 +
 	            cv->minute * 60 + second - cv->offset_s;
 	if (s < 0 || s > (INT64_MAX - frac) / NS_PER_S)
 		return false;
@@ -296,8 +333,146 @@ static bool parse_dotnet(struct cursor *c, int64_t *ns)
 	return true;
 }
 
+/* The 8 bytes at p as a number whose byte i (from the low end) is p[i]. */
+static uint64_t load_le64(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof w);
+	if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+		w = __builtin_bswap64(w);
+	return w;
+}
+
+/* Non-zero unless every byte of w marked in digits (0x80 there) is '0'..'9'
+ * and every byte marked in seps (0xff there) equals that byte of want.
+ * want holds '0' at the digit bytes: after the xor a digit is 0..9, and
+ * adding 0x76 sets bit 7 of exactly the bytes above 9 (a byte with bit 7
+ * already set is caught by the or). A carry out of a byte happens only from
+ * a byte that is itself refused, so it cannot hide anything. */
+static uint64_t word_mismatch(uint64_t w, uint64_t want, uint64_t digits, uint64_t seps)
+{
+	uint64_t x = w ^ want;
+	uint64_t add = (digits >> 7) * 0x76;
+
+	return (x & seps) | (((x + add) | x) & digits);
+}
+
+/* Bit 7 set in each byte of x (text xor '0') that is not a digit, and
+ * possibly in bytes after the first such: a carry comes only out of a byte
+ * that is not a digit, so the lowest flagged byte is exact. */
+static uint64_t non_digits(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101;
+
+	return ((x + 0x76 * ones) | x) & 0x80 * ones;
+}
+
+/* take_fraction for the fast path: the digits of a fraction read as one
+ * word (the 8 bytes after the dot, or the last 8 of the text moved down to
+ * start there), their count from the first non-digit and their value by
+ * pairing digits in three multiplications. Eight digits in a row may run
+ * on to a ninth or tenth: those, and a dot without digits, are left to
+ * take_fraction.
+ * @pre the 8 bytes before c->end are readable. */
+static bool take_fraction_fast(struct cursor *c, int32_t *ns)
+{
+	const uint64_t zeros = 0x3030303030303030;
+	const char *digits = c->p + 1;
+	uint64_t x;
+
+	if (!peek(c, '.') || digits == c->end)
+		return take_fraction(c, ns);
+	if (c->end - digits >= 8) {
+		x = load_le64(digits) ^ zeros;
+	} else {
+		/* The bytes before the digits shifted out; the zero bytes
+		 * shifted in are 0x30 after the xor: not digits. */
+		int skip = (int)(8 - (c->end - digits));
+		x = (load_le64(c->end - 8) >> (8 * skip)) ^ zeros;
+	}
+	uint64_t stop = non_digits(x);
+	if (stop == 0)
+		return take_fraction(c, ns);
+	int n = __builtin_ctzll(stop) / 8;
+	if (n == 0)
+		return take_fraction(c, ns);
+	/* The n digits as an 8-digit number: the bytes after them zeroed,
+	 * so it is the fraction times 10^(8 - n). */
+	x &= ~0ULL >> (8 * (8 - n));
+	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ff;
+	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffff;
+	x = (x * 10000 + (x >> 32)) & 0xffffffff;
+	*ns = (int32_t)x * 10;
+	c->p = digits + n;
+	return true;
+}
+
+/* Each byte of w (digits 0..9) times 10 plus the next byte: byte i is then
+ * the two-digit number that starts at byte i (at most 99, so no carry). */
+static uint64_t digit_pairs(uint64_t w)
+{
+	return w * 10 + (w >> 8);
+}
+
+static int byte_at(uint64_t w, int i)
+{
+	return (int)(w >> (8 * i) & 0xff);
+}
+
+/* "YYYY-MM-DD(T|t| )hh:mm:ss" then what parse_iso reads after its head,
+ * at the very start and end of s[0..len): true with *ok set when decided,
+ * false to leave the text to the general scanners (which then see exactly
+ * what parse_iso would have seen here, since the text has no blank at
+ * either end when this path decides). */
+static bool parse_iso_fast(const char *s, size_t len, int64_t *ns, bool *ok)
+{
+	/* Bytes 0..7 "YYYY-MM-", 8..9 "DD", 11..18 "hh:mm:ss" (little-endian
+	 * constants: byte 0 is the lowest). */
+	const uint64_t date_want = 0x2d30302d30303030, date_digits = 0x0080800080808080,
+	               date_seps = 0xff0000ff00000000;
+	const uint64_t day_want = 0x3030, day_digits = 0x8080;
+	const uint64_t time_want = 0x30303a30303a3030, time_digits = 0x8080008080008080,
+	               time_seps = 0x0000ff0000ff0000;
+	struct civil cv = {0};
+
+	if (len < 19)
+		return false;
+	uint64_t date = load_le64(s), day = load_le64(s + 8), tod = load_le64(s + 11);
+	char sep = s[10];
+	if (word_mismatch(date, date_want, date_digits, date_seps) |
+	    word_mismatch(day, day_want, day_digits, 0) |
+	    word_mismatch(tod, time_want, time_digits, time_seps))
+		return false;
+	if (sep != 'T' && sep != 't' && sep != ' ')
+		return false;
+	/* The separators are 0 after the xor, the digits their values. Of
+	 * day only byte 0 is read: the unchecked bytes above it can only
+	 * carry further up. */
+	date = digit_pairs(date ^ date_want);
+	day = digit_pairs(day ^ day_want);
+	tod = digit_pairs(tod ^ time_want);
+	cv.year = byte_at(date, 0) * 100 + byte_at(date, 2);
+	cv.month = byte_at(date, 5);
+	cv.day = byte_at(day, 0);
+	cv.hour = byte_at(tod, 0);
+	cv.minute = byte_at(tod, 3);
+	cv.second = byte_at(tod, 6);
+
+	struct cursor c = {s + 19, s + len};
+	if (!take_fraction_fast(&c, &cv.frac_ns) || !take_zone(&c, &cv.offset_s) || !at_end(&c))
+		return false;
+	*ok = civil_to_ns(&cv, ns);
+	return true;
+}
+
 bool af_ts_parse(const char *s, size_t len, int64_t *ns)
 {
+	bool ok;
+
+	if (parse_iso_fast(s, len, ns, &ok))
+		return ok;
+
 	struct cursor c = {s, s + len};
 
 	while (c.p < c.end && is_blank(*c.p))

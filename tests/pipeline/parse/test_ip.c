@@ -1,10 +1,12 @@
-/* test_ip.c - af_ip_parse and af_ip_format, form by form, and against
- * inet_pton/inet_ntop as a reference on random text and random addresses. */
+/* test_ip.c - af_ip_parse and af_ip_format, form by form, against
+ * inet_pton/inet_ntop as a reference on random text and random addresses,
+ * and the fast path for plain IPv4 against the general path. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "near_miss.h"
 #include "pipeline/ip.h"
 
 static struct af_ip parse_ok(const char *s)
@@ -420,5 +422,84 @@ Test(ip, agrees_with_inet_ntop_on_random_addresses)
 		cr_assert(af_ip_parse(buf, strlen(buf), &back), "%s", buf);
 		cr_assert_arr_eq(back.bytes, b, 16, "%s", buf);
 		cr_assert_eq(back.family, ip.family);
+	}
+}
+
+/* s read as it is (as plain IPv4, when it is that) and after a blank (the
+ * general path) must give the same answer and the same struct, byte for
+ * byte. */
+static void assert_paths_agree(const char *s, size_t len)
+{
+	struct af_test_spellings sp;
+	struct af_ip fast, general;
+
+	memset(&fast, 0xa5, sizeof fast);
+	memset(&general, 0x5a, sizeof general);
+	af_test_spell(s, len, &sp);
+	bool a = af_ip_parse(sp.exact, len, &fast);
+	bool b = af_ip_parse(sp.padded, sp.padded_len, &general);
+	af_test_unspell(&sp);
+	cr_assert_eq(a, b, "\"%.*s\": fast path %d, general %d", (int)len, s, a, b);
+	cr_assert(memcmp(&fast, &general, sizeof fast) == 0, "\"%.*s\"", (int)len, s);
+}
+
+Test(ip, reads_every_octet_spelling_alike_on_the_fast_and_the_general_path)
+{
+	static const char *const others[] = {"0", "7", "42", "255"};
+	uint64_t rng = 0x5eed5eed5eed5eedULL;
+	size_t accepted = 0;
+
+	/* 0..999 plainly, and 00..09 and 000..099 with leading zeros, in each
+	 * place, cut at every length and followed by a port. */
+	for (int o = 0; o < 1110; o++) {
+		char octet[16];
+
+		if (o < 1000)
+			snprintf(octet, sizeof octet, "%d", o);
+		else if (o < 1010)
+			snprintf(octet, sizeof octet, "%02d", o - 1000);
+		else
+			snprintf(octet, sizeof octet, "%03d", o - 1010);
+		for (int place = 0; place < 4; place++) {
+			char s[32];
+			size_t len = 0;
+
+			for (int i = 0; i < 4; i++)
+				len += (size_t)sprintf(s + len, "%s%s", i ? "." : "",
+				                       i == place ? octet
+				                                  : others[next_random(&rng) % 4]);
+			for (size_t cut = 0; cut <= len; cut++)
+				assert_paths_agree(s, cut);
+			struct af_ip ip;
+			accepted += af_ip_parse(s, len, &ip);
+			sprintf(s + len, ":%d", o * 61);
+			assert_paths_agree(s, strlen(s));
+		}
+	}
+	cr_assert_eq(accepted, 256 * 4, "each octet 0..255 in each place, no other: %zu", accepted);
+}
+
+Test(ip, leaves_every_other_form_to_the_general_path_with_the_same_answer)
+{
+	static const char *const bases[] = {"1.2.3.4",         "192.168.100.200", "10.0.0.1",
+	                                    "255.255.255.255", "0.0.0.0",         "1.2.3.4:443",
+	                                    "::ffff:1.2.3.4",  "2001:db8::1",     "[::1]:80"};
+	static const char strays[] = {'0',  '1',        '9',        '.',     ':',    ' ', '\t',
+	                              'a',  'F',        '[',        ']',     '%',    '-', '/',
+	                              '\0', (char)0x80, (char)0xff, '0' - 1, '9' + 1};
+
+	for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++)
+		af_test_each_near_miss(bases[b], strays, sizeof strays, assert_paths_agree);
+}
+
+Test(ip, reads_random_dotted_text_alike_on_both_paths)
+{
+	uint64_t rng = 0x0123456789abcdefULL;
+
+	for (int i = 0; i < 300000; i++) {
+		char s[24];
+
+		random_text(&rng, "0123456789012345678901234567890....:", 17, s);
+		assert_paths_agree(s, strlen(s));
 	}
 }

@@ -1,11 +1,13 @@
-/* test_timestamp.c - af_ts_parse and af_ts_format, form by form, and against
- * timegm/gmtime_r as a reference on random times. */
+/* test_timestamp.c - af_ts_parse and af_ts_format, form by form, against
+ * timegm/gmtime_r as a reference on random times, and the fast path for the
+ * usual ISO layout against the general scanner on generated text. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "near_miss.h"
 #include "pipeline/parse/timestamp.h"
 
 #define S                1000000000LL
@@ -329,5 +331,157 @@ Test(timestamp, formats_what_gmtime_formats_and_parses_it_back)
 		cr_assert_eq(strncmp(buf, want, 19), 0, "%s vs %s", buf, want);
 		cr_assert(parse(buf, &back), "%s", buf);
 		cr_assert_eq(back, ns, "%s", buf);
+	}
+}
+
+/* s read as it is (the fast path, when it takes it) and after a blank (the
+ * general scanners) must give the same answer and time. */
+static void assert_paths_agree(const char *s, size_t len)
+{
+	struct af_test_spellings sp;
+	int64_t fast = -1, general = -2;
+
+	af_test_spell(s, len, &sp);
+	bool a = af_ts_parse(sp.exact, len, &fast);
+	bool b = af_ts_parse(sp.padded, sp.padded_len, &general);
+	af_test_unspell(&sp);
+	cr_assert_eq(a, b, "\"%.*s\": fast path %d, general %d", (int)len, s, a, b);
+	if (a)
+		cr_assert_eq(fast, general, "\"%.*s\": %lld vs %lld", (int)len, s, (long long)fast,
+		             (long long)general);
+}
+
+static void assert_paths_agree_str(const char *s)
+{
+	assert_paths_agree(s, strlen(s));
+}
+
+/* date followed by each time of day, fraction and zone below, on both
+ * paths; returns how many of those texts are valid times. */
+static size_t check_tails(const char *date)
+{
+	static const char *const times[] = {"00:00:00", "23:59:59", "23:59:60", "12:34:56",
+	                                    "24:00:00", "23:60:00", "23:59:61", "99:99:99"};
+	static const char *const fractions[] = {
+	    "",         ".1",        ".12",        ".123",        ".1234", ".12345", ".123456",
+	    ".1234567", ".12345678", ".123456789", ".1234567890", ".",     ".12x"};
+	static const char *const zones[] = {"",      "Z",   "z",      "+07:00", "-03:30", "+0700",
+	                                    "-0330", "+07", "-00:00", "+24:00", "+07:60", "+7:00",
+	                                    "+07:0", "ZZ",  "Z ",     " ",      "\t\r\n", "x"};
+	size_t accepted = 0;
+
+	for (size_t t = 0; t < sizeof times / sizeof times[0]; t++)
+		for (size_t f = 0; f < sizeof fractions / sizeof fractions[0]; f++)
+			for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+				char s[80];
+				int64_t ns;
+				int n = snprintf(s, sizeof s, "%s%s%s%s", date, times[t],
+				                 fractions[f], zones[z]);
+
+				assert_paths_agree(s, (size_t)n);
+				accepted += af_ts_parse(s, (size_t)n, &ns);
+			}
+	return accepted;
+}
+
+Test(timestamp, reads_every_date_and_tail_alike_on_the_fast_and_the_general_path)
+{
+	static const int years[] = {0,    1600, 1969, 1970, 1971, 1972, 1999, 2000, 2024,
+	                            2025, 2096, 2099, 2100, 2101, 2262, 2263, 9999};
+	static const int days[] = {0, 1, 9, 28, 29, 30, 31, 32};
+	size_t accepted = 0;
+
+	for (size_t y = 0; y < sizeof years / sizeof years[0]; y++)
+		for (int m = 0; m <= 13; m++)
+			for (size_t d = 0; d < sizeof days / sizeof days[0]; d++) {
+				char date[40];
+
+				snprintf(date, sizeof date, "%04d-%02d-%02d%c", years[y], m,
+				         days[d], "Tt "[(y + d) % 3]);
+				accepted += check_tails(date);
+			}
+	cr_assert_gt(accepted, 10000, "the grid should hold valid times");
+}
+
+Test(timestamp, reads_every_fraction_length_alike_on_both_paths_and_exactly)
+{
+	static const char *const zones[] = {"", "Z", "+01:00", "-0130"};
+	static const char digits[] = "9081726354";
+
+	for (int n = 0; n <= 11; n++)
+		for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+			char s[64];
+			int64_t ns;
+
+			snprintf(s, sizeof s, "2025-08-25T05:58:00.%.*s%s", n, digits, zones[z]);
+			assert_paths_agree_str(s);
+			cr_assert_eq(af_ts_parse(s, strlen(s), &ns), n >= 1 && n <= 9, "%s", s);
+		}
+	/* 1 to 9 digits are scaled to ns, whatever follows them. */
+	int64_t want = 0;
+	for (int n = 1; n <= 9; n++) {
+		char s[64];
+		int64_t scale = 1;
+
+		for (int i = n; i < 9; i++)
+			scale *= 10;
+		want = want * 10 + (digits[n - 1] - '0');
+		snprintf(s, sizeof s, "2025-08-25T05:58:00.%.*sZ", n, digits);
+		cr_assert_eq(parse_ok(s), T20250825_055800 * S + want * scale, "%s", s);
+		snprintf(s, sizeof s, "2025-08-25T05:58:00.%.*s", n, digits);
+		cr_assert_eq(parse_ok(s), T20250825_055800 * S + want * scale, "%s", s);
+	}
+}
+
+Test(timestamp, refuses_a_stray_byte_at_any_position_alike_on_both_paths)
+{
+	static const char *const bases[] = {"2025-08-25T05:58:00", "2024-02-29T23:59:60.1234567Z",
+	                                    "2025-08-25 05:58:00.123+07:00",
+	                                    "1970-01-01T00:00:00.000000001-01:00"};
+	static const char strays[] = {
+	    '0', '5', '9',  '-',  ':',        'T',        't',     ' ',     '.',        'Z',    '+',
+	    '/', 'x', '\t', '\0', (char)0x80, (char)0xff, '0' - 1, '9' + 1, 'T' ^ 0x20, '-' + 1};
+
+	for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++)
+		af_test_each_near_miss(bases[b], strays, sizeof strays, assert_paths_agree);
+}
+
+Test(timestamp, reads_random_near_iso_text_alike_on_both_paths)
+{
+	static const char alphabet[] = "0123456789012345678901234567890123456789--::TZ.+ ";
+	uint64_t rng = 0x0ddba11cafef00dULL;
+
+	for (int i = 0; i < 300000; i++) {
+		char s[48];
+		int64_t ns = (int64_t)(next_random(&rng) % (4102444800LL * S)); /* to 2100 */
+		size_t len = af_ts_format(ns, s, sizeof s);
+		int muts = (int)(next_random(&rng) % 3);
+
+		/* A formatted time, then up to two bytes changed and the end
+		 * moved: mostly valid, often just not. */
+		for (int j = 0; j < muts; j++)
+			s[next_random(&rng) % len] =
+			    alphabet[next_random(&rng) % (sizeof alphabet - 1)];
+		if (next_random(&rng) % 4 == 0)
+			len = 19 + next_random(&rng) % (len - 18);
+		assert_paths_agree(s, len);
+	}
+}
+
+/* Every day of 1970..2099 (the month-table years) and on to 2262: the day
+ * number af_ts_parse finds is the one af_ts_format's inverse arithmetic
+ * writes the date from. */
+Test(timestamp, finds_the_day_number_of_every_date_from_1970_to_2262)
+{
+	int64_t last = INT64_MAX / (86400 * S);
+
+	for (int64_t day = 0; day <= last; day++) {
+		char s[AF_TS_TEXT_MAX];
+		int64_t ns = day * 86400 * S + (day % 86400) * S;
+		int64_t back;
+
+		af_ts_format(ns, s, sizeof s);
+		cr_assert(parse(s, &back), "%s", s);
+		cr_assert_eq(back, ns, "%s", s);
 	}
 }
