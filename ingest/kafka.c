@@ -364,49 +364,6 @@ cleanup:
 	return e;
 }
 
-/* Errors of a commit that a moment cures: the group rebalancing (a
- * member joined or left; the generation moved on), the coordinator moving,
- * loading or slow, a dropped connection. */
-static bool commit_retriable(rd_kafka_resp_err_t err)
-{
-	switch (err) {
-	case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
-	case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
-	case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
-	case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
-	case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
-	case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
-	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
-	case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
-	case RD_KAFKA_RESP_ERR__TRANSPORT:
-	case RD_KAFKA_RESP_ERR__TIMED_OUT:
-	case RD_KAFKA_RESP_ERR__WAIT_COORD: return true;
-	default: return false;
-	}
-}
-
-/* The last commit: again, until KSRC_WAIT_MS have passed, while the error
- * is one a moment cures. In between, the partitions are paused and the
- * consumer served, so that a rebalance under way completes (the commit
- * then carries the new generation; a partition it took away has its
- * resume point committed by the revocation) and nothing moves a resume
- * point: a message still handed over is kept or rewound to. */
-static rd_kafka_resp_err_t commit_at_close(struct af_kafka_src *s)
-{
-	double deadline = af_clock_s() + KSRC_WAIT_MS / 1000.0;
-	rd_kafka_resp_err_t err = af_kafka_commit_resume(s, NULL);
-
-	while (err && commit_retriable(err) && s->fatal == AF_OK && af_clock_s() < deadline) {
-		s->st.commit_errors++;
-		af_kafka_note(s, "offset commit at close: %s (trying again)",
-		              rd_kafka_err2str(err));
-		af_kafka_pause(s);
-		af_kafka_serve(s, KSRC_RETRY_MS);
-		err = af_kafka_commit_resume(s, NULL);
-	}
-	return err;
-}
-
 af_err_t af_kafka_src_close(struct af_kafka_src *s, char *errstr, size_t errstr_size)
 {
 	if (!s)
@@ -414,7 +371,7 @@ af_err_t af_kafka_src_close(struct af_kafka_src *s, char *errstr, size_t errstr_
 	af_err_t e = AF_OK;
 	/* The resume points are taken while the held messages still say
 	 * where the unhanded ones begin. */
-	rd_kafka_resp_err_t err = commit_at_close(s);
+	rd_kafka_resp_err_t err = af_kafka_commit_final(s);
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		snprintf(errstr, errstr_size, "kafka: committing offsets at close: %s",
 		         rd_kafka_err2str(err));

@@ -30,10 +30,11 @@ static bool cooperative(rd_kafka_t *rk)
 
 /* ---- pause ---- */
 
-static void pause_resume(struct af_kafka_src *s, bool pause)
+/* Pause or resume parts, or the whole assignment when parts is NULL. */
+static void pause_resume(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts, bool pause)
 {
-	rd_kafka_topic_partition_list_t *l = NULL;
-	if (rd_kafka_assignment(s->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	rd_kafka_topic_partition_list_t *l = parts;
+	if (!l && rd_kafka_assignment(s->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return;
 	if (l->cnt > 0) {
 		if (pause)
@@ -41,14 +42,15 @@ static void pause_resume(struct af_kafka_src *s, bool pause)
 		else
 			rd_kafka_resume_partitions(s->rk, l);
 	}
-	rd_kafka_topic_partition_list_destroy(l);
+	if (l != parts)
+		rd_kafka_topic_partition_list_destroy(l);
 }
 
 void af_kafka_pause(struct af_kafka_src *s)
 {
 	if (s->paused)
 		return;
-	pause_resume(s, true);
+	pause_resume(s, NULL, true);
 	s->paused = true;
 	s->st.paused++;
 }
@@ -59,7 +61,7 @@ void af_kafka_maybe_resume(struct af_kafka_src *s)
 		return;
 	if (s->pause_pending && s->pending > s->max_pending / 2)
 		return;
-	pause_resume(s, false);
+	pause_resume(s, NULL, false);
 	s->paused = false;
 	s->pause_pending = false;
 }
@@ -167,6 +169,30 @@ static void unassign_input(struct af_kafka_src *s, uint32_t input)
 	s->changes++;
 }
 
+/* Give up the partitions in parts, or every assigned input when parts is
+ * NULL (a failed rebalance, whose list librdkafka does not promise): what
+ * the source holds of them is dropped, and a pause of ours is undone,
+ * since librdkafka keeps a partition's pause through its revocation (one
+ * given back after our resume would stay paused for good). Handing them
+ * back to librdkafka is the caller's, after this. */
+static void give_up(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+{
+	if (parts) {
+		for (int i = 0; i < parts->cnt; i++) {
+			uint32_t input = af_kafka_input_find(s, parts->elems[i].topic,
+			                                     parts->elems[i].partition);
+			if (input != KSRC_NONE)
+				unassign_input(s, input);
+		}
+	} else {
+		for (uint32_t i = 0; i < s->ninputs; i++)
+			if (s->in[i].assigned)
+				unassign_input(s, i);
+	}
+	if (s->paused)
+		pause_resume(s, parts, false);
+}
+
 static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 {
 	if (!s->closing && !rd_kafka_assignment_lost(s->rk)) {
@@ -175,16 +201,7 @@ static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *p
 			af_kafka_note(s, "committing offsets of revoked partitions: %s",
 			              rd_kafka_err2str(err));
 	}
-	for (int i = 0; i < parts->cnt; i++) {
-		uint32_t input =
-		    af_kafka_input_find(s, parts->elems[i].topic, parts->elems[i].partition);
-		if (input != KSRC_NONE)
-			unassign_input(s, input);
-	}
-	/* librdkafka keeps a partition's pause through its revocation: one
-	 * given back after our resume would stay paused for good. */
-	if (s->paused && parts->cnt > 0)
-		rd_kafka_resume_partitions(s->rk, parts);
+	give_up(s, parts);
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 	if (cooperative(s->rk))
@@ -214,11 +231,7 @@ void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		/* librdkafka's contract for a failed rebalance: drop it all. */
 		s->st.client_errors++;
 		af_kafka_note(s, "rebalance failed: %s", rd_kafka_err2str(err));
-		for (uint32_t i = 0; i < s->ninputs; i++)
-			if (s->in[i].assigned)
-				unassign_input(s, i);
-		if (s->paused)
-			pause_resume(s, false); /* as in on_revoke */
+		give_up(s, NULL);
 		rd_kafka_assign(rk, NULL);
 		break;
 	}
@@ -250,6 +263,52 @@ rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
 	return err;
 }
 
+/* Errors of a commit that a moment cures: the group rebalancing (a
+ * member joined or left; the generation moved on), the coordinator moving,
+ * loading or slow, a dropped connection. */
+static bool commit_retriable(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+	case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+	case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+	case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+	case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__WAIT_COORD: return true;
+	default: return false;
+	}
+}
+
+/* Tried again, until KSRC_WAIT_MS have passed, while the error is one a
+ * moment cures. In between, the partitions are paused and the consumer
+ * served, so that a rebalance under way completes (the commit then
+ * carries the new generation; a partition it took away has its resume
+ * point committed by the revocation) and nothing moves a resume point: a
+ * message still handed over is kept or rewound to. */
+rd_kafka_resp_err_t af_kafka_commit_final(struct af_kafka_src *s)
+{
+	double deadline = af_clock_s() + KSRC_WAIT_MS / 1000.0;
+	rd_kafka_resp_err_t err = af_kafka_commit_resume(s, NULL);
+
+	while (err && commit_retriable(err) && s->fatal == AF_OK && af_clock_s() < deadline) {
+		af_kafka_note(s, "offset commit at close: %s (trying again)",
+		              rd_kafka_err2str(err));
+		af_kafka_pause(s);
+		af_kafka_serve(s, KSRC_RETRY_MS);
+		err = af_kafka_commit_resume(s, NULL);
+	}
+	return err;
+}
+
+/* Every commit's result comes here, a synchronous one's too (librdkafka
+ * 2.0.2 posts it to this callback as well as to the caller: rdkafka.h,
+ * rd_kafka_commit; rd_kafka_cgrp_propagate_commit_result), so this is
+ * the one place commits and their failures are counted. */
 void af_kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {

@@ -90,9 +90,15 @@ struct af_kafka_input {
 	bool started;  /* assigned once: opts.offset no longer applies */
 	bool eof;      /* partition EOF seen since its last message */
 	uint64_t next_seq;
-	uint64_t done_to;    /* records of seq < done_to are complete */
-	int64_t stored;      /* offset last stored in this assignment; -1 none */
-	int64_t handed;      /* offset after the last message handed on; -1 none */
+	uint64_t done_to; /* records of seq < done_to are complete */
+	int64_t stored;   /* offset last stored in this assignment; -1 none */
+	/* The offset after the last message cut whole in this assignment: -1
+	 * until one is, then equal to seen below. Not folded into seen, since
+	 * lag needs the difference: until a message is cut in a new
+	 * assignment, seen says where this process left off, not where the
+	 * group resumed (another member may have read further since), so lag
+	 * takes the consumer's position instead (kafka.h, "Lag"). */
+	int64_t handed;
 	/* What this process has handed on, across assignments: the offset
 	 * after the last message cut whole (-1 none), and a message cut in
 	 * part when its partition was taken away (-1 none) with its records
@@ -210,6 +216,12 @@ void af_kafka_event(struct af_kafka_src *s, const rd_kafka_message_t *m);
  * commit). */
 rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
                                            const rd_kafka_topic_partition_list_t *parts);
+/* The commit at close: af_kafka_commit_resume of every assigned input,
+ * tried again while the error is one a moment cures (a rebalance, the
+ * coordinator, the connection), for up to KSRC_WAIT_MS. Returns the last
+ * try's error. Not counted here: each try's result reaches
+ * af_kafka_commit_cb too, which counts it. */
+rd_kafka_resp_err_t af_kafka_commit_final(struct af_kafka_src *s);
 void af_kafka_pause(struct af_kafka_src *s);
 /* Resume when nothing holds the pause any more (no hold, pending at most
  * half of max_pending). */

@@ -395,33 +395,44 @@ Test(run_faults, gets_over_fetch_connections_dropped_mid_run)
 	cr_assert_gt(finish_like_replay(&sc), 0, "the dropped connections were seen");
 }
 
-Test(run_faults, gets_over_failed_offset_commits_and_its_commits_hold)
+/* A run of group with -X setting through OffsetCommit errors (errors:
+ * "COUNT ERROR" each, NULL-terminated), sent once the run is under way
+ * (mid_run: slowed until they are in place) or before it starts; it is
+ * judged like replay, and a second run of the group finds every offset
+ * committed. */
+static void run_through_commit_errors(const char *group, const char *setting, bool mid_run,
+                                      const char *const *errors)
 {
 	struct scenario sc;
-	scenario_up(&sc, NULL);
-	/* Commits every 200 ms, so that the failures hit the run's own. */
-	const char *const extra[] = {"-X", "auto.commit.interval.ms=200", NULL};
+	const char *const extra[] = {"-X", setting, NULL};
 
-	slow_start("commit", extra);
-	ctl("errors OffsetCommit 5 COORDINATOR_NOT_AVAILABLE");
-	ctl("errors OffsetCommit 5 REQUEST_TIMED_OUT");
-	unslow();
+	scenario_up(&sc, NULL);
+	if (mid_run)
+		slow_start(group, extra);
+	for (size_t i = 0; errors[i] != NULL; i++)
+		ctl("errors OffsetCommit %s", errors[i]);
+	if (mid_run)
+		unslow();
+	else
+		run_start(0, "run", group, true, extra);
 	finish_like_replay(&sc);
-	assert_all_committed("commit");
+	assert_all_committed(group);
+}
+
+Test(run_faults, gets_over_failed_offset_commits_and_its_commits_hold)
+{
+	const char *const errors[] = {"5 COORDINATOR_NOT_AVAILABLE", "5 REQUEST_TIMED_OUT", NULL};
+
+	/* Commits every 200 ms, so that the failures hit the run's own. */
+	run_through_commit_errors("commit", "auto.commit.interval.ms=200", true, errors);
 }
 
 Test(run_faults, tries_its_last_commit_again_when_the_coordinator_fails_at_exit)
 {
-	struct scenario sc;
-	scenario_up(&sc, NULL);
-	/* No auto-commit: every failure falls on the commit at exit. */
-	const char *const extra[] = {"-X", "enable.auto.commit=false", NULL};
+	const char *const errors[] = {"3 REQUEST_TIMED_OUT", "3 NOT_COORDINATOR", NULL};
 
-	ctl("errors OffsetCommit 3 REQUEST_TIMED_OUT");
-	ctl("errors OffsetCommit 3 NOT_COORDINATOR");
-	run_start(0, "run", "last", true, extra);
-	finish_like_replay(&sc);
-	assert_all_committed("last");
+	/* No auto-commit: every failure falls on the commit at exit. */
+	run_through_commit_errors("last", "enable.auto.commit=false", false, errors);
 }
 
 Test(run_faults, gets_over_the_broker_going_down_and_coming_back)

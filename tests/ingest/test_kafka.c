@@ -11,7 +11,8 @@
  * group coordinator waits 3 s before the first join of a group completes,
  * which is most of each test's time. The kafka_conf and kafka_split
  * suites need no broker (the splitter's tests are white-box, through
- * ingest/kafka_impl.h, as is the stash-overflow test).
+ * ingest/kafka_impl.h, as are the stash-overflow test and the one that
+ * counts the last commit's refusals).
  *
  * What librdkafka 2.0.2's mock cannot do, and how the tests live with it:
  * it answers every ListOffsets lookup by time with -1 ("FIXME: by
@@ -39,6 +40,10 @@
 #include "tests/kafka_mock.h"
 
 #define DEADLINE_S 40.0
+
+/* Kafka ApiKeys, for rd_kafka_mock_push_request_errors (librdkafka's
+ * RD_KAFKAP_* names are not in its public headers). */
+enum { API_FETCH = 1, API_OFFSET_COMMIT = 8 };
 
 /* ---- the cluster and the producer ---- */
 
@@ -215,6 +220,15 @@ static void gots_free(struct gots *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* A test's end: the records it kept, its batch, and the source (closed:
+ * the last commit, which the test may check afterwards). */
+static void src_done(struct af_kafka_src *s, struct af_rt_batch *b, struct gots *g)
+{
+	gots_free(g);
+	batch_free(b);
+	src_close(s);
+}
+
 static void keep_batch(struct af_kafka_src *s, const struct af_rt_batch *b, struct gots *g)
 {
 	cr_assert_gt(b->count, 0);
@@ -317,9 +331,7 @@ Test(kafka, delivers_one_record_per_message_with_its_offset_and_partition)
 	cr_assert_eq(st.records, 3);
 	cr_assert_eq(st.assigned, 2);
 	cr_assert(st.connected);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 }
 
 /* ---- more helpers ---- */
@@ -404,9 +416,7 @@ Test(kafka, cuts_arrays_envelopes_and_json_lines_into_records)
 	struct af_kafka_src_stats st = stats_of(s);
 	cr_assert_eq(st.messages, 3);
 	cr_assert_eq(st.records, 7);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 	cr_assert_eq(committed("g", "t", 0), 3);
 }
 
@@ -447,9 +457,7 @@ Test(kafka, continues_a_message_that_does_not_fit_in_the_next_batch)
 	cr_assert_eq(stats_of(s).pending, 2);
 	af_kafka_src_complete(s, 0, 6);
 	cr_assert_eq(stats_of(s).pending, 1);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 	cr_assert_eq(committed("g", "t", 0), 1, "only the first message is complete");
 }
 
@@ -478,9 +486,7 @@ Test(kafka, hands_oversize_and_nul_records_on_as_dead_letters_with_an_excerpt)
 	struct af_kafka_src_stats st = stats_of(s);
 	cr_assert_eq(st.oversize, 1);
 	cr_assert_eq(st.nul_bytes, 1);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 }
 
 Test(kafka, counts_tombstones_and_empty_messages_and_hands_on_no_record)
@@ -505,9 +511,7 @@ Test(kafka, counts_tombstones_and_empty_messages_and_hands_on_no_record)
 	cr_assert_eq(st.empty, 4);
 	cr_assert_eq(st.messages, 6);
 	cr_assert_eq(st.pending, 0);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 	cr_assert_eq(committed("g", "t", 0), 6, "the empty messages complete with the others");
 }
 
@@ -538,9 +542,7 @@ Test(kafka, ends_when_every_assigned_partition_reached_its_end)
 	int64_t lag = -1;
 	cr_assert_eq(af_kafka_src_lag(s, g.r[3].input, &lag), AF_OK);
 	cr_assert_eq(lag, 0);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 }
 
 /* Every --offset form, one group each, read side by side. */
@@ -664,9 +666,7 @@ Test(kafka, commits_what_completed_in_any_order_and_reads_the_rest_again_after_a
 	cr_assert_str_eq(g.r[0].data, "{\"p\":0,\"i\":1}");
 	cr_assert_str_eq(g.r[1].data, "{\"p\":0,\"i\":2}");
 	cr_assert_eq(g.r[0].offset, 1);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 	cr_assert_eq(committed("g", "t", 0), 3);
 }
 
@@ -738,9 +738,7 @@ Test(kafka, pauses_at_the_pending_limit_and_resumes_on_completion_without_loss)
 	}
 	cr_assert_gt(held_back, 0);
 	cr_assert_geq(stats_of(s).paused, 1);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 }
 
 Test(kafka, hold_pauses_the_partitions_and_loses_no_message)
@@ -776,9 +774,7 @@ Test(kafka, hold_pauses_the_partitions_and_loses_no_message)
 		cr_assert_eq(count(&g, v), 1, "%s exactly once", v);
 	}
 	cr_assert_eq(g.n, 20);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 }
 
 /* While paused, librdkafka 2.0.2 drops what it had fetched, so a message
@@ -823,9 +819,7 @@ Test(kafka, gives_a_message_back_when_the_stash_is_full_and_reads_it_again)
 		cr_assert_eq(count(&g, v), 1, "%s exactly once", v);
 		cr_assert_eq(g.r[i].offset, (uint64_t)i, "in order");
 	}
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 }
 
 /* ---- subscription ---- */
@@ -846,9 +840,7 @@ Test(kafka, subscribes_to_every_topic_a_regex_matches)
 	cr_assert_eq(g.n, 2);
 	cr_assert_str_eq(find(&g, "{\"t\":\"a\"}")->name, "audit.a[0]");
 	cr_assert_str_eq(find(&g, "{\"t\":\"b\"}")->name, "audit.b[0]");
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 }
 
 Test(kafka, fails_when_a_topic_named_does_not_exist)
@@ -886,16 +878,16 @@ Test(kafka, delivers_everything_once_through_fetch_and_commit_errors)
 		}
 	}
 	flush();
-	/* ApiKeys 1 (Fetch) and 8 (OffsetCommit). */
 	rd_kafka_mock_push_request_errors(
-	    km.mc, 1, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR__TRANSPORT,
-	    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+	    km.mc, API_FETCH, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+	    RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+	    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
 	/* librdkafka retries the first three itself; the fourth fails a
 	 * commit, and the next auto-commit sends the offsets again. */
-	rd_kafka_mock_push_request_errors(km.mc, 8, 4, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
-	                                  RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-	                                  RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-	                                  RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+	rd_kafka_mock_push_request_errors(
+	    km.mc, API_OFFSET_COMMIT, 4, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+	    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+	    RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
 	struct af_kafka_src *s = src_open(&(struct src_cfg){.topics = {"t"}});
 	struct af_rt_batch *b = batch_new(64, 8192);
 	struct gots g = {0};
@@ -916,11 +908,39 @@ Test(kafka, delivers_everything_once_through_fetch_and_commit_errors)
 		cr_assert_eq(af_kafka_src_next(s, b, 100, err, sizeof(err)), AF_EOF);
 	}
 	cr_assert_gt(stats_of(s).commit_errors, 0);
-	gots_free(&g);
-	batch_free(b);
-	src_close(s);
+	src_done(s, b, &g);
 	cr_assert_eq(committed("g", "t", 0), 10);
 	cr_assert_eq(committed("g", "t", 1), 10);
+}
+
+/* librdkafka hands the result of every commit, a synchronous one too, to
+ * the offset commit callback (rdkafka.h, rd_kafka_commit), so close's
+ * tries are counted there, once each. White-box: close frees the source,
+ * so its commit is run on its own first. */
+Test(kafka, counts_each_refused_commit_once_when_the_last_commit_tries_again)
+{
+	af_kmock_topic(&km, "t", 1);
+	produce("t", 0, "{\"a\":1}");
+	produce("t", 0, "{\"a\":2}");
+	flush();
+	/* No auto-commit: the refusals fall on the last commit. */
+	struct af_kafka_src *s =
+	    src_open(&(struct src_cfg){.topics = {"t"}, .props = {"enable.auto.commit=false"}});
+	struct af_rt_batch *b = batch_new(64, 8192);
+	struct gots g = {0};
+	cr_assert_eq(drain(s, b, &g, COMPLETE_EACH, 0), AF_EOF);
+	cr_assert_eq(g.n, 2);
+	cr_assert_eq(stats_of(s).commit_errors, 0);
+	/* Refusals a moment cures: tried again, and the third try goes
+	 * through. */
+	rd_kafka_mock_push_request_errors(km.mc, API_OFFSET_COMMIT, 2,
+	                                  RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+	                                  RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+	cr_assert_eq(af_kafka_commit_final(s), RD_KAFKA_RESP_ERR_NO_ERROR);
+	cr_assert_eq(stats_of(s).commit_errors, 2, "two refusals counted as %" PRIu64,
+	             stats_of(s).commit_errors);
+	src_done(s, b, &g);
+	cr_assert_eq(committed("g", "t", 0), 2);
 }
 
 static void produce_round(int round, int partitions, int per)
@@ -1020,9 +1040,7 @@ Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_
 	}
 	cr_assert_geq(stats_of(a).rebalances, 3);
 	gots_free(&ga);
-	gots_free(&gb);
-	batch_free(b);
-	src_close(a);
+	src_done(a, b, &gb);
 }
 
 /* ---- a partition taken away and given back ----
@@ -1213,9 +1231,7 @@ Test(kafka, a_partition_given_back_hands_on_nothing_twice_and_commits_only_what_
 	af_kafka_src_complete(a, in[3], 4);
 	af_kafka_src_complete(a, in[0], 7);
 	af_kafka_src_complete(a, in[1], 7);
-	gots_free(&g);
-	batch_free(b);
-	src_close(a);
+	src_done(a, b, &g);
 	cr_assert_eq(committed("g", "u", 0), (int64_t)from,
 	             "the messages that came again wait for their first records");
 	cr_assert_eq(committed("g", "u", 1), 5, "offsets 2..4 completed with their first records");
@@ -1273,9 +1289,7 @@ Test(kafka, says_released_only_for_a_partition_another_member_took)
 	}
 	cr_assert(!af_kafka_src_released(a, u0), "back");
 	cr_assert_eq(g.n, 0);
-	gots_free(&g);
-	batch_free(b);
-	src_close(a);
+	src_done(a, b, &g);
 }
 
 Test(kafka, a_message_cut_in_part_when_taken_away_goes_on_where_it_stopped_when_given_back)
@@ -1338,9 +1352,7 @@ Test(kafka, a_message_cut_in_part_when_taken_away_goes_on_where_it_stopped_when_
 	/* The message completes with its last record. */
 	af_kafka_src_complete(a, u0, 1);
 	af_kafka_src_complete(a, u0, 5);
-	gots_free(&g);
-	batch_free(b);
-	src_close(a);
+	src_done(a, b, &g);
 	cr_assert_eq(committed("g", "u", 0), 1);
 }
 
@@ -1379,9 +1391,7 @@ Test(kafka, a_partition_taken_away_while_paused_is_read_when_given_back)
 	cr_assert_eq(drain(a, b, &g, COMPLETE_EACH, 5), AF_OK);
 	for (int i = 0; i < 5; i++)
 		once(&g, "u", 0, i);
-	gots_free(&g);
-	batch_free(b);
-	src_close(a);
+	src_done(a, b, &g);
 	cr_assert_eq(committed("g", "u", 0), 5);
 }
 
