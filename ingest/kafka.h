@@ -114,12 +114,18 @@
  *   partition.assignment.strategy  cooperative-sticky; an eager one (range,
  *                                  roundrobin) works as well
  *   auto.offset.reset              earliest
- *   queued.max.messages.kbytes     65536 (librdkafka's prefetch, all
- *                                  partitions together; librdkafka 2.0.2
- *                                  stops fetching for up to a second each
- *                                  time it fills, so a smaller bound starves
- *                                  a pipeline that drains it quicker:
- *                                  bench/kafka/README.md)
+ *   queued.max.messages.kbytes     262144, and queued.min.messages 1000000
+ *                                  (librdkafka's prefetch, all partitions
+ *                                  together: at most 256 MiB, and a fetch's
+ *                                  overshoot). librdkafka 2.0.2 stops
+ *                                  fetching for up to a second each time
+ *                                  either is reached, however soon the
+ *                                  queue drains (its issue #2879; 2.1 made
+ *                                  the wait fetch.queue.backoff.ms), so the
+ *                                  bound must hold about a second of what
+ *                                  the pipeline consumes or it starves:
+ *                                  bench/kafka/README.md. Lower it with -X
+ *                                  where memory is short.
  *   client.id                      auditflow
  *   enable.auto.offset.store=false and enable.partition.eof=true are the
  *   source's own: setting either the other way is refused (AF_E_CONFIG

@@ -134,6 +134,13 @@ struct af_kafka_src {
 	int64_t start_value; /* N, -N's N, or the timestamp */
 	char **names;        /* topics subscribed by name (not ^regex), owned */
 	size_t nnames;
+	/* [nnames]: a handle on each named topic from open to close (NULL
+	 * where librdkafka refused one), so that its partitions exist and
+	 * have their leader before the group assigns them: a partition
+	 * assigned at a logical offset (--offset beginning, end, -N) before
+	 * its leader is known waits 500 ms in librdkafka 2.0.2 for its
+	 * offset look-up (rd_kafka_toppar_offset_request). */
+	rd_kafka_topic_t **handles;
 	char **secrets; /* the secret -X entries ("key=value"), owned */
 	size_t nsecrets;
 
