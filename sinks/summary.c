@@ -58,6 +58,9 @@ af_err_t af_summary_merge(struct af_summary *into, const struct af_summary *from
 	/* Alerts from has counted without a rule it could name. */
 	into->alerts += from->alerts - by_rule;
 	into->accounts += from->accounts;
+	into->accounts_estimated = into->accounts_estimated || from->accounts_estimated;
+	into->accounts_evicted += from->accounts_evicted;
+	into->addresses_evicted += from->addresses_evicted;
 	for (size_t i = 0; i < AF_KIND_COUNT; i++)
 		into->by_kind[i] += from->by_kind[i];
 	for (size_t i = 0; i < AF_SCHEMA_COUNT; i++)
@@ -138,6 +141,9 @@ void af_summary_format(struct af_jsonw *w, const struct af_summary *s)
 	af_jsonw_field_double_fixed(w, "events_per_s", af_summary_events_per_s(s), 1);
 	af_summary_counts(w, "events_by_kind", s->by_kind, AF_KIND_COUNT, af_summary_kind);
 	af_summary_counts(w, "events_by_schema", s->by_schema, AF_SCHEMA_COUNT, af_summary_schema);
+	af_jsonw_field_bool(w, "accounts_estimated", s->accounts_estimated);
+	af_jsonw_field_uint(w, "accounts_evicted", s->accounts_evicted);
+	af_jsonw_field_uint(w, "addresses_evicted", s->addresses_evicted);
 	af_jsonw_object_end(w);
 }
 
@@ -186,7 +192,11 @@ af_err_t af_summary_print(FILE *f, const struct af_summary *s)
 	fprintf(f, "  %-24s %14" PRIu64 "  %6.2f%%\n", "duplicates", s->duplicates,
 	        af_summary_pct(s->duplicates, in));
 	fprintf(f, "  %-24s %14" PRIu64 "\n", "late", s->late);
-	fprintf(f, "  %-24s %14" PRIu64 "\n", "accounts", s->accounts);
+	fprintf(f, "  %-24s %14" PRIu64 "%s\n", "accounts", s->accounts,
+	        s->accounts_estimated ? "  (estimated)" : "");
+	if (s->accounts_evicted || s->addresses_evicted)
+		fprintf(f, "  %-24s %14" PRIu64 " accounts, %" PRIu64 " addresses\n",
+		        "evicted at the caps", s->accounts_evicted, s->addresses_evicted);
 	fprintf(f, "  %-24s %14" PRIu64 "\n", "alerts", s->alerts);
 	fprintf(f, "  %-24s %14.3f s\n", "wall time", isfinite(s->wall_s) ? s->wall_s : 0);
 	fprintf(f, "  %-24s %14.0f events/s\n", "rate", af_summary_events_per_s(s));

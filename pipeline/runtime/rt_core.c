@@ -620,6 +620,11 @@ void *af_rt_core_main(void *arg)
 	if (c->geo != NULL)
 		af_geo_reader_stats(c->geo, &c->geo_stats);
 	c->sum.accounts = af_keyset_count(&c->accounts);
+	c->sum.accounts_estimated = !af_keyset_exact(&c->accounts);
+	struct af_shard_stats st;
+	af_shard_stats(c->shard, &st);
+	c->sum.accounts_evicted = st.account_evictions;
+	c->sum.addresses_evicted = st.address_evictions;
 	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
 	return NULL;

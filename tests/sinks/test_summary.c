@@ -39,6 +39,8 @@ static void af_sample(struct af_summary *s)
 	cr_assert_eq(af_summary_add_alerts(s, "mail_send_burst", 2), AF_OK);
 	cr_assert_eq(af_summary_add_alerts(s, "new_country", 1), AF_OK);
 	s->accounts = 42;
+	s->accounts_evicted = 3;
+	s->addresses_evicted = 1;
 	s->by_kind[AF_KIND_SIGNIN_OK] = 600;
 	s->by_kind[AF_KIND_MAIL_SEND] = 370;
 	s->by_schema[AF_SCHEMA_M365] = 370;
@@ -58,7 +60,9 @@ Test(summary, writes_the_design_keys_in_order_exactly)
 	                             "\"alerts_by_rule\":{\"new_country\":2,\"mail_send_burst\":2},"
 	                             "\"accounts\":42,\"wall_s\":0.25,\"events_per_s\":4000,"
 	                             "\"events_by_kind\":{\"signin_ok\":600,\"mail_send\":370},"
-	                             "\"events_by_schema\":{\"m365\":370,\"entra_graph\":600}}");
+	                             "\"events_by_schema\":{\"m365\":370,\"entra_graph\":600},"
+	                             "\"accounts_estimated\":false,\"accounts_evicted\":3,"
+	                             "\"addresses_evicted\":1}");
 }
 
 Test(summary, writes_zeros_and_empty_objects_for_an_empty_run)
@@ -70,7 +74,8 @@ Test(summary, writes_zeros_and_empty_objects_for_an_empty_run)
 	                             "\"invalid_by_reason\":{},\"duplicates\":0,\"late\":0,"
 	                             "\"alerts\":0,\"alerts_by_rule\":{},\"accounts\":0,"
 	                             "\"wall_s\":0,\"events_per_s\":0,\"events_by_kind\":{},"
-	                             "\"events_by_schema\":{}}");
+	                             "\"events_by_schema\":{},\"accounts_estimated\":false,"
+	                             "\"accounts_evicted\":0,\"addresses_evicted\":0}");
 }
 
 Test(summary, computes_events_per_second_from_wall_time)
@@ -150,8 +155,22 @@ Test(summary, merges_shards_by_adding_counts_and_keeping_the_longest_wall_time)
 	cr_assert_eq(a.by_kind[AF_KIND_SIGNIN_OK], 1200);
 	cr_assert_eq(a.by_schema[AF_SCHEMA_M365], 740);
 	cr_assert_eq(a.accounts, 84);
+	cr_assert_eq(a.accounts_evicted, 6);
+	cr_assert_eq(a.addresses_evicted, 2);
 	cr_assert_eq(a.wall_s, 0.5);
 	cr_assert(af_summary_consistent(&a));
+}
+
+Test(summary, calls_the_accounts_estimated_when_any_shard_estimated_them)
+{
+	struct af_summary a, b;
+
+	af_sample(&a);
+	af_sample(&b);
+	b.accounts_estimated = true;
+	cr_assert_eq(af_summary_merge(&a, &b), AF_OK);
+	cr_assert(a.accounts_estimated);
+	cr_assert_not_null(strstr(af_fmt(&a), "\"accounts_estimated\":true"));
 }
 
 Test(summary, writes_one_json_line_to_a_file)
@@ -186,7 +205,8 @@ Test(summary, writes_to_standard_output_for_a_dash, .init = cr_redirect_stdout)
 	                        "\"invalid_by_reason\":{},\"duplicates\":0,\"late\":0,"
 	                        "\"alerts\":0,\"alerts_by_rule\":{},\"accounts\":0,"
 	                        "\"wall_s\":1,\"events_per_s\":5,\"events_by_kind\":{},"
-	                        "\"events_by_schema\":{}}\n");
+	                        "\"events_by_schema\":{},\"accounts_estimated\":false,"
+	                        "\"accounts_evicted\":0,\"addresses_evicted\":0}\n");
 }
 
 Test(summary, reports_a_full_disk)
@@ -226,6 +246,7 @@ Test(summary, prints_aligned_lines_for_a_person)
 	                      "  duplicates                           10    1.00%\n"
 	                      "  late                                  2\n"
 	                      "  accounts                             42\n"
+	                      "  evicted at the caps                   3 accounts, 1 addresses\n"
 	                      "  alerts                                4\n"
 	                      "  wall time                         0.250 s\n"
 	                      "  rate                               4000 events/s\n"
