@@ -60,13 +60,34 @@ test-tsan:
 	./tests/e2e/reload-under-tsan.sh build-tsan/auditflow
 	./tests/e2e/runtime-under-tsan.sh build-tsan/auditflow
 
-# A short libFuzzer run of the record parser; skipped without clang.
+# Each libFuzzer target of tests/fuzz for FUZZ_SECONDS (CI: 60) on a copy of
+# its seed corpus, with its dictionary when it has one (tests/fuzz/NAME.dict),
+# one after the other; stops at the first finding (scripts/fuzz-run says
+# where the input is kept). Built in FUZZ_BUILD; skipped without clang.
+#   fuzz_parse   the parse stage (a record)        tests/fuzz/corpus
+#   fuzz_file    the file reader (a file)          tests/fuzz/corpus_file
+#   fuzz_csv     the CSV splitter (CSV text)       tests/fuzz/corpus_csv
+#   fuzz_config  the configuration loader (YAML)   tests/fuzz/corpus_config
+FUZZ_BUILD ?= build-fuzz
+ifeq ($(CI),true)
+FUZZ_SECONDS ?= 60
+else
+FUZZ_SECONDS ?= 30
+endif
+FUZZ_RUNS = fuzz_parse:corpus fuzz_file:corpus_file fuzz_csv:corpus_csv fuzz_config:corpus_config
+
 fuzz:
 	@if command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1; then \
-		CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug \
+		CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
 			-DAF_FUZZ=ON -DAF_TESTS=OFF >/dev/null && \
-		cmake --build build-fuzz -j $(JOBS) --target fuzz_parse && \
-		./scripts/fuzz-run build-fuzz/tests/fuzz/fuzz_parse tests/fuzz/corpus $${FUZZ_SECONDS:-30}; \
+		cmake --build $(FUZZ_BUILD) -j $(JOBS) \
+			--target $(foreach r,$(FUZZ_RUNS),$(firstword $(subst :, ,$(r)))) && \
+		for run in $(FUZZ_RUNS); do \
+			t=$${run%%:*}; dict=tests/fuzz/$$t.dict; \
+			[ -f $$dict ] && opt=-dict=$$dict || opt=; \
+			./scripts/fuzz-run $(FUZZ_BUILD)/tests/fuzz/$$t tests/fuzz/$${run#*:} \
+				$(FUZZ_SECONDS) $$opt || exit 1; \
+		done; \
 	else echo "fuzz: clang not found, skipped"; fi
 
 bench: build

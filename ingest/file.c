@@ -101,6 +101,12 @@ static enum af_file_step step_detect(struct af_file *f, struct af_record *rec)
 	const char *nl = af_csv_scan_row(&s, b + f->pos, b + f->end);
 	if (!nl && !f->eof && !af_file_no_room(f))
 		return STEP_MORE;
+	/* A stream cut inside the first row leaves the format unknown: the
+	 * rest of the row might have named AuditData (quoted line breaks let
+	 * a header span lines) or not. Its bytes are what the cut lost, not
+	 * JSON lines nor a header. */
+	if (!nl && f->truncated)
+		return af_file_emit_truncated(f, rec);
 	const char *row_end = nl ? nl : b + f->end;
 	size_t len = af_file_trim_end(b + f->pos, (size_t)(row_end - (b + f->pos)));
 	long col = nl || f->eof ? af_csv_find_column(b + f->pos, len, "AuditData") : -1;

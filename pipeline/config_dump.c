@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pipeline/config_impl.h"
+#include "pipeline/utf8.h"
 
 /* ---- dump ---- */
 
@@ -64,13 +65,46 @@ static void dump_double(FILE *out, double d)
 	fputs(buf, out);
 }
 
+/* The code point of the UTF-8 sequence at s[0..len) into *cp, and its
+ * length; 0 when it is not a whole, shortest-form sequence. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t n = af_utf8_lead_len(s[0]);
+	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+
+	if (n == 1 || n > len)
+		return 0;
+	*cp = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (s[i] & 0x3f);
+	}
+	if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Code points a YAML reader refuses in a scalar (C1 controls, U+FFFE,
+ * U+FFFF) or takes for something else (U+0085, U+2028 and U+2029 are
+ * line breaks, folded into a space; U+FEFF is a byte order mark): they
+ * are written as escapes. */
+static bool yaml_needs_escape(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff ||
+	       cp == 0xfffe || cp == 0xffff;
+}
+
 /* s[0..len) inside a YAML double-quoted scalar that af_config_load reads
  * back as that text: a '$' before '{' is doubled so it is not taken for a
- * ${VAR}. */
+ * ${VAR}. Bytes that are not UTF-8 (a value can only get them from the
+ * environment) have no YAML form and are written as they are. */
 static void dump_string_body(FILE *out, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		uint32_t cp = c;
+		size_t n = c < 0x80 ? 1 : utf8_decode((const unsigned char *)s + i, len - i, &cp);
 
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
@@ -78,8 +112,12 @@ static void dump_string_body(FILE *out, const char *s, size_t len)
 			fprintf(out, "\\x%02x", c);
 		else if (c == '$' && i + 1 < len && s[i + 1] == '{')
 			fputs("$$", out);
+		else if (n > 1 && yaml_needs_escape(cp))
+			fprintf(out, "\\u%04x", (unsigned)cp);
 		else
-			fputc(c, out);
+			fwrite(s + i, 1, n > 1 ? n : 1, out);
+		if (n > 1)
+			i += n - 1;
 	}
 }
 

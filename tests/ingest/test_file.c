@@ -1066,3 +1066,47 @@ Test(file, reports_progress_in_compressed_bytes)
 	free(gz);
 	free(text);
 }
+
+/* ---- findings of the fuzzer (tests/fuzz/fuzz_file.c) ---- */
+
+/* The first n bytes of src as a gzip stream that stops there: flushed, so
+ * every byte decodes, but never finished. */
+static unsigned char *gzip_cut(const void *src, size_t n, size_t *out_len)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	size_t cap = deflateBound(&z, n) + 64;
+	unsigned char *dst = malloc(cap);
+	cr_assert_not_null(dst);
+	z.next_in = (Bytef *)src;
+	z.avail_in = (uInt)n;
+	z.next_out = dst;
+	z.avail_out = (uInt)cap;
+	cr_assert_eq(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	return dst;
+}
+
+/* Whole, "\"\n\",AuditData" is a CSV header (its first name holds a line
+ * break). Cut after "\"\n\"", the row has no end yet: reading its lines as
+ * JSON records would hand on bytes the whole file has as a header. */
+Test(file, reports_a_stream_cut_inside_the_first_row_as_one_truncated_record)
+{
+	static const char text[] = "\"\n\",AuditData";
+	size_t n;
+	unsigned char *gz = gzip_cut(text, 3, &n);
+	char *path = write_file("cut-header.csv.gz", gz, n);
+	struct recs got = {0};
+	read_all(path, 0, &got);
+	cr_assert_eq(got.n, 1);
+	cr_assert_eq(got.r[0].reason, AF_REASON_TRUNCATED_STREAM);
+	cr_assert_eq(got.r[0].len, 3);
+	cr_assert_eq(memcmp(got.r[0].data, "\"\n\"", 3), 0);
+	cr_assert_eq(got.r[0].line, 1);
+	cr_assert_eq(got.r[0].offset, 0);
+	free_recs(&got);
+	free(path);
+	free(gz);
+}

@@ -972,3 +972,54 @@ Test(config, help_says_which_keys_are_secrets)
 	cr_assert_not_null(strstr(text, "--syslog TARGET"), "%s", text);
 	free(text);
 }
+
+/* ---- findings of the fuzzer (tests/fuzz/fuzz_config.c) ---- */
+
+/* Load text as a configuration file into c. */
+static af_err_t load_text_into(struct af_config *c, const char *text)
+{
+	struct tmpdir t;
+	FILE *f;
+	af_err_t e;
+
+	tmp_make(&t);
+	f = fopen(t.file, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	e = af_config_load(c, t.file, err, sizeof(err));
+	tmp_remove(&t);
+	return e;
+}
+
+/* The fuzzer's file was http.url: "\N", U+0085: a YAML line break, which
+ * the dump wrote raw inside its quotes and which read back as a space.
+ * U+2028 and U+2029 are line breaks too; U+0080 (a C1 control) and
+ * U+FFFE made the dump unreadable; U+FEFF is a byte order mark. */
+Test(config, dump_escapes_what_yaml_reads_as_a_line_break_or_refuses)
+{
+	static const char *const odd[] = {"\xc2\x80",     "a\xe2\x80\xa8z", "\xe2\x80\xa9",
+	                                  "\xef\xbb\xbf", "\xef\xbf\xbe",   "\xc2\x9f\xc3\xa9"};
+	static const char *const keys[] = {"output.alerts",  "output.events", "output.dlq",
+	                                   "output.summary", "geo.city",      "geo.asn"};
+	struct af_config back;
+
+	cr_assert_eq(load_text_into(&cfg, "http.url: \"\\N\"\n"), AF_OK, "%s", err);
+	cr_assert_str_eq(cfg.http.url, "\xc2\x85");
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		cr_assert_eq(set(keys[i], odd[i]), AF_OK, "%s", err);
+	char *text = dump_text();
+
+	af_config_init(&back);
+	cr_assert_eq(load_text_into(&back, text), AF_OK, "%s\n%s", err, text);
+	cr_assert_str_eq(back.http.url, "\xc2\x85", "%s", text);
+	cr_assert_not_null(strstr(text, "  url: \"\\u0085\"\n"), "%s", text);
+	cr_assert_str_eq(back.output.alerts, odd[0]);
+	cr_assert_str_eq(back.output.events, odd[1]);
+	cr_assert_str_eq(back.output.dlq, odd[2]);
+	cr_assert_str_eq(back.output.summary, odd[3]);
+	cr_assert_str_eq(back.geo.city, odd[4]);
+	cr_assert_str_eq(back.geo.asn, odd[5]);
+	af_config_fini(&back);
+	free(text);
+}

@@ -1,0 +1,29 @@
+/* scratch.h - a scratch directory for a libFuzzer target's files.
+ *
+ * Thread: the fuzzer's (LLVMFuzzerInitialize). In: the target's name. Out:
+ * a fresh directory in /dev/shm (memory, so the target's many small writes
+ * cost no disk) or in /tmp when /dev/shm is missing or read-only.
+ */
+#ifndef AF_FUZZ_SCRATCH_H
+#define AF_FUZZ_SCRATCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Make "<base>/<name>.XXXXXX" into dir (size bytes). False on failure. */
+static inline bool af_fuzz_scratch(char *dir, size_t size, const char *name)
+{
+	struct stat st;
+	const char *base =
+	    stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
+	        ? "/dev/shm"
+	        : "/tmp";
+
+	snprintf(dir, size, "%s/%s.XXXXXX", base, name);
+	return mkdtemp(dir) != NULL;
+}
+
+#endif
