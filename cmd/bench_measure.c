@@ -42,6 +42,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -441,9 +442,13 @@ static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, ch
 }
 
 /* Forget the process's peak resident set so far (Linux's clear_refs 5);
- * false when the kernel does not allow it. */
+ * false when the kernel does not allow it. Memory the runs before freed
+ * but glibc kept in its arenas is given back first (malloc_trim), or each
+ * run's peak would carry the earlier runs' leftovers: measured, the
+ * resident set at the reset grew 232 -> 412 -> 514 MB over six runs. */
 static bool peak_reset(void)
 {
+	malloc_trim(0);
 	int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
 	bool ok = fd >= 0 && write(fd, "5", 1) == 1;
 
