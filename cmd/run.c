@@ -247,12 +247,7 @@ static int open_outputs(struct run *r)
 	}
 	if (cfg->http.kind != AF_CONFIG_HTTP_NONE && !http_opts(r, &http))
 		return fail(r, 2);
-	af_syslog_opts_init(&syslog);
-	syslog.target = cfg->syslog.target;
-	syslog.facility = cfg->syslog.facility;
-	syslog.format = cfg->syslog.format;
-	syslog.app_name = cfg->syslog.app_name;
-	syslog.sd_id = cfg->syslog.sd_id;
+	af_stream_syslog_opts(&cfg->syslog, &syslog);
 
 	if (af_stream_files_open(&r->files, cfg, &r->sum) != 0)
 		return 1;

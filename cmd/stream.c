@@ -121,3 +121,13 @@ int af_stream_supervise(struct af_runtime *rt, const sigset_t *stop_set, const c
 	}
 	return stopped;
 }
+
+void af_stream_syslog_opts(const struct af_config_syslog *c, struct af_syslog_opts *o)
+{
+	af_syslog_opts_init(o);
+	o->target = c->target;
+	o->facility = c->facility;
+	o->format = c->format;
+	o->app_name = c->app_name;
+	o->sd_id = c->sd_id;
+}

@@ -15,12 +15,17 @@
 #include "sinks/alert_out.h"
 #include "sinks/dlq.h"
 #include "sinks/events_ecs.h"
+#include "sinks/syslog.h"
 #include "sinks/summary.h"
 
 /* Open and watch the geo hub of cfg->geo into *out. Returns the exit
  * status: 0, 2 for a bad database or list, 1 when the watch cannot start
  * (the message is on stderr; *out may be set and is the caller's to
  * close). */
+/* The syslog output's options as the configuration's syslog section sets
+ * them (strings borrowed from c); the rest af_syslog_opts_init's. */
+void af_stream_syslog_opts(const struct af_config_syslog *c, struct af_syslog_opts *o);
+
 int af_stream_open_geo(const struct af_config *cfg, struct af_geo_hub **out);
 
 /* The file outputs: dead letters (--dlq, or counting only), events

@@ -37,6 +37,7 @@
 #include <sanitizer/common_interface_defs.h>
 
 #include "scratch.h"
+#include "cmd/stream.h"
 #include "pipeline/config.h"
 #include "pipeline/rules/rule.h"
 #include "sinks/syslog.h"
@@ -78,11 +79,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	CHECK(af_fuzz_scratch(dir, sizeof(dir), "fuzz_config"));
+	CHECK(af_fuzz_scratch(dir, sizeof(dir), "fuzz_config", remove_files));
 	snprintf(in_path, sizeof(in_path), "%s/in.yaml", dir);
 	snprintf(dump_path, sizeof(dump_path), "%s/dump.yaml", dir);
-	atexit(remove_files);
-	__sanitizer_set_death_callback(remove_files);
 	setenv("AF_FUZZ_WORD", "word", 1);
 	setenv("AF_FUZZ_NUM", "42", 1);
 	setenv("AF_FUZZ_EMPTY", "", 1);
@@ -115,13 +114,8 @@ static void check_before_start(const struct af_config *cfg)
 	e = af_rules_check(&cfg->rules, err, sizeof(err));
 	CHECK(e == AF_OK || (e == AF_E_CONFIG && strncmp(err, "rules.", 6) == 0));
 
-	/* As auditflow run builds them (cmd/run.c). */
-	af_syslog_opts_init(&sl);
-	sl.target = cfg->syslog.target;
-	sl.facility = cfg->syslog.facility;
-	sl.format = cfg->syslog.format;
-	sl.app_name = cfg->syslog.app_name;
-	sl.sd_id = cfg->syslog.sd_id;
+	/* As auditflow run builds them. */
+	af_stream_syslog_opts(&cfg->syslog, &sl);
 	err[0] = '\0';
 	e = af_syslog_fmt_check(&sl, err, sizeof(err));
 	CHECK(e == AF_OK || (e == AF_E_CONFIG && err[0] != '\0'));

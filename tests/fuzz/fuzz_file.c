@@ -116,14 +116,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	CHECK(af_fuzz_scratch(dir, sizeof(dir), "fuzz_file"));
+	CHECK(af_fuzz_scratch(dir, sizeof(dir), "fuzz_file", remove_files));
 	snprintf(in_path, sizeof(in_path), "%s/in", dir);
 	snprintf(dir_path, sizeof(dir_path), "%s/d", dir);
 	snprintf(dir_first, sizeof(dir_first), "%s/1", dir_path);
 	snprintf(dir_second, sizeof(dir_second), "%s/2", dir_path);
 	CHECK(mkdir(dir_path, 0700) == 0);
-	atexit(remove_files);
-	__sanitizer_set_death_callback(remove_files);
 	trace = getenv("AF_FUZZ_TRACE") != NULL;
 	CHECK(deflateInit2(&deflater, 1, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
 	zcctx = ZSTD_createCCtx();

@@ -13,8 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Make "<base>/<name>.XXXXXX" into dir (size bytes). False on failure. */
-static inline bool af_fuzz_scratch(char *dir, size_t size, const char *name)
+#include <sanitizer/common_interface_defs.h>
+
+/* Make "<base>/<name>.XXXXXX" into dir (size bytes), and have cleanup
+ * (which removes what the target put there) run at exit and when a
+ * sanitizer ends the process. False on failure. */
+static inline bool af_fuzz_scratch(char *dir, size_t size, const char *name, void (*cleanup)(void))
 {
 	struct stat st;
 	const char *base =
@@ -23,7 +27,11 @@ static inline bool af_fuzz_scratch(char *dir, size_t size, const char *name)
 	        : "/tmp";
 
 	snprintf(dir, size, "%s/%s.XXXXXX", base, name);
-	return mkdtemp(dir) != NULL;
+	if (mkdtemp(dir) == NULL)
+		return false;
+	atexit(cleanup);
+	__sanitizer_set_death_callback(cleanup);
+	return true;
 }
 
 #endif

@@ -376,18 +376,25 @@ static struct af_kafka_src_stats stats_of(const struct af_kafka_src *s)
 	return st;
 }
 
-/* One call of next (timeout_ms), keeping and completing what comes. */
-static void step(struct af_kafka_src *s, struct af_rt_batch *b, struct gots *g, int timeout_ms)
+/* One call of next (timeout_ms), keeping what comes and completing
+ * nothing. Returns whether a batch came. */
+static bool pump(struct af_kafka_src *s, struct af_rt_batch *b, struct gots *g, int timeout_ms)
 {
 	char err[512] = "";
 	b->count = 0;
 	b->used = 0;
 	af_err_t e = af_kafka_src_next(s, b, timeout_ms, err, sizeof(err));
 	cr_assert(e == AF_OK || e == AF_E_AGAIN || e == AF_EOF, "next: %s: %s", af_err_str(e), err);
-	if (e == AF_OK) {
+	if (e == AF_OK)
 		keep_batch(s, b, g);
+	return e == AF_OK;
+}
+
+/* pump, then complete what came. */
+static void step(struct af_kafka_src *s, struct af_rt_batch *b, struct gots *g, int timeout_ms)
+{
+	if (pump(s, b, g, timeout_ms))
 		af_kafka_src_complete(s, b->input, b->rec[b->count - 1].seq);
-	}
 }
 
 /* ---- payloads ---- */
@@ -1054,18 +1061,6 @@ Test(kafka, a_joining_member_takes_partitions_cooperatively_and_nothing_is_lost_
  * source committed them, and the records the source handed on before
  * come again. */
 
-/* One call of next (timeout_ms), keeping what comes and completing
- * nothing. */
-static void pump(struct af_kafka_src *s, struct af_rt_batch *b, struct gots *g, int timeout_ms)
-{
-	char err[512] = "";
-	b->count = 0;
-	b->used = 0;
-	af_err_t e = af_kafka_src_next(s, b, timeout_ms, err, sizeof(err));
-	cr_assert(e == AF_OK || e == AF_E_AGAIN || e == AF_EOF, "next: %s: %s", af_err_str(e), err);
-	if (e == AF_OK)
-		keep_batch(s, b, g);
-}
 
 /* The other member: group g, cooperative-sticky, subscribed to topic. */
 static rd_kafka_t *member_join(const char *topic)
