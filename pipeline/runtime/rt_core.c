@@ -202,7 +202,10 @@ static bool pending_push(struct rt_core *c)
  * run's first event has passed, before it is enriched, so that a database
  * reloaded during a paced replay shows in the records after the reload.
  * The clock is the run's, shared by the workers; the reader section is
- * left while waiting, so a reload never waits for a pause. */
+ * left while waiting, so a reload never waits for a pause. Once the run
+ * is stopped nothing waits: what was read drains at full speed (a stop
+ * is seen within PACE_SLICE_S). */
+#define PACE_SLICE_S 0.05
 static void pace(struct rt_core *c, int64_t ts_ns)
 {
 	struct af_runtime *rt = c->rt;
@@ -213,14 +216,21 @@ static void pace(struct rt_core *c, int64_t ts_ns)
 	int64_t first = INT64_MIN;
 	if (atomic_compare_exchange_strong(&rt->pace_first_ts, &first, ts_ns))
 		return;
-	double wait = (double)(ts_ns - first) / 1e9 / speed - (af_clock_s() - rt->pace_start);
-	if (wait <= 0)
-		return;
-	struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-	if (c->geo != NULL)
-		af_geo_reader_leave(c->geo);
-	nanosleep(&ts, NULL);
-	if (c->geo != NULL)
+	double due = rt->pace_start + (double)(ts_ns - first) / 1e9 / speed;
+	bool left = false;
+	for (;;) {
+		double wait = due - af_clock_s();
+		if (wait <= 0 || atomic_load_explicit(&rt->stop, memory_order_relaxed))
+			break;
+		if (wait > PACE_SLICE_S)
+			wait = PACE_SLICE_S;
+		if (!left && c->geo != NULL)
+			af_geo_reader_leave(c->geo);
+		left = true;
+		struct timespec ts = {0, (long)(wait * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+	if (left && c->geo != NULL)
 		af_geo_reader_enter(c->geo);
 }
 

@@ -110,6 +110,91 @@ static int spawn_to(pid_t *pid, const char *const *argv, const char *stdin_path,
 	return rc;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap(void)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+/* How long a child may run before it counts as hung: under ctest's 300 s
+ * per test, so that a hang fails with the child's stacks rather than a
+ * bare timeout. AF_E2E_CHILD_S overrides it. */
+static int child_limit_s(void)
+{
+	const char *v = getenv("AF_E2E_CHILD_S");
+	int n = v ? atoi(v) : 0;
+	return n > 0 ? n : 240;
+}
+
+/* The stacks of every thread of pid, by gdb when it is installed. */
+static char *stacks_of(pid_t pid)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "gdb -p %d -batch -ex 'thread apply all bt' 2>&1", (int)pid);
+	FILE *f = popen(cmd, "r");
+	size_t cap = 1 << 16, len = 0;
+	char *text = malloc(cap);
+	if (text == NULL || f == NULL) {
+		if (f != NULL)
+			pclose(f);
+		free(text);
+		return strdup("(no stacks: gdb did not start)");
+	}
+	size_t got;
+	while ((got = fread(text + len, 1, cap - 1 - len, f)) > 0) {
+		len += got;
+		if (len == cap - 1) {
+			char *more = realloc(text, cap * 2);
+			if (more == NULL)
+				break;
+			text = more;
+			cap *= 2;
+		}
+	}
+	text[len] = '\0';
+	pclose(f);
+	return text;
+}
+
+int af_e2e_wait(pid_t pid, int *status, char **report)
+{
+	double end = now_s() + child_limit_s();
+	int ws;
+	*report = NULL;
+	for (;;) {
+		pid_t got = waitpid(pid, &ws, WNOHANG);
+		if (got == pid) {
+			*status = exit_status(ws);
+			return 0;
+		}
+		if (got < 0) {
+			*status = -1;
+			return -1;
+		}
+		if (now_s() > end)
+			break;
+		nap();
+	}
+	char *stacks = stacks_of(pid);
+	size_t n = strlen(stacks) + 128;
+	*report = malloc(n);
+	if (*report != NULL)
+		snprintf(*report, n, "pid %d did not exit within %d s; its threads:\n%s", (int)pid,
+		         child_limit_s(), stacks);
+	free(stacks);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	*status = -1;
+	return -1;
+}
+
 int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *argv)
 {
 	memset(r, 0, sizeof(*r));
@@ -127,11 +212,21 @@ int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *arg
 		free(dir);
 		return -1;
 	}
-	int ws;
-	waitpid(pid, &ws, 0);
-	r->status = exit_status(ws);
+	char *hang = NULL;
+	af_e2e_wait(pid, &r->status, &hang);
 	r->out = af_slurp(out_path, NULL);
 	r->err = af_slurp(err_path, NULL);
+	if (hang != NULL) {
+		/* The report after what the child wrote, for the assertion. */
+		size_t n = (r->err ? strlen(r->err) : 0) + strlen(hang) + 2;
+		char *both = malloc(n);
+		if (both != NULL) {
+			snprintf(both, n, "%s\n%s", r->err ? r->err : "", hang);
+			free(r->err);
+			r->err = both;
+		}
+		free(hang);
+	}
 	af_rmdir(dir);
 	free(dir);
 	return 0;
@@ -203,19 +298,6 @@ size_t af_count_lines(const char *s)
 }
 
 /* ---- the broker ---- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap(void)
-{
-	struct timespec ts = {0, 10 * 1000 * 1000};
-	nanosleep(&ts, NULL);
-}
 
 /* Poll until the bootstrap file holds a whole line, which becomes b->addr;
  * -1 if the broker exits first or the deadline passes. */

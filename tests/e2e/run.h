@@ -25,8 +25,16 @@ struct af_run {
 int af_run(struct af_run *r, const char *stdin_path, const char *const *args);
 void af_run_free(struct af_run *r);
 
-/* Run any program: argv[0] is its path or a name looked up in PATH. */
+/* Run any program: argv[0] is its path or a name looked up in PATH. A
+ * child still running after 240 s (AF_E2E_CHILD_S) is hung: killed, with
+ * status -1 and its threads' stacks after its stderr. */
 int af_run_argv(struct af_run *r, const char *stdin_path, const char *const *argv);
+
+/* Wait for child pid: 0 with *status its exit status (128+signal), or -1
+ * when it is still running after 240 s (AF_E2E_CHILD_S) or cannot be
+ * waited for. A hung child is killed, and *report (owned, else NULL) holds
+ * its threads' stacks (gdb, when installed). */
+int af_e2e_wait(pid_t pid, int *status, char **report);
 
 /* A fresh temporary folder (mkdtemp) whose path is returned (owned). */
 char *af_tmpdir(void);
