@@ -58,6 +58,7 @@ struct run {
 	struct af_stream_files files;
 	struct af_deliver *out;
 	struct af_summary sum;
+	struct af_kafka_src_stats ks; /* the source's counters after its close */
 	uint32_t ninputs;
 	uint32_t *path;        /* [ninputs]: the input's index in the file table + 1 */
 	bool *idle;            /* [ninputs]: declared idle since its last records */
@@ -287,7 +288,7 @@ static int close_all(struct run *r, int status)
 	}
 	/* After the outputs: every completion is in, so the commit at close
 	 * covers everything delivered. */
-	if (r->src != NULL && af_kafka_src_close(r->src, err, sizeof(err)) != AF_OK) {
+	if (r->src != NULL && af_kafka_src_close(r->src, &r->ks, err, sizeof(err)) != AF_OK) {
 		fprintf(stderr, "auditflow: %s\n", err);
 		status = status ? status : 1;
 	}
@@ -349,11 +350,10 @@ int af_run_main(const struct af_config *cfg)
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
 	struct af_deliver_stats ds;
 	af_deliver_stats(r.out, &ds);
-	struct af_kafka_src_stats ks;
-	af_kafka_src_stats(r.src, &ks);
 	r.sum.wall_s = af_clock_s() - t0;
 
 	status = close_all(&r, status);
+	const struct af_kafka_src_stats ks = r.ks;
 	if (cfg->output.summary &&
 	    af_summary_write(&r.sum, cfg->output.summary, r.errstr, sizeof(r.errstr)) != AF_OK)
 		status = status ? status : fail(&r, 1);

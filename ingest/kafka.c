@@ -92,7 +92,7 @@ uint32_t af_kafka_input_get(struct af_kafka_src *s, const char *topic, int32_t p
 		return KSRC_NONE;
 	}
 	in->partition = partition;
-	in->stored = in->handed = in->rewound = -1;
+	in->stored = in->committed = in->handed = in->rewound = -1;
 	in->seen = in->part = -1;
 	in->head = in->tail = KSRC_NONE;
 	return s->ninputs++;
@@ -188,6 +188,26 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 	fprintf(stderr, "auditflow: kafka source: librdkafka: %s: %s\n", fac, clean);
 }
 
+/* librdkafka's enable.auto.commit and auto.commit.interval.ms, as the
+ * user left them, become the source's periodic commit (kafka.h,
+ * "Offsets"); librdkafka's own auto-commit is turned off, since it cannot
+ * keep an older commit's late retry from landing after a newer one. */
+static af_err_t take_commit_conf(struct af_kafka_src *s, rd_kafka_conf_t *conf, char *errstr,
+                                 size_t errstr_size)
+{
+	char v[32];
+	size_t n = sizeof(v);
+	bool on = rd_kafka_conf_get(conf, "enable.auto.commit", v, &n) != RD_KAFKA_CONF_OK ||
+	          strcmp(v, "true") == 0;
+	long ms = 5000; /* librdkafka's default */
+	n = sizeof(v);
+	if (rd_kafka_conf_get(conf, "auto.commit.interval.ms", v, &n) == RD_KAFKA_CONF_OK)
+		ms = strtol(v, NULL, 10);
+	s->commit_every = on && ms > 0 ? (double)ms / 1000.0 : 0;
+	s->commit_at = af_clock_s() + s->commit_every;
+	return set_ours(conf, "enable.auto.commit", "false", errstr, errstr_size);
+}
+
 static af_err_t make_conf(struct af_kafka_src *s, const struct af_kafka_src_opts *o,
                           rd_kafka_conf_t **out, char *errstr, size_t errstr_size)
 {
@@ -221,6 +241,8 @@ static af_err_t make_conf(struct af_kafka_src *s, const struct af_kafka_src_opts
 		               "auditflow needs partition ends to know when it has caught up "
 		               "(-e, lag)",
 		               errstr, errstr_size);
+	if (e == AF_OK)
+		e = take_commit_conf(s, conf, errstr, errstr_size);
 	if (e != AF_OK) {
 		rd_kafka_conf_destroy(conf);
 		return e;
@@ -229,7 +251,6 @@ static af_err_t make_conf(struct af_kafka_src *s, const struct af_kafka_src_opts
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	rd_kafka_conf_set_error_cb(conf, af_kafka_error_cb);
 	rd_kafka_conf_set_rebalance_cb(conf, af_kafka_rebalance_cb);
-	rd_kafka_conf_set_offset_commit_cb(conf, af_kafka_commit_cb);
 	*out = conf;
 	return AF_OK;
 }
@@ -366,6 +387,7 @@ af_err_t af_kafka_src_open(const struct af_kafka_src_opts *o, struct af_kafka_sr
 	conf = NULL;
 	/* Rebalances, errors and commit results come out of consumer_poll. */
 	rd_kafka_poll_set_consumer(s->rk);
+	s->commitq = rd_kafka_queue_new(s->rk);
 	if ((e = subscribe(s, o, errstr, errstr_size)) != AF_OK)
 		goto cleanup;
 	*out = s;
@@ -374,13 +396,16 @@ cleanup:
 	if (conf)
 		rd_kafka_conf_destroy(conf);
 	drop_handles(s);
+	if (s->commitq)
+		rd_kafka_queue_destroy(s->commitq);
 	if (s->rk)
 		rd_kafka_destroy(s->rk);
 	free_tables(s);
 	return e;
 }
 
-af_err_t af_kafka_src_close(struct af_kafka_src *s, char *errstr, size_t errstr_size)
+af_err_t af_kafka_src_close(struct af_kafka_src *s, struct af_kafka_src_stats *last,
+                            char *errstr, size_t errstr_size)
 {
 	if (!s)
 		return AF_OK;
@@ -393,6 +418,8 @@ af_err_t af_kafka_src_close(struct af_kafka_src *s, char *errstr, size_t errstr_
 		         rd_kafka_err2str(err));
 		e = AF_E_IO;
 	}
+	if (last)
+		af_kafka_src_stats(s, last);
 	/* librdkafka waits for every message to be destroyed before it lets
 	 * go of the handle. */
 	af_kafka_drop_all(s);
@@ -404,6 +431,7 @@ af_err_t af_kafka_src_close(struct af_kafka_src *s, char *errstr, size_t errstr_
 		e = AF_E_IO;
 	}
 	drop_handles(s);
+	rd_kafka_queue_destroy(s->commitq);
 	rd_kafka_destroy(s->rk);
 	free_tables(s);
 	return e;

@@ -33,8 +33,15 @@
  * (enable.auto.offset.store=false). af_kafka_src_complete(input, seq)
  * stores the offset after the last message all of whose records have seq
  * <= seq, so a committed offset never passes a record that is not yet
- * processed; auto-commit (librdkafka's enable.auto.commit, on by default,
- * every auto.commit.interval.ms) commits what is stored. On revocation
+ * processed. The source commits what is stored itself, every
+ * auto.commit.interval.ms while enable.auto.commit is true (both librdkafka's
+ * settings and defaults, read from the configuration; librdkafka's own
+ * auto-commit is turned off), asynchronously. librdkafka retries a
+ * commit refused for a reason a moment cures, so an older commit can land
+ * after a newer one and move the group's offsets back: the next periodic
+ * commit mends that, and the commits of a revocation or close wait until
+ * every periodic commit in flight has its answer, so nothing lands after
+ * them. No periodic commit is sent while the group rebalances. On revocation
  * (a rebalance, or close) the source commits synchronously, for each
  * partition it gives up, its resume point: the stored offset; else, when
  * nothing completed in this assignment, the first message not completed;
@@ -187,7 +194,8 @@ struct af_kafka_src_stats {
 	uint64_t rebalances;    /* assignments and revocations taken */
 	uint64_t commits;       /* offset commits the group accepted */
 	uint64_t commit_errors; /* offset commits that failed (retried later
-	                           by auto-commit or the next revocation) */
+	                           by the periodic commit or the next
+	                           revocation) */
 	uint64_t paused;        /* times the partitions were paused */
 	uint64_t rewinds;       /* messages given back to librdkafka by a seek
 	                           (the stash was full during a pause) */
@@ -241,7 +249,8 @@ af_err_t af_kafka_src_next(struct af_kafka_src *s, struct af_rt_batch *b, int ti
 
 /* Every record of input with seq <= seq has been processed and its alerts
  * accepted: store the offset after the last message it wholly covers
- * (rd_kafka_offsets_store; committed by auto-commit or at revocation), and
+ * (rd_kafka_offsets_store; committed by the periodic commit or at
+ * revocation), and
  * resume the partitions once half of max_pending is free. seq not handed
  * on yet, or an input revoked since, is harmless. Unknown inputs are
  * ignored.
@@ -297,9 +306,11 @@ void af_kafka_src_stats(const struct af_kafka_src *s, struct af_kafka_src_stats 
  * another member joining or leaving; the coordinator moving, loading or
  * timing out; a dropped connection) is tried again, the partitions paused
  * and the consumer served in between so that the rebalance completes,
- * for up to 10 s. NULL is a no-op. Returns AF_OK, or AF_E_IO with errstr
+ * for up to 30 s. The counters after that commit go to *last (NULL: not
+ * wanted). NULL is a no-op. Returns AF_OK, or AF_E_IO with errstr
  * when the commit or the close failed (s is freed all the same: the
  * uncommitted records will be read again). */
-af_err_t af_kafka_src_close(struct af_kafka_src *s, char *errstr, size_t errstr_size);
+af_err_t af_kafka_src_close(struct af_kafka_src *s, struct af_kafka_src_stats *last,
+                            char *errstr, size_t errstr_size);
 
 #endif

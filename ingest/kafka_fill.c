@@ -526,6 +526,7 @@ af_err_t af_kafka_src_next(struct af_kafka_src *s, struct af_rt_batch *b, int ti
 		s->holding = false;
 		af_kafka_maybe_resume(s);
 	}
+	af_kafka_commit_tick(s);
 	af_err_t e = s->fatal != AF_OK ? s->fatal : fill(s, b, timeout_ms);
 	if (s->fatal != AF_OK)
 		snprintf(errstr, errstr_size, "%s", s->fatal_msg);
@@ -554,6 +555,7 @@ void af_kafka_src_complete(struct af_kafka_src *s, uint32_t input, uint64_t seq)
 
 void af_kafka_src_hold(struct af_kafka_src *s)
 {
+	af_kafka_commit_tick(s);
 	double t = af_clock_s();
 	if (!s->holding) {
 		s->holding = true;

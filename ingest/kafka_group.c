@@ -1,12 +1,12 @@
 /* kafka_group.c - the Kafka source in its consumer group: rebalances
  * (numbering, start offsets, commits on revocation), pause and resume, and
- * the client's events (errors, partition ends, commit results).
+ * the client's events (errors, partition ends), and the commits.
  *
  * Thread: the source thread: librdkafka calls these back inside
- * rd_kafka_consumer_poll and rd_kafka_consumer_close.
- * In: librdkafka's rebalance, error and commit callbacks, and the events
- * consumer_poll returns. Out: the assignment taken (incremental or whole),
- * offsets committed, the source's state updated.
+ * rd_kafka_consumer_poll, rd_kafka_consumer_close and the commit calls.
+ * In: librdkafka's rebalance and error callbacks, our commits' results,
+ * and the events consumer_poll returns. Out: the assignment taken
+ * (incremental or whole), offsets committed, the source's state updated.
  *
  * DESIGN: both protocols. With cooperative-sticky (the default) a
  * rebalance hands out or takes back only the partitions that move, with
@@ -154,7 +154,7 @@ static void on_assign(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *p
 		in->eof = false;
 		s->changes++;
 		/* librdkafka forgets a partition's stored offset on assign. */
-		in->stored = in->handed = in->rewound = -1;
+		in->stored = in->committed = in->handed = in->rewound = -1;
 	}
 	if (s->paused && parts->cnt > 0)
 		rd_kafka_pause_partitions(s->rk, parts);
@@ -196,7 +196,8 @@ static void give_up(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *par
 static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 {
 	if (!s->closing && !rd_kafka_assignment_lost(s->rk)) {
-		rd_kafka_resp_err_t err = af_kafka_commit_resume(s, parts);
+		rd_kafka_resp_err_t err =
+		    af_kafka_commit_resume(s, parts, af_clock_s() + KSRC_WAIT_MS / 1000.0);
 		if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
 			af_kafka_note(s, "committing offsets of revoked partitions: %s",
 			              rd_kafka_err2str(err));
@@ -217,6 +218,47 @@ static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *p
 		rd_kafka_error_destroy(error);
 }
 
+/* A rebalance is under way: no periodic commit until it ends. A commit
+ * sent meanwhile carries a generation about to be replaced, and one
+ * refused for an old generation makes librdkafka drop the whole
+ * assignment as lost (rd_kafka_cgrp_op_handle_OffsetCommit), so that
+ * everything not committed would be read again. */
+static void rebalancing(struct af_kafka_src *s)
+{
+	s->rebalancing = true;
+	s->rebalancing_since = af_clock_s();
+}
+
+/* Where the group's rebalance stands, for the periodic commit, which
+ * holds from a revocation (or a refusal that says a rebalance is under
+ * way) to the assignment that ends the rebalance, as librdkafka's own
+ * auto-commit holds until its group is steady. librdkafka calls for an
+ * assignment at the end of every rebalance, an empty one when nothing new
+ * comes. Eager: all revoked, then the new assignment. Cooperative: a
+ * revocation is followed by an assignment in the same round, and then the
+ * member joins again (rd_kafka_cgrp_incr_unassign_done), so the second
+ * assignment ends it; a lost assignment's revocation joins again at once. */
+static void track_rebalance(struct af_kafka_src *s, rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+		rebalancing(s);
+		s->rejoin_after_assign = cooperative(s->rk) && !rd_kafka_assignment_lost(s->rk);
+		break;
+	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+		if (s->rejoin_after_assign) {
+			s->rejoin_after_assign = false;
+			rebalancing(s);
+		} else {
+			s->rebalancing = false;
+		}
+		break;
+	default:
+		s->rebalancing = s->rejoin_after_assign = false;
+		break;
+	}
+}
+
 void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -224,6 +266,7 @@ void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	s->answered = true;
 	s->all_down = false;
 	s->st.rebalances++;
+	track_rebalance(s, err);
 	switch (err) {
 	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS: on_assign(s, parts); break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS: on_revoke(s, parts); break;
@@ -239,8 +282,67 @@ void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- commits ---- */
 
+/* The result of one of our commits (synchronous or periodic): counted
+ * here, and each partition's offset committed remembered. */
+static void commit_result(struct af_kafka_src *s, rd_kafka_resp_err_t err,
+                          const rd_kafka_topic_partition_list_t *offsets)
+{
+	for (int i = 0; !err && offsets && i < offsets->cnt; i++)
+		err = offsets->elems[i].err;
+	if (err) {
+		s->st.commit_errors++;
+		af_kafka_note(s, "offset commit: %s", rd_kafka_err2str(err));
+		return;
+	}
+	s->st.commits++;
+	s->answered = true;
+	s->all_down = false;
+	for (int i = 0; offsets && i < offsets->cnt; i++) {
+		const rd_kafka_topic_partition_t *p = &offsets->elems[i];
+		uint32_t input = af_kafka_input_find(s, p->topic, p->partition);
+		/* The latest answer, not the highest offset: answers come in
+		 * the order the commits landed, so an older commit's late
+		 * retry shows here, and the next periodic commit mends it. */
+		if (input != KSRC_NONE && s->in[input].assigned && p->offset >= 0)
+			s->in[input].committed = p->offset;
+	}
+}
+
+static void sync_done(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	(void)rk;
+	commit_result(opaque, err, offsets);
+}
+
+static void periodic_done(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	(void)rk;
+	struct af_kafka_src *s = opaque;
+	s->commits_in_flight--;
+	if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+	    err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+	    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
+		rebalancing(s);
+	commit_result(s, err, offsets);
+}
+
+/* Wait for the periodic commits in flight: librdkafka retries a commit
+ * refused for a reason a moment cures, and a retry that lands after a
+ * later commit moves the group's offsets back. Only the commit queue is
+ * served, so this may run inside a rebalance. */
+static void settle(struct af_kafka_src *s, double deadline)
+{
+	while (s->commits_in_flight > 0 && af_clock_s() < deadline)
+		rd_kafka_queue_poll_callback(s->commitq, KSRC_RETRY_MS);
+	if (s->commits_in_flight > 0)
+		af_kafka_note(s, "an offset commit is still unanswered; committing all the same");
+}
+
 rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
-                                           const rd_kafka_topic_partition_list_t *parts)
+                                           const rd_kafka_topic_partition_list_t *parts,
+                                           double deadline)
 {
 	int n = parts ? parts->cnt : (int)s->ninputs;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
@@ -257,10 +359,48 @@ rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
 			    ->offset = off;
 	}
 	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-	if (l->cnt > 0)
-		err = rd_kafka_commit(s->rk, l, 0 /* sync */);
+	if (l->cnt > 0) {
+		settle(s, deadline);
+		/* No queue: synchronous, sync_done called before it returns. */
+		err = rd_kafka_commit_queue(s->rk, l, NULL, sync_done, s);
+	}
 	rd_kafka_topic_partition_list_destroy(l);
 	return err;
+}
+
+void af_kafka_commit_tick(struct af_kafka_src *s)
+{
+	if (s->commits_in_flight > 0)
+		rd_kafka_queue_poll_callback(s->commitq, 0);
+	if (s->commit_every <= 0 || s->commits_in_flight >= KSRC_COMMITS_MAX || s->closing)
+		return;
+	double now = af_clock_s();
+	if (now < s->commit_at)
+		return;
+	/* A rebalance that never ends for us is bounded all the same. */
+	if (s->rebalancing && now - s->rebalancing_since < KSRC_REJOIN_S)
+		return;
+	s->rebalancing = false;
+	s->commit_at = now + s->commit_every;
+	rd_kafka_topic_partition_list_t *l = NULL;
+	for (uint32_t i = 0; i < s->ninputs; i++) {
+		const struct af_kafka_input *in = &s->in[i];
+		if (!in->assigned || in->stored < 0 || in->stored <= in->committed)
+			continue;
+		if (!l)
+			l = rd_kafka_topic_partition_list_new((int)s->assigned);
+		rd_kafka_topic_partition_list_add(l, in->topic, in->partition)->offset = in->stored;
+	}
+	if (!l)
+		return;
+	rd_kafka_resp_err_t err = rd_kafka_commit_queue(s->rk, l, s->commitq, periodic_done, s);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err) {
+		s->st.commit_errors++;
+		af_kafka_note(s, "offset commit: %s", rd_kafka_err2str(err));
+		return;
+	}
+	s->commits_in_flight++;
 }
 
 /* Errors of a commit that a moment cures: the group rebalancing (a
@@ -284,7 +424,7 @@ static bool commit_retriable(rd_kafka_resp_err_t err)
 	}
 }
 
-/* Tried again, until KSRC_WAIT_MS have passed, while the error is one a
+/* Tried again, until KSRC_CLOSE_MS have passed, while the error is one a
  * moment cures. In between, the partitions are paused and the consumer
  * served, so that a rebalance under way completes (the commit then
  * carries the new generation; a partition it took away has its resume
@@ -292,40 +432,17 @@ static bool commit_retriable(rd_kafka_resp_err_t err)
  * message still handed over is kept or rewound to. */
 rd_kafka_resp_err_t af_kafka_commit_final(struct af_kafka_src *s)
 {
-	double deadline = af_clock_s() + KSRC_WAIT_MS / 1000.0;
-	rd_kafka_resp_err_t err = af_kafka_commit_resume(s, NULL);
+	double deadline = af_clock_s() + KSRC_CLOSE_MS / 1000.0;
+	rd_kafka_resp_err_t err = af_kafka_commit_resume(s, NULL, deadline);
 
 	while (err && commit_retriable(err) && s->fatal == AF_OK && af_clock_s() < deadline) {
 		af_kafka_note(s, "offset commit at close: %s (trying again)",
 		              rd_kafka_err2str(err));
 		af_kafka_pause(s);
 		af_kafka_serve(s, KSRC_RETRY_MS);
-		err = af_kafka_commit_resume(s, NULL);
+		err = af_kafka_commit_resume(s, NULL, deadline);
 	}
 	return err;
-}
-
-/* Every commit's result comes here, a synchronous one's too (librdkafka
- * 2.0.2 posts it to this callback as well as to the caller: rdkafka.h,
- * rd_kafka_commit; rd_kafka_cgrp_propagate_commit_result), so this is
- * the one place commits and their failures are counted. */
-void af_kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                        rd_kafka_topic_partition_list_t *offsets, void *opaque)
-{
-	(void)rk;
-	struct af_kafka_src *s = opaque;
-	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
-		return; /* an auto-commit with nothing new */
-	for (int i = 0; !err && offsets && i < offsets->cnt; i++)
-		err = offsets->elems[i].err;
-	if (err) {
-		s->st.commit_errors++;
-		af_kafka_note(s, "offset commit: %s", rd_kafka_err2str(err));
-		return;
-	}
-	s->st.commits++;
-	s->answered = true;
-	s->all_down = false;
 }
 
 /* ---- events ---- */

@@ -32,9 +32,15 @@
 #define KSRC_NONE     UINT32_MAX
 #define KSRC_EXCERPT  4096u /* bytes kept of a failed record */
 #define KSRC_HOLD_S   0.2   /* a hold pauses after this long */
-#define KSRC_WAIT_MS  10000 /* offsets_for_times, seeks, the last commit: a bound, not a pace */
+#define KSRC_WAIT_MS  10000 /* offsets_for_times, seeks, a revocation's commit: a bound, not a pace */
+/* The commit at close, tries and waits together: the Java consumer's
+ * close() default, long enough for the coordinator to move or come back. */
+#define KSRC_CLOSE_MS 30000
 #define KSRC_RETRY_MS 100   /* between tries of the last commit */
 #define KSRC_REJOIN_S 30.0  /* none assigned: revoked ones are gone after */
+/* Periodic commits in flight at most: librdkafka holds each while the
+ * coordinator is away; past this many the next waits for an answer. */
+#define KSRC_COMMITS_MAX 8
 #define KSRC_ERRSTR   512
 
 /* ---- one payload into records (kafka_split.c) ---- */
@@ -92,6 +98,7 @@ struct af_kafka_input {
 	uint64_t next_seq;
 	uint64_t done_to; /* records of seq < done_to are complete */
 	int64_t stored;   /* offset last stored in this assignment; -1 none */
+	int64_t committed; /* offset last committed in this assignment; -1 none */
 	/* The offset after the last message cut whole in this assignment: -1
 	 * until one is, then equal to seen below. Not folded into seen, since
 	 * lag needs the difference: until a message is cut in a new
@@ -167,6 +174,15 @@ struct af_kafka_src {
 	bool holding;       /* af_kafka_src_hold called since the last next */
 	double hold_since;
 	bool closing;   /* close runs: revocations commit nothing more */
+	/* Our commits: the periodic one every commit_every s (0: none) from
+	 * commit_at on, asynchronous, its result served from commitq; at most
+	 * KSRC_COMMITS_MAX in flight. */
+	rd_kafka_queue_t *commitq;
+	double commit_every, commit_at;
+	uint32_t commits_in_flight;
+	bool rebalancing; /* since rebalancing_since: no periodic commit */
+	bool rejoin_after_assign; /* the next assignment is not the last one */
+	double rebalancing_since;
 	bool all_down;  /* "all brokers down" since a broker last answered */
 	bool answered;  /* a broker answered at least once */
 	af_err_t fatal; /* AF_OK, or the error every call now answers */
@@ -212,23 +228,28 @@ void af_kafka_serve(struct af_kafka_src *s, int timeout_ms);
 /* kafka_group.c */
 void af_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *parts, void *opaque);
-void af_kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                        rd_kafka_topic_partition_list_t *offsets, void *opaque);
 void af_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 /* A message with err set that consumer_poll returned (EOF, consumer
  * errors). */
 void af_kafka_event(struct af_kafka_src *s, const rd_kafka_message_t *m);
 /* Commit the resume points of the inputs in parts (NULL: every assigned
- * input) synchronously. Returns the commit's error (0 when nothing was to
- * commit). */
+ * input) synchronously, once the periodic commit in flight, if any, has
+ * its result (waited for until deadline, af_clock_s time). Returns the
+ * commit's error (0 when nothing was to commit). */
 rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
-                                           const rd_kafka_topic_partition_list_t *parts);
+                                           const rd_kafka_topic_partition_list_t *parts,
+                                           double deadline);
 /* The commit at close: af_kafka_commit_resume of every assigned input,
  * tried again while the error is one a moment cures (a rebalance, the
- * coordinator, the connection), for up to KSRC_WAIT_MS. Returns the last
- * try's error. Not counted here: each try's result reaches
- * af_kafka_commit_cb too, which counts it. */
+ * coordinator, the connection), for up to KSRC_CLOSE_MS. Returns the last
+ * try's error. Each try is counted in stats (commits, commit_errors). */
 rd_kafka_resp_err_t af_kafka_commit_final(struct af_kafka_src *s);
+/* The periodic commit: serve the results of those in flight; when
+ * commit_at has come and fewer than KSRC_COMMITS_MAX are in flight,
+ * commit asynchronously the stored offsets the group does not hold yet.
+ * Called on every af_kafka_src_next and hold.
+ * Cost: a clock read and a queue poll; an allocation when it commits. */
+void af_kafka_commit_tick(struct af_kafka_src *s);
 void af_kafka_pause(struct af_kafka_src *s);
 /* Resume when nothing holds the pause any more (no hold, pending at most
  * half of max_pending). */

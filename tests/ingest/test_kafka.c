@@ -173,7 +173,7 @@ static struct af_kafka_src *src_open(const struct src_cfg *c)
 static void src_close(struct af_kafka_src *s)
 {
 	char err[512] = "";
-	cr_assert_eq(af_kafka_src_close(s, err, sizeof(err)), AF_OK, "close: %s", err);
+	cr_assert_eq(af_kafka_src_close(s, NULL, err, sizeof(err)), AF_OK, "close: %s", err);
 }
 
 static struct af_rt_batch *batch_new(uint32_t cap, size_t size)
@@ -869,7 +869,7 @@ Test(kafka, fails_when_a_topic_named_does_not_exist)
 	cr_assert(strstr(err, "'nope'"), "%s", err);
 	batch_free(b);
 	char cerr[512];
-	af_kafka_src_close(s, cerr, sizeof(cerr));
+	af_kafka_src_close(s, NULL, cerr, sizeof(cerr));
 }
 
 /* ---- failures and other members ---- */
@@ -890,7 +890,7 @@ Test(kafka, delivers_everything_once_through_fetch_and_commit_errors)
 	    RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
 	    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
 	/* librdkafka retries the first three itself; the fourth fails a
-	 * commit, and the next auto-commit sends the offsets again. */
+	 * commit, and the next periodic commit sends the offsets again. */
 	rd_kafka_mock_push_request_errors(
 	    km.mc, API_OFFSET_COMMIT, 4, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
 	    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
@@ -905,7 +905,7 @@ Test(kafka, delivers_everything_once_through_fetch_and_commit_errors)
 			cr_assert_eq(count(&g, v), 1, "%s exactly once", v);
 		}
 	}
-	/* Auto-commit goes through the commit errors and gets there. */
+	/* The periodic commit goes through the commit errors and gets there. */
 	double end = now_s() + DEADLINE_S;
 	while (stats_of(s).commits == 0) {
 		cr_assert_lt(now_s(), end, "no commit went through");
@@ -920,23 +920,26 @@ Test(kafka, delivers_everything_once_through_fetch_and_commit_errors)
 	cr_assert_eq(committed("g", "t", 1), 10);
 }
 
-/* librdkafka hands the result of every commit, a synchronous one too, to
- * the offset commit callback (rdkafka.h, rd_kafka_commit), so close's
- * tries are counted there, once each. White-box: close frees the source,
- * so its commit is run on its own first. */
+/* Each try of the last commit is counted once. White-box: close frees
+ * the source, so its commit is run on its own first. */
 Test(kafka, counts_each_refused_commit_once_when_the_last_commit_tries_again)
 {
 	af_kmock_topic(&km, "t", 1);
 	produce("t", 0, "{\"a\":1}");
 	produce("t", 0, "{\"a\":2}");
 	flush();
-	/* No auto-commit: the refusals fall on the last commit. */
+	/* No periodic commit: the refusals fall on the last commit. */
 	struct af_kafka_src *s =
 	    src_open(&(struct src_cfg){.topics = {"t"}, .props = {"enable.auto.commit=false"}});
 	struct af_rt_batch *b = batch_new(64, 8192);
 	struct gots g = {0};
 	cr_assert_eq(drain(s, b, &g, COMPLETE_EACH, 0), AF_EOF);
 	cr_assert_eq(g.n, 2);
+	/* Several intervals of 200 ms: enable.auto.commit=false is kept. */
+	double end = now_s() + 1.0;
+	while (now_s() < end)
+		pump(s, b, &g, 50);
+	cr_assert_eq(committed("g", "t", 0), RD_KAFKA_OFFSET_INVALID, "no periodic commit");
 	cr_assert_eq(stats_of(s).commit_errors, 0);
 	/* Refusals a moment cures: tried again, and the third try goes
 	 * through. */
@@ -948,6 +951,50 @@ Test(kafka, counts_each_refused_commit_once_when_the_last_commit_tries_again)
 	             stats_of(s).commit_errors);
 	src_done(s, b, &g);
 	cr_assert_eq(committed("g", "t", 0), 2);
+}
+
+/* The last commit waits for the periodic commits in flight: librdkafka
+ * sends a commit refused with REQUEST_TIMED_OUT again by itself, and an
+ * older commit's retry that landed after the last commit would move the
+ * group's offset back, so that the next start would read completed
+ * records again. */
+Test(kafka, a_late_retry_of_a_periodic_commit_never_moves_the_offset_back)
+{
+	af_kmock_topic(&km, "t", 1);
+	for (int i = 0; i < 8; i++) {
+		char v[32];
+		snprintf(v, sizeof(v), "{\"i\":%d}", i);
+		produce("t", 0, v);
+	}
+	flush();
+	struct af_kafka_src *s = src_open(&(struct src_cfg){.topics = {"t"}});
+	struct af_rt_batch *b = batch_new(64, 8192);
+	struct gots g = {0};
+	cr_assert_eq(drain(s, b, &g, COMPLETE_NONE, 0), AF_EOF);
+	cr_assert_eq(g.n, 8);
+	/* Six complete; their periodic commit is answered after 1.5 s, with a
+	 * timeout, and librdkafka sends it again 100 ms later. */
+	cr_assert_eq(rd_kafka_mock_broker_push_request_error_rtts(
+	                 km.mc, 1, API_OFFSET_COMMIT, 1, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 1500),
+	             RD_KAFKA_RESP_ERR_NO_ERROR);
+	af_kafka_src_complete(s, g.r[5].input, g.r[5].seq);
+	double end = now_s() + DEADLINE_S;
+	while (s->commits_in_flight == 0) {
+		cr_assert_lt(now_s(), end, "no periodic commit");
+		pump(s, b, &g, 20);
+	}
+	/* All eight complete, and close commits offset 8 while the commit
+	 * of 6 is in flight. */
+	af_kafka_src_complete(s, g.r[7].input, g.r[7].seq);
+	cr_assert_eq(af_kafka_commit_final(s), RD_KAFKA_RESP_ERR_NO_ERROR);
+	cr_assert_eq(s->commits_in_flight, 0, "the last commit came after the one in flight");
+	/* Past the time a retry would have taken to land. */
+	end = now_s() + 2.0;
+	while (now_s() < end)
+		rd_kafka_queue_poll_callback(s->commitq, 100);
+	cr_assert_eq(committed("g", "t", 0), 8);
+	src_done(s, b, &g);
+	cr_assert_eq(committed("g", "t", 0), 8);
 }
 
 static void produce_round(int round, int partitions, int per)
@@ -1399,7 +1446,7 @@ static af_err_t open_with(const char *prop, char *err, size_t err_size)
 	struct src_cfg c = {.topics = {"t"}, .props = {prop, "log_level=0"}};
 	af_err_t e = try_open(&c, &s, err, err_size);
 	if (e == AF_OK)
-		af_kafka_src_close(s, err, err_size);
+		af_kafka_src_close(s, NULL, err, err_size);
 	return e;
 }
 
@@ -1506,7 +1553,7 @@ Test(kafka_conf, keeps_trying_brokers_it_cannot_reach_and_says_so, .timeout = 60
 	cr_assert(!st.connected);
 	cr_assert_neq(st.last_error[0], '\0');
 	batch_free(b);
-	cr_assert_eq(af_kafka_src_close(s, err, sizeof(err)), AF_OK, "%s", err);
+	cr_assert_eq(af_kafka_src_close(s, NULL, err, sizeof(err)), AF_OK, "%s", err);
 }
 
 /* ---- the splitter (no broker) ---- */
