@@ -13,6 +13,7 @@ const char *af_err_str(af_err_t err)
 	case AF_E_RECORD: return "unusable record";
 	case AF_E_INTERNAL: return "internal error";
 	case AF_E_AGAIN: return "full for now, try again";
+	case AF_E_FORMAT: return "damaged or incompatible file";
 	}
 	return "unknown error";
 }

@@ -18,6 +18,7 @@ typedef enum af_err {
 	AF_E_RECORD = -6,      /* a record is unusable; see enum af_reason */
 	AF_E_INTERNAL = -7,
 	AF_E_AGAIN = -8,       /* full for now (a sink's queue): poll, offer again */
+	AF_E_FORMAT = -9,      /* a file auditflow wrote is damaged, or of another version */
 } af_err_t;
 
 /* Static text for err; never NULL. */

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "pipeline/rules/rule.h"
+#include "pipeline/snapshot.h"
 #include "pipeline/state/account.h"
 #include "pipeline/state/addr.h"
 #include "pipeline/state/distinct.h"
@@ -178,4 +179,152 @@ void af_shard_stats(const struct af_shard *s, struct af_shard_stats *out)
 		.hll_refused = p.refused,
 		.bytes = a.bytes + d.bytes + p.capacity * 1024u,
 	};
+}
+
+/* ---- snapshots ---- */
+
+/* The distinct counters a value holds, whose blocks are written after it. */
+static void counters_of(bool account, void *value, struct af_distinct *d[2])
+{
+	struct af_distinct_window *w = account ? &((struct shard_account *)value)->hot.rcpts
+	                                       : &((struct af_addr *)value)->accounts;
+	d[0] = &w->cur;
+	d[1] = &w->prev;
+}
+
+struct save_ctx {
+	struct af_snap_writer *w;
+	bool account;
+	size_t value_size;
+};
+
+static void save_entry(void *ctx, void *value, uint64_t hash, const void *key, size_t key_len,
+                       int64_t last_seen_ns)
+{
+	struct save_ctx *c = ctx;
+	struct af_distinct *d[2];
+	counters_of(c->account, value, d);
+	af_snap_put_u64(c->w, hash);
+	af_snap_put_u64(c->w, (uint64_t)last_seen_ns);
+	af_snap_put_u32(c->w, (uint32_t)key_len);
+	af_snap_put(c->w, key, key_len);
+	/* The blocks' addresses are written as zeros, so that equal states
+	 * give equal bytes. */
+	struct af_hll_block *blk[2] = {d[0]->hll, d[1]->hll};
+	d[0]->hll = d[1]->hll = NULL;
+	af_snap_put(c->w, value, c->value_size);
+	d[0]->hll = blk[0];
+	d[1]->hll = blk[1];
+	uint8_t blocks = (uint8_t)((blk[0] != NULL) | (blk[1] != NULL) << 1);
+	af_snap_put(c->w, &blocks, 1);
+	for (int i = 0; i < 2; i++)
+		if (blk[i] != NULL)
+			af_snap_put(c->w, blk[i], sizeof(*blk[i]));
+}
+
+static void save_table(struct af_table *t, struct af_snap_writer *w, bool account,
+                       size_t value_size)
+{
+	struct af_table_stats st;
+	af_table_stats(t, &st);
+	af_snap_put_u64(w, st.entries);
+	struct save_ctx c = {.w = w, .account = account, .value_size = value_size};
+	af_table_each(t, save_entry, &c);
+}
+
+uint64_t af_shard_layout(void)
+{
+	const uint64_t sizes[] = {sizeof(struct shard_account), sizeof(struct af_addr),
+	                          sizeof(struct af_hll_block), AF_ACCOUNT_MAX,
+	                          sizeof(((struct af_ip *)0)->bytes)};
+	return XXH3_64bits(sizes, sizeof(sizes));
+}
+
+void af_shard_save(struct af_shard *s, struct af_snap_writer *w)
+{
+	save_table(s->accounts, w, true, sizeof(struct shard_account));
+	save_table(s->addrs, w, false, sizeof(struct af_addr));
+}
+
+static af_err_t load_table(struct af_shard *s, struct af_snap_view *v, bool account,
+                           char *errstr, size_t errstr_size)
+{
+	struct af_table *t = account ? s->accounts : s->addrs;
+	const char *what = account ? "accounts" : "addresses";
+	size_t value_size = account ? sizeof(struct shard_account) : sizeof(struct af_addr);
+	size_t key_max = account ? AF_ACCOUNT_MAX : sizeof(((struct af_ip *)0)->bytes);
+	struct af_table_stats st;
+	af_table_stats(t, &st);
+	uint64_t n;
+	if (!af_snap_take_u64(v, &n))
+		goto short_view;
+	if (n > st.cap) {
+		snprintf(errstr, errstr_size,
+		         "it holds %llu %s a shard; this run allows %zu (state.max_%s)",
+		         (unsigned long long)n, what, st.cap, what);
+		return AF_E_CONFIG;
+	}
+	/* The value is read into an aligned buffer, then its counters'
+	 * pointers, meaningless here, are cleared before anything reads them. */
+	_Alignas(max_align_t) uint8_t value[sizeof(struct shard_account) > sizeof(struct af_addr)
+	                                        ? sizeof(struct shard_account)
+	                                        : sizeof(struct af_addr)];
+	uint8_t key[AF_ACCOUNT_MAX > 16 ? AF_ACCOUNT_MAX : 16];
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t hash, seen;
+		uint32_t key_len;
+		uint8_t blocks;
+		if (!af_snap_take_u64(v, &hash) || !af_snap_take_u64(v, &seen) ||
+		    !af_snap_take_u32(v, &key_len))
+			goto short_view;
+		if (key_len > key_max || (int64_t)seen < 0) {
+			snprintf(errstr, errstr_size, "damaged: an entry of %s has a bad key or time",
+			         what);
+			return AF_E_FORMAT;
+		}
+		if (!af_snap_take(v, key, key_len) || !af_snap_take(v, value, value_size) ||
+		    !af_snap_take(v, &blocks, 1))
+			goto short_view;
+		struct af_distinct *d[2];
+		counters_of(account, value, d);
+		d[0]->hll = d[1]->hll = NULL;
+		bool created;
+		void *slot = af_table_upsert(t, hash, key, key_len, (int64_t)seen, &created);
+		if (!created) {
+			snprintf(errstr, errstr_size, "damaged: an entry of %s comes twice", what);
+			return AF_E_FORMAT;
+		}
+		memcpy(slot, value, value_size);
+		counters_of(account, slot, d);
+		for (int k = 0; k < 2; k++) {
+			if (!(blocks & (1u << k)))
+				continue;
+			struct af_hll_block content;
+			if (!af_snap_take(v, &content, sizeof(content)))
+				goto short_view;
+			if (af_distinct_restore(d[k], s->pool, &content) != AF_OK) {
+				snprintf(errstr, errstr_size,
+				         "it holds more distinct-count blocks than this run allows "
+				         "(state.hll_blocks)");
+				return AF_E_CONFIG;
+			}
+		}
+	}
+	return AF_OK;
+short_view:
+	snprintf(errstr, errstr_size, "damaged: the %s of a shard end short", what);
+	return AF_E_FORMAT;
+}
+
+af_err_t af_shard_load(struct af_shard *s, struct af_snap_view *v, char *errstr,
+                       size_t errstr_size)
+{
+	af_err_t e = load_table(s, v, true, errstr, errstr_size);
+	if (e == AF_OK)
+		e = load_table(s, v, false, errstr, errstr_size);
+	if (e == AF_OK && !af_snap_done(v)) {
+		snprintf(errstr, errstr_size, "damaged: bytes follow a shard's state");
+		e = AF_E_FORMAT;
+	}
+	return e;
 }

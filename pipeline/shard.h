@@ -58,6 +58,33 @@ void af_shard_apply_parts(struct af_shard *s, const struct af_event *ev, unsigne
  * runtime calls it for the next event while it applies this one). */
 void af_shard_prefetch(const struct af_shard *s, const struct af_event *ev);
 
+/* ---- snapshots (pipeline/snapshot.h) ---- */
+
+struct af_snap_writer;
+struct af_snap_view;
+
+/* The fingerprint of the state's layout in a snapshot: the sizes of the
+ * values and blocks a shard writes whole. A build that changes them
+ * cannot read an older build's snapshot, and says so. */
+uint64_t af_shard_layout(void);
+
+/* Write the shard's state into the open section of w: each table's
+ * entries in eviction order (hash, last-seen time, key, value), and the
+ * HyperLogLog blocks the values hold. Applying the same events to s and
+ * to a shard loaded from this gives the same alerts and state.
+ * Thread: the shard's owner, between two events.
+ * Cost: O(entries); about the state's size in bytes written. */
+void af_shard_save(struct af_shard *s, struct af_snap_writer *w);
+
+/* Load what af_shard_save wrote, v (borrowed) read to its end, into s,
+ * which has applied no event yet. AF_E_FORMAT (errstr says what) when v
+ * is short, has bytes left over, or holds an entry twice; AF_E_CONFIG when
+ * it holds more accounts, addresses or blocks than this shard's caps
+ * (state.*) allow. s is unusable after a failure: free it.
+ * Cost: O(entries). */
+af_err_t af_shard_load(struct af_shard *s, struct af_snap_view *v, char *errstr,
+                       size_t errstr_size);
+
 struct af_shard_stats {
 	uint64_t accounts, addresses;  /* held now */
 	uint64_t account_evictions;    /* dropped at the cap */

@@ -103,6 +103,16 @@ static void pool_put(struct af_hll_pool *pool, struct af_hll_block *blk)
 	pool->in_use--;
 }
 
+af_err_t af_distinct_restore(struct af_distinct *d, struct af_hll_pool *pool,
+                             const struct af_hll_block *content)
+{
+	d->hll = pool_take(pool);
+	if (d->hll == NULL)
+		return AF_E_NOMEM;
+	memcpy(d->hll, content, sizeof(*d->hll));
+	return AF_OK;
+}
+
 static inline uint32_t fingerprint(uint64_t hash)
 {
 	return (uint32_t)(hash >> 32);

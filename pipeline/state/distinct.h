@@ -138,6 +138,14 @@ static inline bool af_distinct_saturated(const struct af_distinct *d)
 	return d->saturated;
 }
 
+/* For a snapshot's restore: d, whose bytes were copied from a saved
+ * counter, takes a block from pool holding a copy of content (the saved
+ * counter's block); its own hll pointer is not read. AF_E_NOMEM, d left
+ * exact with no block, when the pool has none free (a smaller pool than
+ * the one saved). Cost: a copy of one block. */
+af_err_t af_distinct_restore(struct af_distinct *d, struct af_hll_pool *pool,
+                             const struct af_hll_block *content);
+
 /* Empty the counter and return its block, if any, to pool. Must be called
  * before the counter's storage is dropped (account eviction), or the block
  * stays in use until the pool is freed. */

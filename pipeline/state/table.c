@@ -385,7 +385,8 @@ int64_t af_table_last_seen(const struct af_table *t, const void *value)
 void af_table_each(struct af_table *t, af_table_each_fn fn, void *ctx)
 {
 	for (uint32_t s = t->head; s != NIL; s = t->meta[s].next)
-		fn(ctx, value_at(t, s), key_at(t, s), key_head_at(t, s)->len, t->meta[s].seen);
+		fn(ctx, value_at(t, s), key_head_at(t, s)->hash, key_at(t, s),
+		   key_head_at(t, s)->len, t->meta[s].seen);
 }
 
 void af_table_stats(const struct af_table *t, struct af_table_stats *st)

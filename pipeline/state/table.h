@@ -65,9 +65,9 @@ struct af_table;
 typedef void (*af_table_evict_fn)(void *ctx, void *value, const void *key, size_t key_len);
 
 /* Called by af_table_each for each entry: its value (may be changed), its
- * key (borrowed) and the last-seen time recorded for it. */
-typedef void (*af_table_each_fn)(void *ctx, void *value, const void *key, size_t key_len,
-                                 int64_t last_seen_ns);
+ * hash, its key (borrowed) and the last-seen time recorded for it. */
+typedef void (*af_table_each_fn)(void *ctx, void *value, uint64_t hash, const void *key,
+                                 size_t key_len, int64_t last_seen_ns);
 
 struct af_table_stats {
 	size_t entries;         /* entries held now */
