@@ -68,13 +68,15 @@ test-tsan:
 #   fuzz_file    the file reader (a file)          tests/fuzz/corpus_file
 #   fuzz_csv     the CSV splitter (CSV text)       tests/fuzz/corpus_csv
 #   fuzz_config  the configuration loader (YAML)   tests/fuzz/corpus_config
+#   fuzz_snapshot  a snapshot and a shard's state  tests/fuzz/corpus_snapshot
 FUZZ_BUILD ?= build-fuzz
 ifeq ($(CI),true)
 FUZZ_SECONDS ?= 60
 else
 FUZZ_SECONDS ?= 30
 endif
-FUZZ_RUNS = fuzz_parse:corpus fuzz_file:corpus_file fuzz_csv:corpus_csv fuzz_config:corpus_config
+FUZZ_RUNS = fuzz_parse:corpus fuzz_file:corpus_file fuzz_csv:corpus_csv fuzz_config:corpus_config \
+	fuzz_snapshot:corpus_snapshot
 
 fuzz:
 	@if command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1; then \
