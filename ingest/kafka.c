@@ -404,8 +404,8 @@ cleanup:
 	return e;
 }
 
-af_err_t af_kafka_src_close(struct af_kafka_src *s, struct af_kafka_src_stats *last,
-                            char *errstr, size_t errstr_size)
+af_err_t af_kafka_src_close(struct af_kafka_src *s, struct af_kafka_src_stats *last, char *errstr,
+                            size_t errstr_size)
 {
 	if (!s)
 		return AF_OK;

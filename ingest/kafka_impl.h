@@ -29,19 +29,19 @@
 
 #include "ingest/kafka.h"
 
-#define KSRC_NONE     UINT32_MAX
-#define KSRC_EXCERPT  4096u /* bytes kept of a failed record */
-#define KSRC_HOLD_S   0.2   /* a hold pauses after this long */
-#define KSRC_WAIT_MS  10000 /* offsets_for_times, seeks, a revocation's commit: a bound, not a pace */
+#define KSRC_NONE    UINT32_MAX
+#define KSRC_EXCERPT 4096u /* bytes kept of a failed record */
+#define KSRC_HOLD_S  0.2   /* a hold pauses after this long */
+#define KSRC_WAIT_MS 10000 /* offsets_for_times, seeks, a revocation's commit: a bound */
 /* The commit at close, tries and waits together: the Java consumer's
  * close() default, long enough for the coordinator to move or come back. */
 #define KSRC_CLOSE_MS 30000
-#define KSRC_RETRY_MS 100   /* between tries of the last commit */
-#define KSRC_REJOIN_S 30.0  /* none assigned: revoked ones are gone after */
+#define KSRC_RETRY_MS 100  /* between tries of the last commit */
+#define KSRC_REJOIN_S 30.0 /* none assigned: revoked ones are gone after */
 /* Periodic commits in flight at most: librdkafka holds each while the
  * coordinator is away; past this many the next waits for an answer. */
 #define KSRC_COMMITS_MAX 8
-#define KSRC_ERRSTR   512
+#define KSRC_ERRSTR      512
 
 /* ---- one payload into records (kafka_split.c) ---- */
 
@@ -96,8 +96,8 @@ struct af_kafka_input {
 	bool started;  /* assigned once: opts.offset no longer applies */
 	bool eof;      /* partition EOF seen since its last message */
 	uint64_t next_seq;
-	uint64_t done_to; /* records of seq < done_to are complete */
-	int64_t stored;   /* offset last stored in this assignment; -1 none */
+	uint64_t done_to;  /* records of seq < done_to are complete */
+	int64_t stored;    /* offset last stored in this assignment; -1 none */
 	int64_t committed; /* offset last committed in this assignment; -1 none */
 	/* The offset after the last message cut whole in this assignment: -1
 	 * until one is, then equal to seen below. Not folded into seen, since
@@ -173,14 +173,14 @@ struct af_kafka_src {
 	bool pause_pending; /* ... because max_pending was reached */
 	bool holding;       /* af_kafka_src_hold called since the last next */
 	double hold_since;
-	bool closing;   /* close runs: revocations commit nothing more */
+	bool closing; /* close runs: revocations commit nothing more */
 	/* Our commits: the periodic one every commit_every s (0: none) from
 	 * commit_at on, asynchronous, its result served from commitq; at most
 	 * KSRC_COMMITS_MAX in flight. */
 	rd_kafka_queue_t *commitq;
 	double commit_every, commit_at;
 	uint32_t commits_in_flight;
-	bool rebalancing; /* since rebalancing_since: no periodic commit */
+	bool rebalancing;         /* since rebalancing_since: no periodic commit */
 	bool rejoin_after_assign; /* the next assignment is not the last one */
 	double rebalancing_since;
 	bool all_down;  /* "all brokers down" since a broker last answered */

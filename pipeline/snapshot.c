@@ -141,8 +141,10 @@ af_err_t af_snap_create(const char *path, uint64_t layout, struct af_snap_writer
 {
 	*out = NULL;
 	if (!little_endian()) {
-		snprintf(errstr, errstr_size, "snapshot %s: this host is big-endian; snapshots "
-		         "are little-endian only", path);
+		snprintf(errstr, errstr_size,
+		         "snapshot %s: this host is big-endian; snapshots "
+		         "are little-endian only",
+		         path);
 		return AF_E_INVALID;
 	}
 	if (strlen(path) >= SNAP_PATH_MAX) {
@@ -160,7 +162,8 @@ af_err_t af_snap_create(const char *path, uint64_t layout, struct af_snap_writer
 	w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		int e = errno;
-		snprintf(errstr, errstr_size, "snapshot %s: cannot create: %s", w->tmp, strerror(e));
+		snprintf(errstr, errstr_size, "snapshot %s: cannot create: %s", w->tmp,
+		         strerror(e));
 		free(w);
 		errno = e;
 		return AF_E_IO;
@@ -313,8 +316,8 @@ static const char *index_sections(struct af_snap_reader *r)
 	return at == end ? NULL : "bytes follow the last section";
 }
 
-af_err_t af_snap_open(const char *path, uint64_t layout, struct af_snap_reader **out,
-                      char *errstr, size_t errstr_size)
+af_err_t af_snap_open(const char *path, uint64_t layout, struct af_snap_reader **out, char *errstr,
+                      size_t errstr_size)
 {
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -84,8 +84,8 @@ void af_snap_abort(struct af_snap_writer *w);
  * or was written by a build with another layout. errstr names the file
  * and the fault in every case.
  * Cost: maps the file and hashes it once. */
-af_err_t af_snap_open(const char *path, uint64_t layout, struct af_snap_reader **out,
-                      char *errstr, size_t errstr_size);
+af_err_t af_snap_open(const char *path, uint64_t layout, struct af_snap_reader **out, char *errstr,
+                      size_t errstr_size);
 
 /* When the snapshot was written (ms since the epoch), and how many
  * sections it holds. */

@@ -48,18 +48,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void remove_files(void);
 
-static void fail(int line, const char *what)
-{
-	fprintf(stderr, "fuzz_config: %s:%d: check failed: %s\n", __FILE__, line, what);
-	remove_files();
-	abort();
-}
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			fail(__LINE__, #cond);                                                     \
-	} while (0)
 
 #define SECRET_SHOWN "***"
 
@@ -209,7 +197,7 @@ static void check_dump_reads_back(const struct af_config *cfg)
 	if (af_config_load(&back, dump_path, err, sizeof(err)) != AF_OK) {
 		fprintf(stderr, "fuzz_config: the dump does not load: %s\n---\n%s---\n", err,
 		        text1);
-		fail(__LINE__, "af_config_load of the dump");
+		af_fuzz_fail(__FILE__, __LINE__, "af_config_load of the dump");
 	}
 	const struct af_config_section *sec = af_config_sections(&nsec);
 	for (size_t s = 0; s < nsec; s++)
@@ -219,7 +207,7 @@ static void check_dump_reads_back(const struct af_config *cfg)
 	if (len1 != len2 || memcmp(text1, text2, len1) != 0) {
 		fprintf(stderr, "fuzz_config: dump, load, dump differs:\n---\n%s---\n%s---\n",
 		        text1, text2);
-		fail(__LINE__, "the second dump");
+		af_fuzz_fail(__FILE__, __LINE__, "the second dump");
 	}
 	free(text1);
 	free(text2);

@@ -68,24 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The run being read, for messages; AF_FUZZ_TRACE=1 in the environment
  * prints every record of every run (to triage a finding). */
-static const char *stage = "plain";
 static bool trace;
 
 static void remove_files(void);
 
-static void fail(int line, const char *what)
-{
-	fprintf(stderr, "fuzz_file: %s:%d: %s run: check failed: %s\n", __FILE__, line, stage,
-	        what);
-	remove_files();
-	abort();
-}
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			fail(__LINE__, #cond);                                                     \
-	} while (0)
 
 #define EXCERPT_MAX  4096u
 #define MIN_BUF      (64u * 1024) /* the reader's smallest buffer (file.c) */
@@ -283,12 +269,12 @@ static void run_read_upto(struct run *run, const char *path, size_t max, const u
 
 	if (f == NULL) {
 		fprintf(stderr, "fuzz_file: af_file_open: %s\n", err);
-		fail(__LINE__, "af_file_open");
+		af_fuzz_fail(__FILE__, __LINE__, "af_file_open");
 	}
 	memset(run, 0, sizeof(*run));
 	while ((e = af_file_next(f, &rec, err, sizeof(err))) == AF_OK) {
 		if (trace)
-			fprintf(stderr, "%s: #%zu reason %d line %llu offset %llu len %zu\n", stage,
+			fprintf(stderr, "%s: #%zu reason %d line %llu offset %llu len %zu\n", af_fuzz_stage,
 			        run->n, rec.reason, (unsigned long long)rec.line,
 			        (unsigned long long)rec.offset, rec.len);
 		CHECK(rec.path != NULL && rec.input == INPUT_INDEX);
@@ -357,7 +343,7 @@ static void run_read_upto(struct run *run, const char *path, size_t max, const u
 	}
 	if (e != AF_EOF) {
 		fprintf(stderr, "fuzz_file: af_file_next: %d %s\n", e, err);
-		fail(__LINE__, "af_file_next");
+		af_fuzz_fail(__FILE__, __LINE__, "af_file_next");
 	}
 	CHECK(af_file_next(f, &rec, err, sizeof(err)) == AF_EOF);
 	run->format = af_file_format(f);
@@ -436,7 +422,7 @@ static void check_truncated(const struct run *plain, const struct bytes *z, bool
 	size_t at = magic + (size_t)(mix(rng) % (z->len - magic));
 	if (at == first_len)
 		at--; /* between two members is a clean end */
-	stage = gz ? "truncated gzip" : "truncated zstd";
+	af_fuzz_stage = gz ? "truncated gzip" : "truncated zstd";
 	write_file(in_path, z->p, at);
 	run_read(&cut, in_path, max, data, size, true);
 	CHECK(cut.n >= 1 && cut.n <= plain->n + 1);
@@ -470,7 +456,7 @@ static void check_padded(const struct run *plain, size_t max, const uint8_t *dat
 	memset(padded.p + padded.len, mix(rng) % 2 ? ' ' : '\t', blanks);
 	padded.len += blanks;
 	bytes_add(&padded, data + head, size - head);
-	stage = "padded";
+	af_fuzz_stage = "padded";
 	write_file(in_path, padded.p, padded.len);
 	run_read(&run, in_path, max, padded.p, padded.len, false);
 	CHECK(plain->n == run.n && plain->format == run.format);
@@ -487,7 +473,7 @@ static void check_directory(const struct run *plain, size_t max, const uint8_t *
 {
 	struct run run;
 
-	stage = "directory";
+	af_fuzz_stage = "directory";
 	write_file(dir_first, data, size);
 	write_file(dir_second, data, size);
 	run_read(&run, dir_path, max, c, size, magic);
@@ -516,10 +502,10 @@ static void check_long(size_t max, const uint8_t *data, size_t size, uint64_t *r
 		memcpy(text.p + text.len, text.p, text.len);
 		text.len *= 2;
 	}
-	stage = "long";
+	af_fuzz_stage = "long";
 	write_file(in_path, text.p, text.len);
 	run_read_upto(&plain, in_path, max, text.p, text.len, false, LONG_RECORDS);
-	stage = "long zstd";
+	af_fuzz_stage = "long zstd";
 	compress_content(&z, false, text.p, text.len, 1 + (size_t)(mix(rng) % (text.len - 1)),
 	                 &first_len);
 	write_file(in_path, z.p, z.len);
@@ -536,7 +522,7 @@ static void check_csv(size_t max, const uint8_t *data, size_t size)
 	struct bytes text = {0};
 	struct run run;
 
-	stage = "csv";
+	af_fuzz_stage = "csv";
 	bytes_add(&text, csv_header, sizeof(csv_header) - 1);
 	bytes_add(&text, data, size);
 	write_file(in_path, text.p, text.len);
@@ -559,7 +545,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rng = (rng ^ data[i]) * 0x100000001b3ull;
 	max = maxes[mix(&rng) % 4];
 
-	stage = "plain";
+	af_fuzz_stage = "plain";
 	write_file(in_path, data, size);
 	run_read(&plain, in_path, max, content, size, magic);
 	if (!magic) {
@@ -571,7 +557,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t split = size > 1 && mix(&rng) % 2 ? 1 + (size_t)(mix(&rng) % (size - 1)) : 0;
 		struct run run;
 
-		stage = gz ? "gzip" : "zstd";
+		af_fuzz_stage = gz ? "gzip" : "zstd";
 		compress_content(&z, gz, data, size, split, &first_len);
 		write_file(in_path, z.p, z.len);
 		run_read(&run, in_path, max, data, size, false);

@@ -51,19 +51,6 @@ static void remove_files(void)
 	rmdir(dir);
 }
 
-static void fail(int line, const char *what)
-{
-	fprintf(stderr, "fuzz_snapshot: %s:%d: check failed: %s\n", __FILE__, line, what);
-	remove_files();
-	abort();
-}
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			fail(__LINE__, #cond);                                                     \
-	} while (0)
-
 static void ignore_alert(void *ctx, const struct af_alert *a)
 {
 	(void)ctx;
@@ -74,8 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (!af_fuzz_scratch(dir, sizeof(dir), "fuzz_snapshot", remove_files))
-		abort();
+	CHECK(af_fuzz_scratch(dir, sizeof(dir), "fuzz_snapshot", remove_files));
 	snprintf(in_path, sizeof(in_path), "%s/in.snap", dir);
 	snprintf(out_path, sizeof(out_path), "%s/out.snap", dir);
 	snprintf(again_path, sizeof(again_path), "%s/again.snap", dir);

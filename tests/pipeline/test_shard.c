@@ -37,8 +37,8 @@ struct place {
 };
 
 static const struct place places[] = {
-    {"192.0.2.10", "DE", 50.11, 8.68, 64501},    {"192.0.2.77", "FR", 48.85, 2.35, 64502},
-    {"198.51.100.7", "US", 39.04, -77.49, 64511}, {"203.0.113.24", "VN", 21.03, 105.85, 64500},
+    {"192.0.2.10", "DE", 50.11, 8.68, 64501},      {"192.0.2.77", "FR", 48.85, 2.35, 64502},
+    {"198.51.100.7", "US", 39.04, -77.49, 64511},  {"203.0.113.24", "VN", 21.03, 105.85, 64500},
     {"203.0.113.99", "BR", -23.55, -46.63, 64520}, {"2001:db8::5", "JP", 35.68, 139.69, 64530},
 };
 #define NPLACES (sizeof(places) / sizeof(places[0]))
@@ -116,8 +116,8 @@ static void setup(void)
 {
 	af_config_init(&cfg);
 	char err[256];
-	cr_assert_eq(af_config_set(&cfg, "state.max_accounts", "64", err, sizeof(err)), AF_OK,
-	             "%s", err);
+	cr_assert_eq(af_config_set(&cfg, "state.max_accounts", "64", err, sizeof(err)), AF_OK, "%s",
+	             err);
 	cr_assert_eq(af_config_set(&cfg, "state.max_addresses", "64", err, sizeof(err)), AF_OK,
 	             "%s", err);
 	make_events();
