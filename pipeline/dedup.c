@@ -1,7 +1,8 @@
 /* dedup.c - duplicate suppression by record id within a retention window.
  *
  * Thread: the owner of the handle only (see dedup.h).
- * In: (key, event time) per record. Out: duplicate or not; counters.
+ * In: (key, event time) per record; a snapshot section to load. Out:
+ * duplicate or not; counters; a snapshot section (see "snapshots" below).
  *
  * DESIGN: an open-addressing table of (key, ts) pairs with linear probing,
  * a power-of-two number of slots, at most 3/4 full, Fibonacci hashing of the
@@ -30,8 +31,10 @@
  */
 #include "pipeline/dedup.h"
 #include "pipeline/mem.h"
+#include "pipeline/snapshot.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,19 +96,28 @@ static size_t home(const struct af_dedup *d, uint64_t key)
 	return (size_t)((key * FIBONACCI) >> d->shift);
 }
 
-/* The stored time of key, or NULL when it is not remembered. */
-static int64_t *lookup(struct af_dedup *d, uint64_t key)
+/* The slot holding key (not 0), or nslots when it is not remembered. */
+static size_t find(const struct af_dedup *d, uint64_t key)
 {
 	size_t mask = d->nslots - 1;
 
-	if (key == 0)
-		return d->has_zero ? &d->zero_ts : NULL;
 	for (size_t i = home(d, key);; i = (i + 1) & mask) {
 		if (d->slots[i].key == key)
-			return &d->slots[i].ts;
+			return i;
 		if (d->slots[i].key == 0)
-			return NULL;
+			return d->nslots;
 	}
+}
+
+/* The stored time of key, or NULL when it is not remembered. */
+static int64_t *lookup(struct af_dedup *d, uint64_t key)
+{
+	size_t i;
+
+	if (key == 0)
+		return d->has_zero ? &d->zero_ts : NULL;
+	i = find(d, key);
+	return i < d->nslots ? &d->slots[i].ts : NULL;
 }
 
 /* @pre key is not remembered and count < nslots. */
@@ -358,4 +370,191 @@ void af_dedup_stats(const struct af_dedup *d, struct af_dedup_stats *st)
 	st->duplicates = d->duplicates;
 	st->expirations = d->expirations;
 	st->evictions = d->evictions;
+}
+
+/* ---- snapshots ----
+ *
+ * The section: nine little-endian u64, namely retention, max_entries,
+ * table slots, slot cap (max_slots), newest time, duplicates,
+ * expirations, evictions and the number of ids; then each id in ring
+ * order, front first: key, stored time, time it was queued at (the two
+ * differ for an id remembered anew, which the front moves to the back).
+ *
+ * Which slot holds which key is left out: lookups find a key wherever it
+ * sits, and neither growth nor removal makes a slot's position visible,
+ * so re-inserting in ring order rebuilds a table that answers every later
+ * call as the saved one would. The ring's order, its size (the limit,
+ * from the table size) and the slot cap do decide what is expired or
+ * evicted next, so they are kept exactly. */
+
+#define SAVE_FIELDS 9
+
+void af_dedup_save(const struct af_dedup *d, struct af_snap_writer *w)
+{
+	af_snap_put_u64(w, (uint64_t)d->retention_ns);
+	af_snap_put_u64(w, d->max_entries);
+	af_snap_put_u64(w, d->nslots);
+	af_snap_put_u64(w, d->max_slots);
+	af_snap_put_u64(w, (uint64_t)d->newest);
+	af_snap_put_u64(w, d->duplicates);
+	af_snap_put_u64(w, d->expirations);
+	af_snap_put_u64(w, d->evictions);
+	af_snap_put_u64(w, d->len);
+	for (size_t n = 0, i = d->head; n < d->len; n++, i = i + 1 == d->limit ? 0 : i + 1) {
+		uint64_t key = d->fifo[i].key;
+		int64_t ts = key == 0 ? d->zero_ts : d->slots[find(d, key)].ts;
+
+		af_snap_put_u64(w, key);
+		af_snap_put_u64(w, (uint64_t)ts);
+		af_snap_put_u64(w, (uint64_t)d->fifo[i].ts);
+	}
+}
+
+static bool is_table_size(uint64_t n)
+{
+	return n >= 4 && (n & (n - 1)) == 0 && n <= SIZE_MAX / 4 / sizeof(struct entry);
+}
+
+/* Replace the (empty) table and ring with ones of nslots; false, nothing
+ * changed, when memory is short. */
+static bool resize_empty(struct af_dedup *d, size_t nslots)
+{
+	size_t limit = limit_for(nslots, d->max_entries);
+	struct entry *slots = calloc(nslots, sizeof *slots);
+	struct entry *fifo = malloc(limit * sizeof *fifo);
+
+	if (slots == NULL || fifo == NULL) {
+		free(slots);
+		free(fifo);
+		return false;
+	}
+	af_mem_prefault(slots, nslots * sizeof *slots);
+	free(d->slots);
+	free(d->fifo);
+	d->slots = slots;
+	d->fifo = fifo;
+	d->nslots = nslots;
+	d->shift = 64 - log2_size(nslots);
+	d->limit = limit;
+	return true;
+}
+
+/* The table size and slot cap for a state of n ids saved at saved_slots
+ * slots (capped at saved_max) with saved_entries as max_entries, into
+ * *nslots and *max_slots: the saved ones when max_entries is unchanged;
+ * otherwise the saved size within this filter's bounds, doubled until the
+ * ids fit. Returns AF_OK, AF_E_FORMAT or AF_E_CONFIG. */
+static af_err_t choose_size(const struct af_dedup *d, uint64_t n, uint64_t saved_entries,
+                            uint64_t saved_slots, uint64_t saved_max, size_t *nslots,
+                            size_t *max_slots, char *errstr, size_t errstr_size)
+{
+	if (saved_entries == 0 || !is_table_size(saved_slots) || !is_table_size(saved_max) ||
+	    saved_slots > saved_max || n > limit_for(saved_slots, saved_entries)) {
+		snprintf(errstr, errstr_size,
+		         "damaged: the duplicate filter's state holds %llu ids in a table of "
+		         "%llu slots (of at most %llu) for %llu entries",
+		         (unsigned long long)n, (unsigned long long)saved_slots,
+		         (unsigned long long)saved_max, (unsigned long long)saved_entries);
+		return AF_E_FORMAT;
+	}
+	if (n > d->max_entries) {
+		snprintf(errstr, errstr_size,
+		         "the duplicate filter's state holds %llu record ids; this one keeps at "
+		         "most %zu (input.dedup_max_entries, divided among the shards)",
+		         (unsigned long long)n, d->max_entries);
+		return AF_E_CONFIG;
+	}
+	if (saved_entries == d->max_entries) {
+		/* The table never shrinks, and its cap is the natural one or,
+		 * after a growth that failed, the size it had then. */
+		if (saved_slots < d->nslots || saved_slots > d->max_slots ||
+		    (saved_max != d->max_slots && saved_max != saved_slots)) {
+			snprintf(errstr, errstr_size,
+			         "damaged: the duplicate filter's table of %llu slots (of at most "
+			         "%llu) is not one it can have",
+			         (unsigned long long)saved_slots, (unsigned long long)saved_max);
+			return AF_E_FORMAT;
+		}
+		*nslots = saved_slots;
+		*max_slots = saved_max;
+		return AF_OK;
+	}
+	*nslots = d->nslots;
+	while (*nslots < d->max_slots &&
+	       (*nslots < saved_slots || limit_for(*nslots, d->max_entries) < n))
+		*nslots *= 2;
+	*max_slots = d->max_slots;
+	if (limit_for(*nslots, d->max_entries) < n) {
+		snprintf(errstr, errstr_size,
+		         "the duplicate filter's state holds %llu record ids; this one has room "
+		         "for %zu (input.dedup_max_entries)",
+		         (unsigned long long)n, limit_for(*nslots, d->max_entries));
+		return AF_E_CONFIG;
+	}
+	return AF_OK;
+}
+
+af_err_t af_dedup_load(struct af_dedup *d, struct af_snap_view *v, char *errstr, size_t errstr_size)
+{
+	/* retention, max_entries, slots, max_slots, newest, 3 counters, ids */
+	uint64_t f[SAVE_FIELDS];
+	int64_t newest;
+	size_t nslots, max_slots;
+	af_err_t err;
+
+	assert(d->len == 0 && d->newest == INT64_MIN);
+	for (int i = 0; i < SAVE_FIELDS; i++) {
+		if (!af_snap_take_u64(v, &f[i]))
+			goto short_view;
+	}
+	if ((int64_t)f[0] != d->retention_ns) {
+		snprintf(errstr, errstr_size,
+		         "the duplicate filter's state was saved with a retention of %lld ns; this "
+		         "one has %lld ns (input.dedup_retention)",
+		         (long long)f[0], (long long)d->retention_ns);
+		return AF_E_CONFIG;
+	}
+	err = choose_size(d, f[8], f[1], f[2], f[3], &nslots, &max_slots, errstr, errstr_size);
+	if (err != AF_OK)
+		return err;
+	if (!resize_empty(d, nslots)) {
+		snprintf(errstr, errstr_size,
+		         "out of memory for the duplicate filter's table of %zu slots", nslots);
+		return AF_E_NOMEM;
+	}
+	d->max_slots = max_slots;
+	newest = (int64_t)f[4];
+	for (uint64_t i = 0; i < f[8]; i++) {
+		uint64_t key, ts, queued;
+
+		if (!af_snap_take_u64(v, &key) || !af_snap_take_u64(v, &ts) ||
+		    !af_snap_take_u64(v, &queued))
+			goto short_view;
+		/* Every time stored was once the newest or behind it. */
+		if ((int64_t)ts > newest || (int64_t)queued > newest) {
+			snprintf(errstr, errstr_size,
+			         "damaged: a record id in the duplicate filter's state is newer "
+			         "than the newest time it saw");
+			return AF_E_FORMAT;
+		}
+		if (lookup(d, key) != NULL) {
+			snprintf(errstr, errstr_size,
+			         "damaged: the duplicate filter's state holds a record id twice");
+			return AF_E_FORMAT;
+		}
+		table_insert(d, key, (int64_t)ts);
+		fifo_push(d, key, (int64_t)queued);
+	}
+	d->newest = newest;
+	d->duplicates = f[5];
+	d->expirations = f[6];
+	d->evictions = f[7];
+	if (!af_snap_done(v)) {
+		snprintf(errstr, errstr_size, "damaged: bytes follow the duplicate filter's state");
+		return AF_E_FORMAT;
+	}
+	return AF_OK;
+short_view:
+	snprintf(errstr, errstr_size, "damaged: the duplicate filter's state ends short");
+	return AF_E_FORMAT;
 }

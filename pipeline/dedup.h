@@ -16,7 +16,8 @@
  * none, evicts the least recently remembered id. An id forgotten within its
  * retention can let one duplicate through; the stats count those evictions.
  * Determinism: the answers depend only on the sequence of calls (and on
- * growth allocations succeeding; see af_dedup_check).
+ * growth allocations succeeding; see af_dedup_check), and a filter loaded
+ * from a snapshot (af_dedup_load) goes on as the saved one would have.
  */
 #ifndef AF_DEDUP_H
 #define AF_DEDUP_H
@@ -24,6 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pipeline/err.h"
 
 struct af_dedup;
 
@@ -59,5 +62,37 @@ void af_dedup_prefetch(const struct af_dedup *d, uint64_t key);
 
 /* Counters since af_dedup_new, into *st. */
 void af_dedup_stats(const struct af_dedup *d, struct af_dedup_stats *st);
+
+/* ---- snapshots (pipeline/snapshot.h) ---- */
+
+struct af_snap_writer;
+struct af_snap_view;
+
+/* Write d's state into the open section of w: its parameters, table size,
+ * newest time and counters, then every remembered id with its time, in
+ * the order they expire or are evicted (not in slot order, so equal
+ * states give equal bytes). Only integers are written; no layout
+ * fingerprint is needed. d is borrowed and left as it was.
+ * Thread: d's owner, between two checks.
+ * Cost: O(ids), a probe each; writes 72 bytes and 24 an id. */
+void af_dedup_save(const struct af_dedup *d, struct af_snap_writer *w);
+
+/* Load what af_dedup_save wrote, v (borrowed) read to its end, into d,
+ * which af_dedup_new made with the same retention and has checked
+ * nothing yet. Made with the same max_entries too, d then answers every
+ * later af_dedup_check and reports every later stat exactly as the saved
+ * filter would have. With another max_entries that holds the saved ids,
+ * d keeps them all, in the same order, in a table of the saved size
+ * within its own bounds (no longer exact: its cap differs).
+ * Returns AF_OK; AF_E_CONFIG (errstr says which: input.dedup_retention
+ * differs, or input.dedup_max_entries is too small for the saved ids);
+ * AF_E_FORMAT (errstr says what) when v is short, has bytes left over,
+ * or holds what no filter can (a table size that is not one, more ids
+ * than it allows, an id twice, a time after the newest one); AF_E_NOMEM.
+ * d is unusable after a failure: free it.
+ * @pre nothing was checked on d since af_dedup_new.
+ * Cost: O(ids); allocates the table at the saved size. */
+af_err_t af_dedup_load(struct af_dedup *d, struct af_snap_view *v, char *errstr,
+                       size_t errstr_size);
 
 #endif
