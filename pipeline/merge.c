@@ -34,12 +34,31 @@
  * lowest number on a tie). A change to one input replays the matches on its
  * path to the root, and stops as soon as a match's winner is unchanged and
  * is another input: nothing above can change then.
+ *
+ * A snapshot (af_merge_save) holds the heap in its array order and each
+ * run in its FIFO order, with each node's key and verdict beside its event,
+ * and a loader puts them back where they were: the node order is then the
+ * original's exactly, so even nodes equal in (key, input, seq), which the
+ * preconditions rule out but a caller could push, leave in the same order,
+ * and the two merges go on to save the same bytes. What is left out does
+ * not decide any answer: slot numbers (a slot shows only as the address
+ * pop_ref hands out, good until the next push or pop, and the free stack
+ * gives that slot to the next push in both), the position of a run in its
+ * ring, the cached least node (a pure function of the nodes) and the two
+ * trees (a pure function of the inputs' states, rebuilt at load).
  */
 #include "pipeline/merge.h"
 
 #include <assert.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "pipeline/snapshot.h"
 
 struct node {
 	int64_t key;
@@ -156,6 +175,41 @@ static void front_changed(struct af_merge *m, uint32_t input)
 	m->min_frontier = m->next == NONE ? INT64_MAX : m->inputs[m->next].frontier;
 }
 
+/* Nothing buffered, every input unknown and awake, nothing forced; the
+ * trees are left for trees_build. */
+static void clear(struct af_merge *m)
+{
+	/* Slot 0 on top, so slots are used from the lowest. */
+	for (size_t i = 0; i < m->cap; i++)
+		m->free_slots[i] = (uint32_t)(m->cap - 1 - i);
+	m->nfree = m->cap;
+	m->size = 0;
+	m->heap_size = 0;
+	for (uint32_t i = 0; i < m->ninputs; i++)
+		m->inputs[i] = (struct input){.frontier = INT64_MIN};
+	m->forced = 0;
+	m->least_known = false;
+}
+
+/* Both trees, next and min_frontier from the inputs' states, whole. */
+static void trees_build(struct af_merge *m)
+{
+	for (size_t k = 0; k < 2 * (size_t)m->leaves; k++)
+		m->run_tree[k] = m->front_tree[k] = NONE;
+	for (uint32_t i = 0; i < m->ninputs; i++) {
+		if (m->inputs[i].run_len > 0)
+			m->run_tree[m->leaves + i] = i;
+		if (awake(&m->inputs[i]))
+			m->front_tree[m->leaves + i] = i;
+	}
+	for (uint32_t k = m->leaves - 1; k >= 1; k--) {
+		m->run_tree[k] = run_match(m, m->run_tree[2 * k], m->run_tree[2 * k + 1]);
+		m->front_tree[k] = front_match(m, m->front_tree[2 * k], m->front_tree[2 * k + 1]);
+	}
+	m->next = m->front_tree[1];
+	m->min_frontier = m->next == NONE ? INT64_MAX : m->inputs[m->next].frontier;
+}
+
 struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_buffered)
 {
 	struct af_merge *m;
@@ -186,25 +240,12 @@ struct af_merge *af_merge_new(uint32_t ninputs, int64_t window_ns, size_t max_bu
 		af_merge_free(m);
 		return NULL;
 	}
-	/* Slot 0 on top, so slots are used from the lowest. */
-	for (size_t i = 0; i < max_buffered; i++)
-		m->free_slots[i] = (uint32_t)(max_buffered - 1 - i);
-	m->nfree = max_buffered;
 	m->cap = max_buffered;
 	m->ninputs = ninputs;
-	for (uint32_t i = 0; i < ninputs; i++)
-		m->inputs[i] = (struct input){.frontier = INT64_MIN};
-	/* Every input awake at INT64_MIN: the lowest number leads; no runs. */
-	for (size_t k = 0; k < 2 * (size_t)m->leaves; k++)
-		m->run_tree[k] = m->front_tree[k] = NONE;
-	for (uint32_t i = 0; i < ninputs; i++)
-		m->front_tree[m->leaves + i] = i;
-	for (uint32_t k = m->leaves - 1; k >= 1; k--)
-		m->front_tree[k] = front_match(m, m->front_tree[2 * k], m->front_tree[2 * k + 1]);
-	m->next = 0;
-	m->min_frontier = INT64_MIN;
 	m->window_ns = window_ns;
-	m->forced = 0;
+	clear(m);
+	/* Every input awake at INT64_MIN: the lowest number leads; no runs. */
+	trees_build(m);
 	return m;
 }
 
@@ -244,6 +285,20 @@ static int64_t sub_saturated(int64_t a, int64_t b)
 	return a < INT64_MIN + b ? INT64_MIN : a - b;
 }
 
+static void heap_insert(struct af_merge *m, const struct node *n)
+{
+	size_t i = m->heap_size++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!before(n, &m->heap[parent]))
+			break;
+		m->heap[i] = m->heap[parent];
+		i = parent;
+	}
+	m->heap[i] = *n;
+}
+
 void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t frontier)
 {
 	uint32_t input = ev->pos.input;
@@ -276,16 +331,7 @@ void af_merge_push(struct af_merge *m, const struct af_event *ev, int64_t fronti
 			run_changed(m, input);
 		return;
 	}
-	size_t i = m->heap_size++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-
-		if (!before(&n, &m->heap[parent]))
-			break;
-		m->heap[i] = m->heap[parent];
-		i = parent;
-	}
-	m->heap[i] = n;
+	heap_insert(m, &n);
 }
 
 /* The first node of the heap (from NONE) or of input from's run. */
@@ -465,4 +511,212 @@ size_t af_merge_buffered(const struct af_merge *m)
 bool af_merge_full(const struct af_merge *m)
 {
 	return m->size == m->cap;
+}
+
+/* ---- snapshots ---- */
+
+/* An input's state bits in a snapshot. */
+enum { SNAP_FINISHED = 1u << 0, SNAP_IDLE = 1u << 1 };
+
+uint64_t af_merge_layout(void)
+{
+	/* The loader reads an event's input and record number from its raw
+	 * bytes, so their places count as well as the sizes. */
+	const uint64_t sizes[] = {sizeof(struct af_event),
+	                          sizeof(struct af_pos),
+	                          sizeof(struct af_geo),
+	                          sizeof(struct af_ip),
+	                          offsetof(struct af_event, ts_ns),
+	                          offsetof(struct af_event, pos),
+	                          offsetof(struct af_pos, input),
+	                          offsetof(struct af_pos, seq)};
+	return XXH3_64bits(sizes, sizeof(sizes));
+}
+
+static void save_node(const struct af_merge *m, const struct node *n, struct af_snap_writer *w)
+{
+	uint8_t late = m->late[n->slot];
+
+	af_snap_put_u64(w, (uint64_t)n->key);
+	af_snap_put(w, &late, 1);
+	af_snap_put(w, &m->events[n->slot], sizeof(struct af_event));
+}
+
+void af_merge_save(const struct af_merge *m, struct af_snap_writer *w)
+{
+	af_snap_put_u32(w, m->ninputs);
+	af_snap_put_u64(w, (uint64_t)m->window_ns);
+	af_snap_put_u64(w, m->forced);
+	af_snap_put_u64(w, m->size);
+	af_snap_put_u64(w, m->heap_size);
+	for (uint32_t i = 0; i < m->ninputs; i++) {
+		const struct input *in = &m->inputs[i];
+
+		af_snap_put_u64(w, (uint64_t)in->frontier);
+		af_snap_put_u32(w,
+		                (in->finished ? SNAP_FINISHED : 0u) | (in->idle ? SNAP_IDLE : 0u));
+	}
+	for (size_t k = 0; k < m->heap_size; k++)
+		save_node(m, &m->heap[k], w);
+	for (uint32_t i = 0; i < m->ninputs; i++) {
+		af_snap_put_u32(w, m->inputs[i].run_len);
+		for (uint32_t k = 0; k < m->inputs[i].run_len; k++)
+			save_node(m, run_at(m, i, k), w);
+	}
+}
+
+/* Read one node and its event into a free slot, as push would have made
+ * it, into *n. False when v is short or the node breaks what push
+ * guarantees: an input in range, a verdict of 0 or 1, the key the event's
+ * own time when on time and above it when late, and a key no later than
+ * its input's frontier allows (push fixed it from a frontier that has not
+ * fallen since). @pre m->nfree > 0. */
+static bool load_node(struct af_merge *m, struct af_snap_view *v, struct node *n, bool *damaged)
+{
+	uint32_t slot = m->free_slots[m->nfree - 1];
+	struct af_event *ev = &m->events[slot];
+	uint64_t key;
+	uint8_t late;
+
+	*damaged = false;
+	if (!af_snap_take_u64(v, &key) || !af_snap_take(v, &late, 1) ||
+	    !af_snap_take(v, ev, sizeof *ev))
+		return false;
+	*n = (struct node){
+	    .key = (int64_t)key, .seq = ev->pos.seq, .input = ev->pos.input, .slot = slot};
+	if (n->input >= m->ninputs || late > 1 ||
+	    (late ? n->key <= ev->ts_ns : n->key != ev->ts_ns)) {
+		*damaged = true;
+		return false;
+	}
+	int64_t frontier = m->inputs[n->input].frontier;
+	if (n->key > (late ? sub_saturated(frontier, m->window_ns) : frontier)) {
+		*damaged = true;
+		return false;
+	}
+	m->nfree--;
+	m->late[slot] = late != 0;
+	m->size++;
+	return true;
+}
+
+af_err_t af_merge_load(struct af_merge *m, struct af_snap_view *v, char *errstr, size_t errstr_size)
+{
+	uint32_t ninputs;
+	uint64_t window, forced, size, heap_size;
+	struct node n, prev = {0};
+	bool damaged = false;
+
+	if (!af_snap_take_u32(v, &ninputs) || !af_snap_take_u64(v, &window) ||
+	    !af_snap_take_u64(v, &forced) || !af_snap_take_u64(v, &size) ||
+	    !af_snap_take_u64(v, &heap_size))
+		goto short_view;
+	if (ninputs != m->ninputs) {
+		snprintf(errstr, errstr_size,
+		         "the reorder buffer was saved merging %" PRIu32
+		         " inputs; this run merges %" PRIu32 " (the inputs must be the same)",
+		         ninputs, m->ninputs);
+		return AF_E_CONFIG;
+	}
+	if ((int64_t)window != m->window_ns) {
+		snprintf(errstr, errstr_size,
+		         "the reorder buffer was saved with a window of %" PRId64
+		         " ns; this run's is %" PRId64 " ns (input.reorder_window)",
+		         (int64_t)window, m->window_ns);
+		return AF_E_CONFIG;
+	}
+	if (size > m->cap) {
+		snprintf(errstr, errstr_size,
+		         "the reorder buffer holds %" PRIu64
+		         " events; this run's holds at most %zu (its max_buffered)",
+		         size, m->cap);
+		return AF_E_CONFIG;
+	}
+	if (heap_size > size) {
+		snprintf(errstr, errstr_size,
+		         "damaged: the reorder buffer's heap holds more events than the buffer");
+		return AF_E_FORMAT;
+	}
+	clear(m);
+	m->forced = forced;
+	for (uint32_t i = 0; i < m->ninputs; i++) {
+		uint64_t frontier;
+		uint32_t state;
+
+		if (!af_snap_take_u64(v, &frontier) || !af_snap_take_u32(v, &state))
+			goto short_view;
+		if (state & ~(uint32_t)(SNAP_FINISHED | SNAP_IDLE)) {
+			snprintf(errstr, errstr_size,
+			         "damaged: input %" PRIu32 " of the reorder buffer has a bad state",
+			         i);
+			return AF_E_FORMAT;
+		}
+		m->inputs[i] = (struct input){.frontier = (int64_t)frontier,
+		                              .finished = (state & SNAP_FINISHED) != 0,
+		                              .idle = (state & SNAP_IDLE) != 0};
+	}
+	/* The heap goes back in its array order, checked to be a heap. */
+	for (size_t k = 0; k < heap_size; k++) {
+		if (!load_node(m, v, &n, &damaged))
+			goto bad_node;
+		if (k > 0 && before(&n, &m->heap[(k - 1) / 2])) {
+			snprintf(errstr, errstr_size,
+			         "damaged: the reorder buffer's heap is out of order");
+			return AF_E_FORMAT;
+		}
+		m->heap[m->heap_size++] = n;
+	}
+	/* Each run back in its order; what a smaller run than the saved one
+	 * cannot hold goes to the heap, as push would have sent it. */
+	uint64_t left = size - heap_size;
+	for (uint32_t i = 0; i < m->ninputs; i++) {
+		struct input *in = &m->inputs[i];
+		uint32_t len;
+
+		if (!af_snap_take_u32(v, &len))
+			goto short_view;
+		if (len > left) {
+			snprintf(
+			    errstr, errstr_size,
+			    "damaged: the reorder buffer's runs hold more events than it says");
+			return AF_E_FORMAT;
+		}
+		left -= len;
+		for (uint32_t k = 0; k < len; k++) {
+			if (!load_node(m, v, &n, &damaged))
+				goto bad_node;
+			if (n.input != i || (k > 0 && !before(&prev, &n))) {
+				snprintf(errstr, errstr_size,
+				         "damaged: run %" PRIu32
+				         " of the reorder buffer is out of order",
+				         i);
+				return AF_E_FORMAT;
+			}
+			if (m->runs != NULL && in->run_len < m->run_cap)
+				*run_at(m, i, in->run_len++) = n;
+			else
+				heap_insert(m, &n);
+			prev = n;
+		}
+	}
+	if (left > 0) {
+		snprintf(errstr, errstr_size,
+		         "damaged: the reorder buffer's runs hold fewer events than it says");
+		return AF_E_FORMAT;
+	}
+	if (!af_snap_done(v)) {
+		snprintf(errstr, errstr_size, "damaged: bytes follow a reorder buffer's state");
+		return AF_E_FORMAT;
+	}
+	trees_build(m);
+	return AF_OK;
+bad_node:
+	if (damaged) {
+		snprintf(errstr, errstr_size,
+		         "damaged: an event of the reorder buffer has a bad input, key or verdict");
+		return AF_E_FORMAT;
+	}
+short_view:
+	snprintf(errstr, errstr_size, "damaged: a reorder buffer's state ends short");
+	return AF_E_FORMAT;
 }

@@ -50,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/err.h"
 #include "pipeline/event.h"
 
 struct af_merge;
@@ -143,5 +144,45 @@ size_t af_merge_buffered(const struct af_merge *m);
 
 /* Whether the buffer is at max_buffered (af_merge_pop will return one). */
 bool af_merge_full(const struct af_merge *m);
+
+/* ---- snapshots (pipeline/snapshot.h) ---- */
+
+struct af_snap_writer;
+struct af_snap_view;
+
+/* The fingerprint of what af_merge_save writes whole: struct af_event's
+ * size and the places of the fields the loader reads in it. A build that
+ * changes them cannot read an older build's snapshot, and says so. */
+uint64_t af_merge_layout(void);
+
+/* Write m's state into the open section of w (borrowed): the parameters,
+ * the forced count, each input's frontier and whether it is finished or
+ * idle, and every buffered event (raw, see af_merge_layout) with the key
+ * and late verdict push gave it, in the order the merge holds them. A
+ * merge loaded from this answers every later call as m does (the same
+ * events out, in the same order, with the same verdicts; the same
+ * next_input, buffered, full and forced) and saves the same bytes after
+ * the same calls. m is not changed. An event af_merge_pop_ref or
+ * af_merge_pop_forced handed out has left and is not written.
+ * Thread: m's owner, between two calls. @pre a section of w is open.
+ * Cost: O(buffered + ninputs); about buffered * sizeof(struct af_event)
+ * bytes written. */
+void af_merge_save(const struct af_merge *m, struct af_snap_writer *w);
+
+/* Load what af_merge_save wrote, v (borrowed) read to its end, into m,
+ * made by af_merge_new with the same ninputs and window as the saved one
+ * and room for its events; whatever m held is replaced. Returns AF_OK;
+ * AF_E_CONFIG (errstr says which) when the saved merge had another number
+ * of inputs, another window, or more events than m's max_buffered;
+ * AF_E_FORMAT (errstr says what) when v is short, has bytes left over, or
+ * holds what no merge could: an input state, an event's input, key or
+ * verdict that push could not have made, a heap or run out of order.
+ * Another max_buffered that holds the saved events is accepted: m then
+ * goes on as a merge of its own size would (it is full at another count),
+ * and nodes its shorter runs cannot hold go to its heap, which orders them
+ * the same. m is unusable after a failure: free it.
+ * Thread: m's owner. Cost: O(buffered + ninputs), no allocation. */
+af_err_t af_merge_load(struct af_merge *m, struct af_snap_view *v, char *errstr,
+                       size_t errstr_size);
 
 #endif

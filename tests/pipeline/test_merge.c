@@ -3,13 +3,24 @@
  * tie order, a full buffer and its forced pops, draining, idle inputs
  * (af_merge_idle) and pops forced on request (af_merge_pop_forced), and
  * random inputs checked against a sort computed here, read in several
- * interleavings and split across shards. */
+ * interleavings and split across shards.
+ *
+ * Snapshots (suite merge_snapshot): long random call sequences cut at
+ * several points, where a merge loaded from the cut answers every later
+ * call as the merge that never stopped and as one that saved and went on,
+ * and all three save the same bytes at the end; late verdicts and keys kept
+ * from their push; a saved state fitted into shorter runs; states for
+ * another merge, cut short, with a byte more, or with values no merge
+ * could hold, refused. */
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline/merge.h"
+#include "pipeline/snapshot.h"
 
 static struct af_event event(uint32_t input, uint64_t seq, int64_t ts)
 {
@@ -1047,5 +1058,678 @@ Test(merge, returns_null_from_a_forced_pop_of_an_empty_buffer)
 	cr_assert_null(af_merge_pop_forced(m, &late));
 	cr_assert(late, "late is left alone when nothing leaves");
 	cr_assert_eq(af_merge_forced(m), 1);
+	af_merge_free(m);
+}
+
+/* ---- snapshots ---- */
+
+static char snap_dir[64];
+
+static void snap_setup(void)
+{
+	snprintf(snap_dir, sizeof snap_dir, "/tmp/af-merge-XXXXXX");
+	cr_assert_not_null(mkdtemp(snap_dir));
+}
+
+static void snap_teardown(void)
+{
+	rmdir(snap_dir);
+}
+
+TestSuite(merge_snapshot, .init = snap_setup, .fini = snap_teardown);
+
+/* A merge's saved state: the bytes of its section. */
+struct blob {
+	uint8_t *p;
+	size_t len;
+};
+
+/* m's state as af_merge_save writes it, through a real snapshot file. */
+static struct blob saved(const struct af_merge *m)
+{
+	char path[128], err[512];
+	struct af_snap_writer *w;
+	struct af_snap_reader *r;
+	struct af_snap_view v;
+
+	snprintf(path, sizeof path, "%s/merge.snap", snap_dir);
+	cr_assert_eq(af_snap_create(path, af_merge_layout(), &w, err, sizeof err), AF_OK, "%s",
+	             err);
+	af_snap_begin(w, 7);
+	af_merge_save(m, w);
+	cr_assert_eq(af_snap_commit(w, err, sizeof err), AF_OK, "%s", err);
+	cr_assert_eq(af_snap_open(path, af_merge_layout(), &r, err, sizeof err), AF_OK, "%s", err);
+	cr_assert(af_snap_find(r, 7, &v));
+	struct blob b = {malloc(v.len + 1), v.len};
+	memcpy(b.p, v.p, v.len);
+	af_snap_close(r);
+	unlink(path);
+	return b;
+}
+
+static af_err_t load_bytes(struct af_merge *m, const uint8_t *p, size_t len, char *err,
+                           size_t err_size)
+{
+	struct af_snap_view v = {.p = p, .len = len};
+
+	return af_merge_load(m, &v, err, err_size);
+}
+
+/* A new merge made like the saved one and loaded from b. */
+static struct af_merge *loaded(const struct blob *b, uint32_t ninputs, int64_t window,
+                               size_t max_buffered)
+{
+	struct af_merge *m = af_merge_new(ninputs, window, max_buffered);
+	char err[512];
+
+	cr_assert_eq(load_bytes(m, b->p, b->len, err, sizeof err), AF_OK, "%s", err);
+	return m;
+}
+
+static void assert_same_bytes(const struct blob *a, const struct blob *b, const char *what)
+{
+	cr_assert_eq(a->len, b->len, "%s: %zu bytes, not %zu", what, b->len, a->len);
+	cr_assert(memcmp(a->p, b->p, a->len) == 0, "%s: the states differ", what);
+}
+
+/* A random call sequence played on several merges at once: merges[0]
+ * never saves, merges[1] saves at every cut and goes on, merges[2] is
+ * replaced at every cut by a fresh merge loaded from that save. Every
+ * answer of every call must be the same from all three. */
+enum { TRIO = 3 };
+
+struct sim {
+	uint64_t rng;
+	uint32_t ninputs;
+	int64_t window;
+	size_t max_buffered;
+	struct af_merge *m[TRIO];
+	uint64_t *seq;  /* per input: its next record number */
+	int64_t *base;  /* per input: the time its events are drawn around */
+	bool *finished; /* per input: af_merge_finish was called */
+	uint32_t unfinished;
+	/* What the sequence exercised, so the test can insist on it. */
+	size_t pops, late_pops, pushes, held_at_cuts, idles;
+};
+
+static void sim_init(struct sim *s, uint64_t seed, uint32_t ninputs, int64_t window,
+                     size_t max_buffered)
+{
+	*s = (struct sim){.rng = seed,
+	                  .ninputs = ninputs,
+	                  .window = window,
+	                  .max_buffered = max_buffered,
+	                  .unfinished = ninputs};
+	for (int k = 0; k < TRIO; k++)
+		s->m[k] = af_merge_new(ninputs, window, max_buffered);
+	s->seq = calloc(ninputs, sizeof *s->seq);
+	s->base = calloc(ninputs, sizeof *s->base);
+	s->finished = calloc(ninputs, sizeof *s->finished);
+	for (uint32_t i = 0; i < ninputs; i++)
+		s->base[i] = 1000 + (int64_t)(next_random(&s->rng) % 500);
+}
+
+static void sim_fini(struct sim *s)
+{
+	for (int k = 0; k < TRIO; k++)
+		af_merge_free(s->m[k]);
+	free(s->seq);
+	free(s->base);
+	free(s->finished);
+}
+
+static void assert_same_answers(struct sim *s, size_t step)
+{
+	for (int k = 1; k < TRIO; k++) {
+		cr_assert_eq(af_merge_next_input(s->m[k]), af_merge_next_input(s->m[0]),
+		             "step %zu: merge %d reads another input next", step, k);
+		cr_assert_eq(af_merge_buffered(s->m[k]), af_merge_buffered(s->m[0]),
+		             "step %zu: merge %d holds another count", step, k);
+		cr_assert_eq(af_merge_full(s->m[k]), af_merge_full(s->m[0]), "step %zu", step);
+		cr_assert_eq(af_merge_forced(s->m[k]), af_merge_forced(s->m[0]),
+		             "step %zu: merge %d forced another count", step, k);
+	}
+}
+
+enum pop_kind { POP_COPY, POP_REF, POP_FORCED, POP_PEEK };
+
+/* One pop of the kind on every merge; the same event (every byte of it)
+ * and verdict from each, or nothing from each. Returns whether one left. */
+static bool same_pop(struct sim *s, enum pop_kind kind, size_t step)
+{
+	struct af_event got[TRIO];
+	bool ok[TRIO], late[TRIO];
+
+	memset(got, 0, sizeof got);
+	for (int k = 0; k < TRIO; k++) {
+		const struct af_event *ev = NULL;
+		struct af_event *mut = NULL;
+
+		late[k] = false;
+		switch (kind) {
+		case POP_COPY: ok[k] = af_merge_pop(s->m[k], &got[k], &late[k]); continue;
+		case POP_REF: ev = mut = af_merge_pop_ref(s->m[k], &late[k]); break;
+		case POP_FORCED: ev = mut = af_merge_pop_forced(s->m[k], &late[k]); break;
+		case POP_PEEK: ev = af_merge_peek(s->m[k]); break;
+		}
+		ok[k] = ev != NULL;
+		if (ok[k])
+			got[k] = *ev;
+		/* The caller may change a popped event in place, as the
+		 * runtime does: the merge must not care. */
+		if (mut != NULL)
+			mut->flags = ~mut->flags;
+	}
+	for (int k = 1; k < TRIO; k++) {
+		cr_assert_eq(ok[k], ok[0], "step %zu: merge %d %s", step, k,
+		             ok[0] ? "let nothing out" : "let one out");
+		cr_assert(memcmp(&got[k], &got[0], sizeof got[0]) == 0,
+		          "step %zu: merge %d let in%u/%llu out, not in%u/%llu", step, k,
+		          got[k].pos.input, (unsigned long long)got[k].pos.seq, got[0].pos.input,
+		          (unsigned long long)got[0].pos.seq);
+		cr_assert_eq(late[k], late[0], "step %zu: merge %d another verdict", step, k);
+	}
+	if (ok[0] && kind != POP_PEEK) {
+		s->pops++;
+		s->late_pops += late[0];
+	}
+	return ok[0];
+}
+
+/* Every field filled, so a lost or mixed-up byte shows. */
+static struct af_event sim_event(struct sim *s, uint32_t in, int64_t ts)
+{
+	struct af_event ev = event(in, s->seq[in]++, ts);
+	uint64_t r = next_random(&s->rng);
+
+	ev.account_hash = r;
+	ev.dedup_key = r ^ 0x5555;
+	ev.pos.batch = r % 97;
+	ev.pos.offset = r % 100000;
+	ev.kind = (uint8_t)(r % AF_KIND_COUNT);
+	ev.flags = (uint32_t)(r >> 32) & 0xfffu;
+	ev.src.family = AF_IP_V4;
+	ev.src.bytes[15] = (uint8_t)r;
+	ev.geo.lat = (double)(r % 180) - 90.0;
+	snprintf(ev.account, sizeof ev.account, "user%llu@example.com",
+	         (unsigned long long)(r % 1000));
+	snprintf(ev.geo.country, sizeof ev.geo.country, "%c%c", 'A' + (int)(r % 26),
+	         'A' + (int)(r / 26 % 26));
+	return ev;
+}
+
+static uint32_t random_input(struct sim *s)
+{
+	return (uint32_t)(next_random(&s->rng) % s->ninputs);
+}
+
+/* The input to push to: mostly the one the merge asks for, as a reader
+ * does; otherwise any unfinished one. UINT32_MAX when all are finished. */
+static uint32_t push_input(struct sim *s)
+{
+	uint32_t in = af_merge_next_input(s->m[0]);
+
+	if (s->unfinished == 0)
+		return UINT32_MAX;
+	if (in != UINT32_MAX && next_random(&s->rng) % 10 < 7)
+		return in;
+	do
+		in = random_input(s);
+	while (s->finished[in]);
+	return in;
+}
+
+static void sim_push(struct sim *s, size_t step)
+{
+	uint32_t in = push_input(s);
+
+	if (in == UINT32_MAX || af_merge_full(s->m[0])) {
+		/* What a reader does with a full buffer: pop (forced). */
+		same_pop(s, next_random(&s->rng) % 2 ? POP_COPY : POP_REF, step);
+		return;
+	}
+	uint64_t r = next_random(&s->rng);
+	int64_t ts = s->base[in] + (int64_t)(r % 40);
+	if (r % 10 == 0) /* well before the window: late, most likely */
+		ts = s->base[in] - (int64_t)(r / 10 % (uint64_t)(4 * s->window + 60));
+	s->base[in] += (int64_t)(r / 1000 % 12);
+	int64_t frontier = INT64_MIN;
+	if (r % 7 == 1)
+		frontier = ts + (int64_t)(r / 7 % 30);
+	else if (r % 7 == 2)
+		frontier = s->base[in] - (int64_t)(r / 7 % 100);
+	struct af_event ev = sim_event(s, in, ts);
+	for (int k = 0; k < TRIO; k++)
+		af_merge_push(s->m[k], &ev, frontier);
+	s->pushes++;
+}
+
+/* One random call, played on every merge. */
+static void sim_step(struct sim *s, size_t step)
+{
+	uint64_t r = next_random(&s->rng) % 1000;
+	uint32_t in = random_input(s);
+	int64_t f = s->base[in] + (int64_t)(next_random(&s->rng) % 60) - 30;
+
+	if (r < 450) {
+		sim_push(s, step);
+	} else if (r < 600) {
+		same_pop(s, POP_COPY, step);
+	} else if (r < 650) {
+		while (same_pop(s, POP_COPY, step)) /* the reader's drain */
+			;
+	} else if (r < 700) {
+		same_pop(s, POP_REF, step);
+	} else if (r < 720) {
+		same_pop(s, POP_FORCED, step);
+	} else if (r < 750) {
+		same_pop(s, POP_PEEK, step);
+	} else if (r < 850) {
+		for (int k = 0; k < TRIO; k++)
+			af_merge_advance(s->m[k], in, f);
+	} else if (r < 910) {
+		for (int k = 0; k < TRIO; k++)
+			af_merge_idle(s->m[k], in);
+		s->idles++;
+	} else if (r < 995) {
+		for (int k = 0; k < TRIO; k++)
+			af_merge_wake(s->m[k], in);
+	} else {
+		for (int k = 0; k < TRIO; k++)
+			af_merge_finish(s->m[k], in);
+		s->unfinished -= !s->finished[in];
+		s->finished[in] = true;
+	}
+	assert_same_answers(s, step);
+}
+
+/* The cut: merges[1] saves, goes on; merges[2] must have saved the same
+ * bytes, and is replaced by a fresh merge loaded from them. */
+static void sim_cut(struct sim *s, size_t step)
+{
+	struct blob b = saved(s->m[1]), c = saved(s->m[2]);
+	char what[64];
+
+	snprintf(what, sizeof what, "cut at step %zu", step);
+	assert_same_bytes(&b, &c, what);
+	af_merge_free(s->m[2]);
+	s->m[2] = loaded(&b, s->ninputs, s->window, s->max_buffered);
+	s->held_at_cuts += af_merge_buffered(s->m[0]);
+	assert_same_answers(s, step);
+	free(b.p);
+	free(c.p);
+}
+
+/* nsteps random calls with cuts at the start, at ncuts random steps and at
+ * the end; then every input finishes and all drain; then all three must
+ * save the same bytes. */
+static void sim_run(struct sim *s, size_t nsteps, int ncuts)
+{
+	size_t *cuts = calloc((size_t)ncuts + 2, sizeof *cuts);
+	int next_cut = 0;
+
+	cuts[0] = 0;
+	for (int k = 1; k <= ncuts; k++)
+		cuts[k] =
+		    cuts[k - 1] + 1 + (size_t)(next_random(&s->rng) % (2 * nsteps / (size_t)ncuts));
+	cuts[ncuts + 1] = nsteps;
+	for (size_t step = 0; step < nsteps; step++) {
+		while (next_cut <= ncuts + 1 && cuts[next_cut] == step) {
+			sim_cut(s, step);
+			next_cut++;
+		}
+		while (next_cut <= ncuts + 1 && cuts[next_cut] < step)
+			next_cut++; /* cuts drawn past the end fall away */
+		sim_step(s, step);
+	}
+	sim_cut(s, nsteps);
+	for (uint32_t i = 0; i < s->ninputs; i++)
+		for (int k = 0; k < TRIO; k++)
+			af_merge_finish(s->m[k], i);
+	assert_same_answers(s, nsteps);
+	while (same_pop(s, POP_COPY, nsteps))
+		;
+	cr_assert_eq(af_merge_buffered(s->m[0]), 0);
+	struct blob a = saved(s->m[0]), b = saved(s->m[1]), c = saved(s->m[2]);
+	assert_same_bytes(&a, &b, "the merge that saved, at the end");
+	assert_same_bytes(&a, &c, "the loaded merge, at the end");
+	free(a.p);
+	free(b.p);
+	free(c.p);
+	free(cuts);
+}
+
+Test(merge_snapshot, goes_on_after_a_load_exactly_as_without_one_over_random_calls)
+{
+	uint64_t rng = 0x5eed;
+	size_t pops = 0, late = 0, held = 0, idles = 0;
+	int rounds_forced = 0, rounds_with_runs = 0;
+
+	for (int round = 0; round < 60; round++) {
+		uint32_t ninputs = 3 + (uint32_t)(next_random(&rng) % 4);
+		int64_t window = (int64_t)(next_random(&rng) % 60);
+		/* From a buffer of one (every push forces) to one with runs
+		 * (8 nodes or more an input). */
+		size_t max_buffered = 1 + (size_t)(next_random(&rng) % 120);
+		struct sim s;
+
+		sim_init(&s, next_random(&rng), ninputs, window, max_buffered);
+		sim_run(&s, 1500, 5);
+		rounds_forced += af_merge_forced(s.m[0]) > 0;
+		rounds_with_runs += max_buffered >= 8 * ninputs;
+		pops += s.pops;
+		late += s.late_pops;
+		held += s.held_at_cuts;
+		idles += s.idles;
+		sim_fini(&s);
+	}
+	/* The sequences did what they are for. */
+	cr_assert_gt(rounds_forced, 10);
+	cr_assert_gt(rounds_with_runs, 10);
+	cr_assert_gt(late, 100, "%zu late of %zu", late, pops);
+	cr_assert_gt(held, 1000, "events held at the cuts");
+	cr_assert_gt(idles, 1000);
+}
+
+Test(merge_snapshot, goes_on_after_a_load_with_three_hundred_inputs_and_their_runs)
+{
+	struct sim s;
+
+	/* 65536 / 300 gives each input a run of 128 nodes. */
+	sim_init(&s, 300300, 300, 25, 65536);
+	sim_run(&s, 20000, 4);
+	cr_assert_gt(s.held_at_cuts, 1000, "%zu events held at the cuts", s.held_at_cuts);
+	cr_assert_gt(s.late_pops, 0);
+	sim_fini(&s);
+}
+
+Test(merge_snapshot, goes_on_after_a_load_with_three_hundred_inputs_and_a_full_heap)
+{
+	struct sim s;
+
+	/* Too small a buffer for runs: the heap alone orders, and fills. */
+	sim_init(&s, 600600, 300, 25, 700);
+	sim_run(&s, 20000, 4);
+	cr_assert_gt(af_merge_forced(s.m[0]), 0);
+	cr_assert_gt(s.held_at_cuts, 1000, "%zu events held at the cuts", s.held_at_cuts);
+	sim_fini(&s);
+}
+
+/* A merge of ninputs holding n events of input 0 (the others silent: all
+ * are held): mostly in order, in its run, with every ninth one late and
+ * in the heap. */
+static struct af_merge *held_run(uint32_t ninputs, size_t max_buffered, size_t n)
+{
+	struct af_merge *m = af_merge_new(ninputs, 50, max_buffered);
+
+	for (uint64_t k = 0; k < n; k++)
+		push(m, 0, k, (int64_t)k * 10 - (k % 9 == 4 ? 80 : 0));
+	return m;
+}
+
+/* Drains a and b (every input finished) and checks they let the same
+ * events out in the same order with the same verdicts. */
+static void assert_drain_alike(struct af_merge *a, struct af_merge *b, uint32_t ninputs, size_t n,
+                               const char *what)
+{
+	for (uint32_t i = 0; i < ninputs; i++) {
+		af_merge_finish(a, i);
+		af_merge_finish(b, i);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct af_event want, got;
+		bool want_late, late;
+
+		cr_assert(af_merge_pop(a, &want, &want_late));
+		cr_assert(af_merge_pop(b, &got, &late), "%s: event %zu", what, i);
+		cr_assert_eq(got.pos.seq, want.pos.seq, "%s: event %zu", what, i);
+		cr_assert_eq(late, want_late, "%s: event %zu", what, i);
+	}
+	cr_assert_eq(af_merge_buffered(a), 0);
+	cr_assert_eq(af_merge_buffered(b), 0);
+}
+
+static struct af_merge *small_state(void)
+{
+	struct af_merge *m = af_merge_new(2, 10, 16);
+
+	push(m, 0, 0, 100);
+	push(m, 0, 1, 80); /* late: key 90 */
+	push(m, 1, 0, 95);
+	push(m, 1, 1, 93); /* to the heap */
+	af_merge_idle(m, 1);
+	return m;
+}
+
+Test(merge_snapshot, leaves_the_merge_it_saves_unchanged)
+{
+	struct af_merge *m = small_state(), *twin = small_state();
+	struct blob first = saved(m), again = saved(m);
+
+	assert_same_bytes(&first, &again, "two saves in a row");
+	cr_assert_eq(af_merge_buffered(m), 4);
+	cr_assert_eq(af_merge_next_input(m), 0);
+	assert_nothing_ready(m, "W = 100 - 10, and 90 is not before it");
+	af_merge_advance(m, 0, 120);
+	af_merge_advance(twin, 0, 120);
+	assert_drain_alike(twin, m, 2, 4, "saved twice");
+	free(first.p);
+	free(again.p);
+	af_merge_free(m);
+	af_merge_free(twin);
+}
+
+Test(merge_snapshot, keeps_each_key_and_late_verdict_as_given_at_its_push)
+{
+	struct af_merge *m = af_merge_new(2, 10, 16);
+
+	af_merge_advance(m, 0, 100);
+	push(m, 0, 0, 85); /* late against 100: key 90 */
+	push(m, 0, 1, 95); /* on time against 100 */
+	/* Against this frontier, 95 would be late and 85 would key 990. */
+	af_merge_advance(m, 0, 1000);
+	struct blob b = saved(m);
+	struct af_merge *c = loaded(&b, 2, 10, 16);
+	push(c, 1, 0, 91);
+	af_merge_finish(c, 0);
+	af_merge_finish(c, 1);
+	assert_pops(c, 0, 0, true);
+	assert_pops(c, 1, 0, false);
+	assert_pops(c, 0, 1, false);
+	free(b.p);
+	af_merge_free(m);
+	af_merge_free(c);
+}
+
+Test(merge_snapshot, keeps_each_input_frontier_and_whether_it_is_finished_or_idle)
+{
+	struct af_merge *m = af_merge_new(4, 0, 16);
+
+	push(m, 0, 0, 10);
+	af_merge_finish(m, 0);
+	push(m, 1, 0, 20);
+	af_merge_idle(m, 1);
+	push(m, 2, 0, 40);
+	af_merge_advance(m, 3, 30);
+	struct blob b = saved(m);
+	struct af_merge *c = loaded(&b, 4, 0, 16);
+	cr_assert_eq(af_merge_next_input(c), 3, "30 is the least awake frontier");
+	assert_pops(c, 0, 0, false); /* W = 30 */
+	assert_pops(c, 1, 0, false);
+	assert_nothing_ready(c, "40 is not before 30");
+	af_merge_wake(c, 1); /* input 1 holds W at 20 again */
+	cr_assert_eq(af_merge_next_input(c), 1);
+	af_merge_advance(c, 3, 50);
+	af_merge_advance(c, 1, 50);
+	assert_nothing_ready(c, "input 2 holds W at 40");
+	af_merge_finish(c, 2);
+	assert_pops(c, 2, 0, false);
+	free(b.p);
+	af_merge_free(m);
+	af_merge_free(c);
+}
+
+Test(merge_snapshot, fits_saved_runs_into_the_shorter_runs_of_a_smaller_buffer)
+{
+	static const struct {
+		uint32_t ninputs;
+		size_t saved_with, loaded_into;
+		const char *what;
+	} cases[] = {
+	    {2, 64, 40, "runs of 32 into runs of 16"},
+	    {8, 64, 63, "runs of 8 into a buffer too small for runs"},
+	    {2, 64, 1u << 20, "runs of 32 into runs of 4096"},
+	};
+
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct af_merge *m = held_run(cases[k].ninputs, cases[k].saved_with, 40);
+		struct af_merge *twin = held_run(cases[k].ninputs, cases[k].saved_with, 40);
+		struct blob b = saved(m);
+		struct af_merge *c = loaded(&b, cases[k].ninputs, 50, cases[k].loaded_into);
+
+		cr_assert_eq(af_merge_buffered(c), 40);
+		assert_drain_alike(twin, c, cases[k].ninputs, 40, cases[k].what);
+		af_merge_free(m);
+		af_merge_free(twin);
+		af_merge_free(c);
+		free(b.p);
+	}
+}
+
+Test(merge_snapshot, refuses_more_events_than_its_buffer_holds)
+{
+	struct af_merge *m = held_run(2, 64, 40);
+	struct blob b = saved(m);
+	struct af_merge *c = af_merge_new(2, 50, 39);
+	char err[512];
+
+	cr_assert_eq(load_bytes(c, b.p, b.len, err, sizeof err), AF_E_CONFIG);
+	cr_assert_not_null(strstr(err, "max_buffered"), "%s", err);
+	af_merge_free(c);
+	c = af_merge_new(2, 50, 40);
+	cr_assert_eq(load_bytes(c, b.p, b.len, err, sizeof err), AF_OK, "exactly full: %s", err);
+	cr_assert(af_merge_full(c));
+	af_merge_free(c);
+	af_merge_free(m);
+	free(b.p);
+}
+
+Test(merge_snapshot, refuses_a_state_saved_with_another_number_of_inputs)
+{
+	struct af_merge *m = held_run(2, 64, 10);
+	struct blob b = saved(m);
+	struct af_merge *c = af_merge_new(3, 50, 64);
+	char err[512];
+
+	cr_assert_eq(load_bytes(c, b.p, b.len, err, sizeof err), AF_E_CONFIG);
+	cr_assert_not_null(strstr(err, "inputs"), "%s", err);
+	af_merge_free(c);
+	af_merge_free(m);
+	free(b.p);
+}
+
+Test(merge_snapshot, refuses_a_state_saved_with_another_window)
+{
+	struct af_merge *m = held_run(2, 64, 10);
+	struct blob b = saved(m);
+	struct af_merge *c = af_merge_new(2, 49, 64);
+	char err[512];
+
+	cr_assert_eq(load_bytes(c, b.p, b.len, err, sizeof err), AF_E_CONFIG);
+	cr_assert_not_null(strstr(err, "input.reorder_window"), "%s", err);
+	af_merge_free(c);
+	af_merge_free(m);
+	free(b.p);
+}
+
+Test(merge_snapshot, refuses_a_state_cut_short_or_with_bytes_left_over)
+{
+	/* Heap and run nodes, idle and finished inputs, all in the bytes. */
+	struct af_merge *m = held_run(2, 64, 12);
+	af_merge_idle(m, 1);
+	af_merge_finish(m, 0);
+	bool late;
+	cr_assert_not_null(af_merge_pop_ref(m, &late));
+	struct blob b = saved(m);
+	char err[512];
+
+	cr_assert_gt(b.len, 11 * sizeof(struct af_event));
+	for (size_t keep = 0; keep < b.len; keep += keep < 64 ? 1 : 97) {
+		struct af_merge *c = af_merge_new(2, 50, 64);
+
+		cr_assert_eq(load_bytes(c, b.p, keep, err, sizeof err), AF_E_FORMAT, "kept %zu",
+		             keep);
+		af_merge_free(c);
+	}
+	b.p[b.len] = 0;
+	struct af_merge *c = af_merge_new(2, 50, 64);
+	cr_assert_eq(load_bytes(c, b.p, b.len + 1, err, sizeof err), AF_E_FORMAT);
+	cr_assert_not_null(strstr(err, "bytes follow"), "%s", err);
+	af_merge_free(c);
+	af_merge_free(m);
+	free(b.p);
+}
+
+/* Where the saved state of a merge of ninputs puts the first heap node:
+ * after the parameters (u32 inputs, u64 window, forced, events, heap
+ * nodes) and each input's u64 frontier and u32 state. */
+static size_t first_node_at(uint32_t ninputs)
+{
+	return 4 + 4 * 8 + (size_t)ninputs * 12;
+}
+
+/* b with the bytes at the places given changed must be refused. */
+static void assert_refused(const struct blob *b, const size_t *at, const uint8_t *byte, size_t n,
+                           const char *why)
+{
+	uint8_t *p = malloc(b->len);
+	struct af_merge *c = af_merge_new(2, 50, 64);
+	char err[512];
+
+	memcpy(p, b->p, b->len);
+	for (size_t i = 0; i < n; i++)
+		p[at[i]] = byte[i];
+	cr_assert_eq(load_bytes(c, p, b->len, err, sizeof err), AF_E_FORMAT, "%s", why);
+	cr_assert_not_null(strstr(err, "damaged"), "%s: %s", why, err);
+	af_merge_free(c);
+	free(p);
+}
+
+#define REFUSED(b, why, ...)                                                                       \
+	do {                                                                                       \
+		const size_t at_[][2] = {__VA_ARGS__};                                             \
+		size_t n_ = sizeof at_ / sizeof at_[0], pos_[4];                                   \
+		uint8_t byte_[4];                                                                  \
+		for (size_t i_ = 0; i_ < n_; i_++) {                                               \
+			pos_[i_] = at_[i_][0];                                                     \
+			byte_[i_] = (uint8_t)at_[i_][1];                                           \
+		}                                                                                  \
+		assert_refused(b, pos_, byte_, n_, why);                                           \
+	} while (0)
+
+Test(merge_snapshot, refuses_values_no_merge_could_hold)
+{
+	struct af_merge *m = af_merge_new(2, 50, 64);
+
+	push(m, 0, 0, 100); /* the run */
+	push(m, 0, 1, 90);  /* the heap: before the run's 100 */
+	push(m, 0, 2, 80);  /* the heap's top */
+	af_merge_advance(m, 1, 1000);
+	struct blob b = saved(m);
+	const size_t inputs = 4 + 4 * 8, heap = first_node_at(2);
+	const size_t node = 8 + 1 + sizeof(struct af_event);
+	const size_t input_of = 9 + offsetof(struct af_event, pos) + offsetof(struct af_pos, input);
+	const size_t run = heap + 2 * node + 4; /* after input 0's run length */
+
+	struct af_merge *c = loaded(&b, 2, 50, 64); /* as saved, the bytes load */
+	af_merge_free(c);
+	REFUSED(&b, "an input neither finished nor idle", {inputs + 8, 4});
+	REFUSED(&b, "a key past its input's frontier", {inputs, 50});
+	REFUSED(&b, "a verdict neither 0 nor 1", {heap + 8, 2});
+	REFUSED(&b, "late, yet keyed at its own time", {heap + 8, 1});
+	REFUSED(&b, "an input out of range", {heap + input_of, 2});
+	REFUSED(&b, "an event of input 1 in input 0's run", {run + input_of, 1});
+	REFUSED(&b, "the heap out of order", {heap + node, 70}, {heap + node + 9, 70});
+	free(b.p);
 	af_merge_free(m);
 }
