@@ -122,8 +122,7 @@ static void dead_letter(struct rt_core *c, const struct af_rt_batch *b, const st
 	struct af_runtime *rt = c->rt;
 	struct af_jsonw w;
 
-	c->sum.events_invalid++;
-	c->sum.invalid_by_reason[reason]++;
+	c->batch_invalid[reason]++;
 	if (!af_dlq_enabled(rt->sinks.dlq))
 		return;
 	af_jsonw_init(&w, c->dlq.line, c->dlq.line_size, NULL);
@@ -319,6 +318,9 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 		m->active = b->count > 0;
 		m->batch = b->number;
 		m->frontier = c->batch_max;
+		m->counts = j == c->id;
+		if (m->counts)
+			memcpy(m->invalid, c->batch_invalid, sizeof(m->invalid));
 		stage_push(c, j, m);
 		c->marker_next++;
 	}
@@ -337,7 +339,6 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 	c->batch = NULL;
 	stages_flush(c);
 	text_flush(c, &c->dlq);
-	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);
 	return true;
 }
 
@@ -369,6 +370,7 @@ static bool worker_step(struct rt_core *c)
 		c->batch = b;
 		c->rec_i = 0;
 		c->batch_max = INT64_MIN;
+		memset(c->batch_invalid, 0, sizeof(c->batch_invalid));
 		c->marker_next = 0;
 		moved = true;
 	}
@@ -554,6 +556,16 @@ static void shard_finish(struct rt_core *c)
 	c->shard_done = true;
 }
 
+/* A batch's dead letters, from its marker, into this shard's counts. */
+static void count_invalid(struct rt_core *c, const uint32_t *invalid)
+{
+	for (unsigned r = 0; r < AF_REASON_COUNT; r++) {
+		c->sum.invalid_by_reason[r] += invalid[r];
+		c->sum.events_invalid += invalid[r];
+	}
+	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);
+}
+
 /* Items read per shard step at most, so the worker gets its turn. */
 #define SHARD_STEP_ITEMS 1024u
 
@@ -592,6 +604,8 @@ static bool shard_step(struct rt_core *c)
 			} else if (it->idle && !c->input_done[it->input]) {
 				af_merge_idle(c->merge, it->input);
 			}
+			if (it->counts)
+				count_invalid(c, it->invalid);
 			c->expected++;
 		} else {
 			if (c->track != NULL)

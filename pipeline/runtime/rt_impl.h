@@ -16,6 +16,7 @@
 #include "pipeline/event.h"
 #include "pipeline/merge.h"
 #include "pipeline/parse/parse.h"
+#include "pipeline/reason.h"
 #include "pipeline/runtime/pool.h"
 #include "pipeline/runtime/ring.h"
 #include "pipeline/runtime/runtime.h"
@@ -62,7 +63,17 @@ struct rt_item {
 	uint64_t batch;    /* marker: the batch's number */
 	int64_t frontier;  /* event: largest event time in its batch up to and
 	                      including it; marker: in the whole batch */
-	struct af_event ev; /* event only; ev.flags carries AF_EV_PART_* */
+	bool counts;       /* marker: to the shard of the worker that cut the
+	                      batch, carrying invalid[] */
+	union {
+		struct af_event ev; /* event only; ev.flags carries AF_EV_PART_* */
+		/* Marker with counts: the batch's records dead-lettered, by
+		 * reason. Counted by the shard as it reads the marker, so a
+		 * shard's counts cover exactly the batches it has read (what a
+		 * checkpoint at a batch boundary needs), however far ahead its
+		 * worker is. */
+		uint32_t invalid[AF_REASON_COUNT];
+	};
 };
 
 /* What travels to the sink. RT_MSG_DONE: a shard has applied every event
@@ -113,6 +124,7 @@ struct rt_core {
 	uint32_t *nstage;           /* [N] */
 	bool out_closed;
 	struct rt_text dlq;
+	uint32_t batch_invalid[AF_REASON_COUNT]; /* this batch's dead letters so far */
 	uint64_t records_done;
 
 	/* Shard side. */
