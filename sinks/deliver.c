@@ -567,8 +567,13 @@ af_err_t af_deliver_open(const struct af_deliver_opts *opts, struct af_deliver *
 	d->dead_cap = DEAD_LINE_MIN;
 	if (d->left == NULL || d->json == NULL || d->dead == NULL)
 		goto nomem;
-	d->outlet = (struct af_rt_outlet){
-	    .ctx = d, .alert = outlet_alert, .lines = outlet_lines, .settled = outlet_settled};
+	d->outlet = (struct af_rt_outlet){.ctx = d,
+	                                  .alert = outlet_alert,
+	                                  .lines = outlet_lines,
+	                                  .settled = outlet_settled,
+	                                  .events = opts->events_file != NULL ||
+	                                            opts->events_topic != NULL ||
+	                                            (opts->http != NULL && opts->http_events)};
 	if ((e = open_topic(d, 0, opts->alerts_topic, errstr, errstr_size)) != AF_OK ||
 	    (e = open_topic(d, 1, opts->dlq_topic, errstr, errstr_size)) != AF_OK ||
 	    (e = open_topic(d, 2, opts->events_topic, errstr, errstr_size)) != AF_OK)

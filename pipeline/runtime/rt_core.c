@@ -421,7 +421,7 @@ static void apply(struct rt_core *c, struct af_event *ev, bool late)
 	c->sum.by_kind[ev->kind]++;
 	c->sum.by_schema[ev->schema]++;
 	af_keyset_add(&c->accounts, ev->account_hash);
-	if (c->rt->sinks.events != NULL) {
+	if (c->rt->events_wanted) {
 		struct af_jsonw w;
 		af_jsonw_init(&w, c->events.line, c->events.line_size, NULL);
 		af_ecs_format(&w, ev, af_runtime_path(c->rt, ev->pos.file));

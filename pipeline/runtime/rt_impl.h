@@ -165,6 +165,7 @@ struct af_runtime {
 	const struct af_config *cfg;
 	struct af_rt_source src;
 	struct af_rt_sinks sinks;
+	bool events_wanted; /* an events file, or an outlet that takes events */
 	struct af_geo_hub *hub;
 	uint32_t n;
 	struct rt_core *cores;

@@ -456,6 +456,7 @@ af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *
 	rt->cfg = cfg;
 	rt->src = *src;
 	rt->sinks = *sinks;
+	rt->events_wanted = sinks->outlet != NULL ? sinks->outlet->events : sinks->events != NULL;
 	rt->hub = hub;
 	rt->n = thread_count(cfg);
 	rt->last_index = UINT32_MAX;

@@ -166,6 +166,9 @@ struct af_rt_outlet {
 	 * tokens from 0 on are settled without a gap (delivered, or given to
 	 * the dead-letter output when they never can be). */
 	uint64_t (*settled)(void *ctx, int timeout_ms);
+	/* Whether it takes event lines (an events file, topic or HTTP
+	 * output): the cores format events only when someone takes them. */
+	bool events;
 };
 
 /* Where results go; all borrowed, used by the sink thread only between
