@@ -1,21 +1,19 @@
 /* test_run_outputs.c - the outputs of `auditflow run` that come from the
  * configuration file, end to end: a generated scenario produced with kcat
  * into `auditflow broker`, consumed by the real binary whose -c file names
- * an HTTP webhook (a libmicrohttpd server in this test, which checks the
- * bearer token the file takes from the environment), a syslog output (a
- * Unix datagram socket this test reads) and size rotation of the events
- * file. Every alert printed reaches the webhook once and syslog once, as
- * an RFC 5424 message; the rotated events files hold every event, each
- * file cut after the line that reached the size.
+ * an HTTP webhook (webhook.h's server, whose answer this test decides,
+ * checking the bearer token the file takes from the environment), a
+ * syslog output (a Unix datagram socket this test reads) and size
+ * rotation of the events file. Every alert printed reaches the webhook
+ * once and syslog once, as an RFC 5424 message; the rotated events files
+ * hold every event, each file cut after the line that reached the size.
  *
- * Thread: the test's; the webhook answers on libmicrohttpd's thread and
- * the syslog socket is read on a thread of this test, both into buffers
- * under a mutex, read by the test after the run has exited.
- * Links: libmicrohttpd (PkgConfig::MHD in tests/CMakeLists.txt).
+ * Thread: the test's; the webhook (webhook.h) answers on libmicrohttpd's
+ * thread and the syslog socket is read on a thread of this test, both
+ * into buffers under a mutex, read by the test after the run has exited.
+ * Links: webhook.c and libmicrohttpd (tests/CMakeLists.txt).
  */
 #include <criterion/criterion.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +27,7 @@
 
 #include "run.h"
 #include "scenario.h"
+#include "webhook.h"
 
 #define HOOK_TOKEN      "e2e-bearer-7f3a9c"
 #define ROTATE_BYTES    (1u << 20)
@@ -37,18 +36,10 @@
 /* ---- the webhook: every request's body, and whether its token was right ---- */
 
 struct hook {
-	struct MHD_Daemon *d;
-	uint16_t port;
-	pthread_mutex_t mu;
+	struct af_e2e_webhook w;
 	char *bodies; /* each request's body, then '\n' */
 	size_t len, cap;
 	size_t requests, bad_auth;
-};
-
-/* One request's body as it arrives. */
-struct hook_req {
-	char *p;
-	size_t len, cap;
 };
 
 static bool grow(char **p, size_t *cap, size_t need)
@@ -66,87 +57,34 @@ static bool grow(char **p, size_t *cap, size_t need)
 	return true;
 }
 
-static enum MHD_Result hook_handle(void *cls, struct MHD_Connection *c, const char *url,
-                                   const char *method, const char *version, const char *data,
-                                   size_t *data_size, void **con_cls)
+/* The webhook's answer: 200 once the body is kept, 500 when it cannot be
+ * (out of memory), whatever the token; a wrong or missing token is
+ * counted for the test to fail on. */
+static unsigned hook_answer(void *arg, const struct af_e2e_webhook_req *req, const char **answer)
 {
-	struct hook *h = cls;
-	struct hook_req *r = *con_cls;
-	(void)url;
-	(void)method;
-	(void)version;
-
-	if (r == NULL) {
-		*con_cls = r = calloc(1, sizeof(*r));
-		return r != NULL ? MHD_YES : MHD_NO;
-	}
-	if (*data_size > 0) {
-		if (!grow(&r->p, &r->cap, r->len + *data_size))
-			return MHD_NO;
-		memcpy(r->p + r->len, data, *data_size);
-		r->len += *data_size;
-		*data_size = 0;
-		return MHD_YES;
-	}
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	pthread_mutex_lock(&h->mu);
+	struct hook *h = arg;
+	(void)answer;
 	h->requests++;
-	if (auth == NULL || strcmp(auth, "Bearer " HOOK_TOKEN) != 0)
+	if (req->authorization == NULL || strcmp(req->authorization, "Bearer " HOOK_TOKEN) != 0)
 		h->bad_auth++;
-	bool ok = grow(&h->bodies, &h->cap, h->len + r->len + 2);
-	if (ok) {
-		memcpy(h->bodies + h->len, r->p, r->len);
-		h->len += r->len;
-		h->bodies[h->len++] = '\n';
-		h->bodies[h->len] = '\0';
-	}
-	pthread_mutex_unlock(&h->mu);
-	static const char answer[] = "{}";
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-	    sizeof(answer) - 1, (void *)answer, MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
-	enum MHD_Result ret =
-	    MHD_queue_response(c, ok ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void hook_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                           enum MHD_RequestTerminationCode toe)
-{
-	struct hook_req *r = *con_cls;
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (r != NULL) {
-		free(r->p);
-		free(r);
-		*con_cls = NULL;
-	}
+	if (!grow(&h->bodies, &h->cap, h->len + req->body_len + 2))
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	memcpy(h->bodies + h->len, req->body, req->body_len);
+	h->len += req->body_len;
+	h->bodies[h->len++] = '\n';
+	h->bodies[h->len] = '\0';
+	return MHD_HTTP_OK;
 }
 
 static void hook_start(struct hook *h)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(pthread_mutex_init(&h->mu, NULL), 0);
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, hook_handle, h,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_NOTIFY_COMPLETED, hook_completed, NULL, MHD_OPTION_END);
-	cr_assert_not_null(h->d, "the webhook server did not start");
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	cr_assert(info != NULL && info->port != 0);
-	h->port = info->port;
+	char err[256];
+	cr_assert_eq(af_e2e_webhook_open(&h->w, hook_answer, h, err, sizeof(err)), 0, "%s", err);
 }
 
 static void hook_stop(struct hook *h)
 {
-	if (h->d == NULL)
-		return;
-	MHD_stop_daemon(h->d);
-	h->d = NULL;
-	pthread_mutex_destroy(&h->mu);
+	af_e2e_webhook_close(&h->w);
 	free(h->bodies);
 	memset(h, 0, sizeof(*h));
 }
@@ -366,7 +304,7 @@ static void write_config(const char *path, const char *socket_path)
 	        "  target: \"unix-dgram://%s\"\n"
 	        "  facility: local3\n"
 	        "  app_name: auditflow-e2e\n",
-	        geo, ROTATE_BYTES, hook.port, socket_path);
+	        geo, ROTATE_BYTES, hook.w.port, socket_path);
 	cr_assert_eq(fclose(f), 0);
 	free(geo);
 }

@@ -1,17 +1,17 @@
 /* test_sink_outage.c - issue 7's sink outage, end to end: `auditflow run`
  * consumes a generated scenario from `auditflow broker` and sends its
- * alerts and every event to an HTTP webhook (a libmicrohttpd server in
- * this test) that answers 503 to everything for a while, then recovers.
+ * alerts and every event to an HTTP webhook (webhook.h's server, answered
+ * by this test) that answers 503 to everything for a while, then recovers.
  * The run must exit 0 having delivered every alert and every event (the
  * alert ids the webhook accepted are exactly those of a run without the
  * webhook), dead-letter nothing, and stay within a bounded margin of that
  * run's peak memory however long the outage lasts.
  *
  * Thread: the test's; the webhook answers on libmicrohttpd's polling
- * thread into counters and id lists under a mutex, read by the test once
- * the run has exited. Each run is a real process, waited for with wait4()
- * for its peak resident size (ru_maxrss).
- * Links: libmicrohttpd (PkgConfig::MHD in tests/CMakeLists.txt).
+ * thread into counters and id lists under the webhook's mutex, read by
+ * the test once the run has exited. Each run is a real process, waited
+ * for with wait4() for its peak resident size (ru_maxrss).
+ * Links: webhook.c and libmicrohttpd (tests/CMakeLists.txt).
  *
  * DESIGN: why `run` and why events. Only `auditflow run` has the HTTP
  * output (`replay` writes files), so the scenario goes through the
@@ -46,9 +46,6 @@
 #include <criterion/logging.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -63,6 +60,7 @@
 
 #include "run.h"
 #include "scenario.h"
+#include "webhook.h"
 
 extern char **environ;
 
@@ -95,11 +93,8 @@ extern char **environ;
 /* ---- the webhook: 503 during the outage; otherwise 200, keeping what came ---- */
 
 struct hook {
-	struct MHD_Daemon *d;
-	uint16_t port;
+	struct af_e2e_webhook w;
 	atomic_bool outage;
-	bool mu_ok;
-	pthread_mutex_t mu;
 	size_t requests, refused, accepted;
 	/* Each accepted alert's id as "\"id\":\"ID\"\n" (af_e2e_alert_ids
 	 * reads it back), retries' copies included. */
@@ -110,12 +105,6 @@ struct hook {
 	size_t nev, ev_cap;
 	size_t other;    /* accepted documents neither an alert nor an event */
 	size_t bad_body; /* accepted bodies that were not a JSON array of objects */
-};
-
-/* One request's body as it arrives. */
-struct hook_body {
-	char *p;
-	size_t len, cap;
 };
 
 /* p (elem-byte items, *cap of them) with room for need, moved as realloc
@@ -172,7 +161,8 @@ static size_t skip_ws(const char *p, size_t len, size_t i)
 	return i;
 }
 
-/* Note one document of an accepted body. @pre h->mu held. */
+/* Note one document of an accepted body. @pre the webhook's mutex held
+ * (hook_answer). */
 static void hook_doc(struct hook *h, const char *doc, size_t len)
 {
 	static const char alert[] = "{\"id\":\"";
@@ -203,7 +193,7 @@ static void hook_doc(struct hook *h, const char *doc, size_t len)
 }
 
 /* Note what an accepted webhook body carried: a JSON array of documents.
- * @pre h->mu held. */
+ * @pre the webhook's mutex held (hook_answer). */
 static void hook_take(struct hook *h, const char *p, size_t len)
 {
 	size_t i = skip_ws(p, len, 0);
@@ -229,120 +219,59 @@ bad:
 	h->bad_body++;
 }
 
-static enum MHD_Result hook_handle(void *cls, struct MHD_Connection *c, const char *url,
-                                   const char *method, const char *version, const char *data,
-                                   size_t *data_size, void **con_cls)
+/* The webhook's answer: 503 during the outage, else 200, keeping what the
+ * body carried. Thread: the webhook's, under its mutex. */
+static unsigned hook_answer(void *arg, const struct af_e2e_webhook_req *req, const char **answer)
 {
-	struct hook *h = cls;
-	struct hook_body *b = *con_cls;
-	(void)url;
-	(void)method;
-	(void)version;
-
-	if (b == NULL) {
-		*con_cls = b = calloc(1, sizeof(*b));
-		return b != NULL ? MHD_YES : MHD_NO;
-	}
-	if (*data_size > 0) {
-		char *p = grow(b->p, &b->cap, b->len + *data_size, 1);
-		if (p == NULL)
-			return MHD_NO;
-		b->p = p;
-		memcpy(b->p + b->len, data, *data_size);
-		b->len += *data_size;
-		*data_size = 0;
-		return MHD_YES;
-	}
-	/* The whole body is in: one reading of the flag decides the answer.
-	 * Relaxed: the flag publishes nothing else (hook_recover's store). */
+	struct hook *h = arg;
+	/* One reading of the flag decides the answer. Relaxed: the flag
+	 * publishes nothing else (hook_recover's store). */
 	bool down = atomic_load_explicit(&h->outage, memory_order_relaxed);
-	pthread_mutex_lock(&h->mu);
 	h->requests++;
-	if (down)
+	if (down) {
 		h->refused++;
-	else {
-		h->accepted++;
-		hook_take(h, b->p ? b->p : "", b->len);
+		*answer = "{\"error\":\"outage\"}";
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
-	pthread_mutex_unlock(&h->mu);
-
-	static const char ok[] = "{}";
-	static const char unavailable[] = "{\"error\":\"outage\"}";
-	struct MHD_Response *resp =
-	    down ? MHD_create_response_from_buffer(sizeof(unavailable) - 1, (void *)unavailable,
-	                                           MHD_RESPMEM_PERSISTENT)
-	         : MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok,
-	                                           MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
-	enum MHD_Result ret =
-	    MHD_queue_response(c, down ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void hook_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                           enum MHD_RequestTerminationCode toe)
-{
-	struct hook_body *b = *con_cls;
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (b != NULL) {
-		free(b->p);
-		free(b);
-		*con_cls = NULL;
-	}
+	h->accepted++;
+	hook_take(h, req->body, req->body_len);
+	return MHD_HTTP_OK;
 }
 
 /* Start on an ephemeral loopback port, refusing everything until
  * hook_recover. */
 static void hook_start(struct hook *h)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(pthread_mutex_init(&h->mu, NULL), 0);
-	h->mu_ok = true;
+	char err[256];
 	/* Before the daemon's thread exists: it starts with the flag set. */
 	atomic_store_explicit(&h->outage, true, memory_order_relaxed);
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, hook_handle, h,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_NOTIFY_COMPLETED, hook_completed, NULL, MHD_OPTION_END);
-	cr_assert_not_null(h->d, "the webhook server did not start");
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	cr_assert(info != NULL && info->port != 0);
-	h->port = info->port;
+	cr_assert_eq(af_e2e_webhook_open(&h->w, hook_answer, h, err, sizeof(err)), 0, "%s", err);
 }
 
 static void hook_recover(struct hook *h)
 {
-	/* Relaxed, as hook_handle's load: only the flag itself is read. */
+	/* Relaxed, as hook_answer's load: only the flag itself is read. */
 	atomic_store_explicit(&h->outage, false, memory_order_relaxed);
 }
 
 /* Requests refused so far. */
 static size_t hook_refused(struct hook *h)
 {
-	pthread_mutex_lock(&h->mu);
+	af_e2e_webhook_lock(&h->w);
 	size_t n = h->refused;
-	pthread_mutex_unlock(&h->mu);
+	af_e2e_webhook_unlock(&h->w);
 	return n;
 }
 
 /* Stop answering; what was seen stays for the test to read. */
 static void hook_quiesce(struct hook *h)
 {
-	if (h->d != NULL) {
-		MHD_stop_daemon(h->d);
-		h->d = NULL;
-	}
+	af_e2e_webhook_close(&h->w);
 }
 
 static void hook_free(struct hook *h)
 {
 	hook_quiesce(h);
-	if (h->mu_ok)
-		pthread_mutex_destroy(&h->mu);
 	free(h->ids);
 	free(h->ev);
 	memset(h, 0, sizeof(*h));
@@ -667,7 +596,7 @@ Test(sink_outage,
 	        "  events: true\n"
 	        "  batch_items: %d\n"
 	        "  max_retries: 0\n",
-	        held.conf_geo, hook.port, BATCH_ITEMS);
+	        held.conf_geo, hook.w.port, BATCH_ITEMS);
 	cr_assert_eq(fclose(f), 0);
 
 	long outage = outage_ms();
