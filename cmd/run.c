@@ -198,6 +198,14 @@ static int open_source(struct run *r)
 	return 0;
 }
 
+/* A duration of the http section in the sink's milliseconds: at least 1
+ * (0 is the sink's "unset"), at most UINT32_MAX. */
+static uint32_t http_ms(int64_t ns)
+{
+	int64_t ms = ns / 1000000;
+	return ms < 1 ? 1u : ms > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
 /* The HTTP output's options from the http section; false (and r->errstr)
  * when the section names no usable output. Strings stay the config's. */
 static bool http_opts(struct run *r, struct af_http_opts *o)
@@ -229,6 +237,9 @@ static bool http_opts(struct run *r, struct af_http_opts *o)
 	    .tls_insecure = c->tls_insecure,
 	    .batch_items = c->batch_items,
 	    .max_retries = c->max_retries,
+	    .linger_ms = http_ms(c->linger),
+	    .backoff_base_ms = http_ms(c->backoff),
+	    .backoff_cap_ms = http_ms(c->backoff_max),
 	};
 	return true;
 }

@@ -268,6 +268,9 @@ struct af_config_http {
 	bool events;              /* ECS events too, not only alerts */
 	uint32_t batch_items;     /* documents per request */
 	uint32_t max_retries;     /* then dead-letter; 0 = never give up */
+	int64_t linger;           /* ns a partial batch waits for more */
+	int64_t backoff;          /* ns before the first retry (doubling, with jitter) */
+	int64_t backoff_max;      /* ns between retries at most */
 };
 
 /* syslog: the syslog output of `auditflow run` (sinks/syslog.h). */

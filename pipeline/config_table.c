@@ -800,6 +800,27 @@ static const struct af_config_key http_keys[] = {
         .help = "retries of a failing document before it goes to the dead-letter output; "
                 "0 = never give up (a server that is down holds the pipeline back)",
     },
+    /* The sink's own defaults: a tenth of a second adds nothing a SIEM
+     * would notice, and a retry starts as soon and backs off to half a
+     * minute, so a server that has been down a while is not flooded the
+     * moment it comes back. */
+    {
+        AF_CONFIG_DURATION(http.linger),
+        .def = "100ms",
+        .help = "how long a partial batch waits for more documents before it is sent",
+    },
+    {
+        AF_CONFIG_DURATION(http.backoff),
+        .def = "100ms",
+        .help = "wait before the first retry of a failed request; doubled at each retry, "
+                "with jitter",
+    },
+    {
+        AF_CONFIG_DURATION(http.backoff_max),
+        .def = "30s",
+        .help = "longest wait between two retries (a Retry-After from the server is "
+                "obeyed up to 5 minutes)",
+    },
 };
 
 /* syslog: one syslog output for `auditflow run` (sinks/syslog.h). The

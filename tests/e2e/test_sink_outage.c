@@ -595,7 +595,8 @@ Test(sink_outage,
 	        "  url: \"http://127.0.0.1:%u/hook\"\n"
 	        "  events: true\n"
 	        "  batch_items: %d\n"
-	        "  max_retries: 0\n",
+	        "  max_retries: 0\n"
+	        "  backoff_max: 1s\n",
 	        held.conf_geo, hook.w.port, BATCH_ITEMS);
 	cr_assert_eq(fclose(f), 0);
 

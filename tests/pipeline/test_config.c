@@ -767,6 +767,9 @@ Test(config, starts_with_no_http_or_syslog_output_and_no_rotation)
 	cr_assert_not(cfg.http.events);
 	cr_assert_eq(cfg.http.batch_items, 500u);
 	cr_assert_eq(cfg.http.max_retries, 0u);
+	cr_assert_eq(cfg.http.linger, INT64_C(100000000), "100ms");
+	cr_assert_eq(cfg.http.backoff, INT64_C(100000000), "100ms");
+	cr_assert_eq(cfg.http.backoff_max, INT64_C(30000000000), "30s");
 	cr_assert_null(cfg.syslog.target);
 	cr_assert_eq(cfg.syslog.facility, 16, "local0");
 	cr_assert_str_eq(cfg.syslog.app_name, "auditflow");
@@ -788,6 +791,17 @@ Test(config, http_kind_takes_hec_es_webhook_and_none)
 	cr_assert_eq(cfg.http.kind, AF_CONFIG_HTTP_NONE);
 	cr_assert_eq(set("http.kind", "splunk"), AF_E_CONFIG);
 	cr_assert_str_eq(err, "http.kind: expected one of none|hec|es|webhook, got \"splunk\"");
+}
+
+Test(config, http_linger_and_backoff_take_durations)
+{
+	cr_assert_eq(set("http.linger", "0"), AF_OK);
+	cr_assert_eq(cfg.http.linger, 0);
+	cr_assert_eq(set("http.backoff", "250ms"), AF_OK);
+	cr_assert_eq(cfg.http.backoff, INT64_C(250000000));
+	cr_assert_eq(set("http.backoff_max", "2m"), AF_OK);
+	cr_assert_eq(cfg.http.backoff_max, INT64_C(120000000000));
+	cr_assert_eq(set("http.backoff_max", "soon"), AF_E_CONFIG);
 }
 
 Test(config, syslog_facility_names_map_to_their_rfc5424_numbers)
