@@ -123,7 +123,8 @@ static void load_alerts(struct af_scn *s, const char *name)
 		/* Per-address alerts have no account; their subject is src.ip. */
 		if (!str_field(line, "account", a->subject, sizeof(a->subject)) ||
 		    a->subject[0] == '\0')
-			cr_assert(str_field(line, "ip", a->subject, sizeof(a->subject)), "%s", line);
+			cr_assert(str_field(line, "ip", a->subject, sizeof(a->subject)), "%s",
+			          line);
 		a->ts = ts_field(line, "ts");
 	}
 	free(lines);
@@ -229,4 +230,39 @@ void af_scn_free(struct af_scn *s)
 	free(s->alerts);
 	free(s->alert_text);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Lines of the file at path, read in pieces (scenario files run to
+ * hundreds of MB). */
+static long long file_lines(const char *path)
+{
+	char buf[1 << 16];
+	long long n = 0;
+	size_t got;
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (char *p = buf; (p = memchr(p, '\n', got - (size_t)(p - buf))) != NULL; p++)
+			n++;
+	fclose(f);
+	return n;
+}
+
+long long af_scn_to_broker(struct af_e2e_broker *b, const char *const *broker_args,
+                           const char *const *batches)
+{
+	static const char *const topics[] = {"signins", "audit", "messagetrace"};
+	char err[512];
+	long long records = 0;
+
+	cr_assert_eq(af_e2e_broker_open(b, broker_args, err, sizeof(err)), 0, "%s", err);
+	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "%s.jsonl", topics[i]);
+		const char *path = af_e2e_path(name);
+		cr_assert_eq(af_e2e_produce(b->addr, topics[i], path, batches, err, sizeof(err)), 0,
+		             "kcat -P %s: %s", topics[i], err);
+		records += file_lines(path);
+	}
+	return records;
 }

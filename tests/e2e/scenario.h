@@ -43,6 +43,15 @@ struct af_scn {
  * failure. */
 void af_scn_make(const char *scenario, const char *const *gen_args);
 
+struct af_e2e_broker;
+
+/* Open *b (af_e2e_broker_open with broker_args, borrowed) and produce the
+ * scenario's three files into topics of their names (signins, audit,
+ * messagetrace) with kcat, batches as af_e2e_produce takes them (NULL:
+ * as they are). Returns the records produced; asserts on any failure. */
+long long af_scn_to_broker(struct af_e2e_broker *b, const char *const *broker_args,
+                           const char *const *batches);
+
 /* Replay the scratch folder's inputs (names in it, NULL-terminated; NULL
  * = signins, audit, message trace) with its geo.yaml and the extra
  * options (NULL-terminated, may be NULL), alerts to the scratch file

@@ -93,7 +93,6 @@ static void scenario_up(struct scenario *sc, const char *const *broker_extra)
 	                         "audit:8",   "--topic", "messagetrace:4", "--topic",   "alerts:2"};
 	const char *const batches[] = {"-X", "batch.num.messages=100", NULL};
 	size_t n = 10;
-	char err[4096];
 	struct af_scn s;
 
 	af_scn_make("seed-incident", gen);
@@ -105,26 +104,13 @@ static void scenario_up(struct scenario *sc, const char *const *broker_extra)
 	strcpy(sc->want, ids);
 	free(ids);
 	cr_assert_gt(nalerts, 3, "the scenario raises its alerts");
-	sc->records = 0;
 
 	for (size_t i = 0; broker_extra != NULL && broker_extra[i] != NULL; i++) {
 		cr_assert_lt(n, 23);
 		extra[n++] = broker_extra[i];
 	}
 	extra[n] = NULL;
-	cr_assert_eq(af_e2e_broker_open(&broker, extra, err, sizeof(err)), 0, "%s", err);
-	for (size_t i = 0; i < 3; i++) {
-		char name[64];
-		snprintf(name, sizeof(name), "%s.jsonl", topics[i]);
-		const char *path = af_e2e_path(name);
-		cr_assert_eq(
-		    af_e2e_produce(broker.addr, topics[i], path, batches, err, sizeof(err)), 0,
-		    "%s", err);
-		char *text = af_slurp(path, NULL);
-		cr_assert_not_null(text);
-		sc->records += (long long)af_count_lines(text);
-		free(text);
-	}
+	sc->records = af_scn_to_broker(&broker, extra, batches);
 }
 
 /* Send a command (printf-style) to the broker's control channel; it must

@@ -347,15 +347,7 @@ Test(run_outputs, sends_each_alert_to_the_webhook_and_to_syslog_and_rotates_the_
 	af_scn_make("seed-incident", gen);
 	const char *const extra[] = {"--topic", "signins:2",      "--topic", "audit:2",
 	                             "--topic", "messagetrace:2", NULL};
-	char err[512];
-	cr_assert_eq(af_e2e_broker_open(&broker, extra, err, sizeof(err)), 0, "%s", err);
-	for (size_t i = 0; i < 3; i++) {
-		char name[64];
-		snprintf(name, sizeof(name), "%s.jsonl", topics[i]);
-		cr_assert_eq(af_e2e_produce(broker.addr, topics[i], af_e2e_path(name), NULL, err,
-		                            sizeof(err)),
-		             0, "kcat -P %s: %s", topics[i], err);
-	}
+	af_scn_to_broker(&broker, extra, NULL);
 
 	hook_start(&hook);
 	char sock[256], conf[256], events[256], summary[256];

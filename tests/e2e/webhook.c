@@ -17,34 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One request's body as it arrives. */
-struct body {
-	char *p;
-	size_t len, cap;
-};
-
-/* Room in b for need bytes; false (b untouched) when out of memory. */
-static bool body_grow(struct body *b, size_t need)
-{
-	if (need <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < need)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (p == NULL)
-		return false;
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
+#include "sinks/http_impl.h"
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *data,
                               size_t *data_size, void **con_cls)
 {
 	struct af_e2e_webhook *w = cls;
-	struct body *b = *con_cls;
+	struct af_http_buf *b = *con_cls;
 	(void)method;
 	(void)version;
 
@@ -53,11 +33,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return b != NULL ? MHD_YES : MHD_NO;
 	}
 	if (*data_size > 0) {
-		/* One byte more for the NUL the callback is promised. */
-		if (!body_grow(b, b->len + *data_size + 1))
+		/* The buffer owns AF_HTTP_PAD bytes past len: room for the NUL
+		 * the callback is promised. */
+		if (!af_http_buf_add(b, data, *data_size))
 			return MHD_NO;
-		memcpy(b->p + b->len, data, *data_size);
-		b->len += *data_size;
 		b->p[b->len] = '\0';
 		*data_size = 0;
 		return MHD_YES;
@@ -85,7 +64,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-	struct body *b = *con_cls;
+	struct af_http_buf *b = *con_cls;
 	(void)cls;
 	(void)c;
 	(void)toe;
