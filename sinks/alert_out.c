@@ -1,9 +1,9 @@
 /* alert_out.c - one alert as one JSON object, in the format asked for.
  *
  * Thread: the caller's (af_alert_out_format); the thread owning the output
- * (af_alert_out_open/write/flush/close). In: struct af_alert. Out: native,
- * OCSF or ECS JSON text; the field lists and the choices behind them are in
- * alert_out.h.
+ * (af_alert_out_open/open_append/write/flush/close). In: struct af_alert.
+ * Out: native, OCSF or ECS JSON text; the field lists and the choices
+ * behind them are in alert_out.h.
  */
 #include "sinks/alert_out.h"
 
@@ -436,8 +436,12 @@ void af_alert_out_format(struct af_jsonw *w, const struct af_alert *a, enum af_o
 	}
 }
 
-struct af_alert_out *af_alert_out_open(const char *path, enum af_output_format format,
-                                       struct af_summary *counts, char *errstr, size_t errstr_size)
+/* af_alert_out_open and af_alert_out_open_append: every format is a line
+ * per alert with nothing written at open, so only how the file is opened
+ * differs. */
+static struct af_alert_out *af_alert_out_open_mode(const char *path, enum af_output_format format,
+                                                   struct af_summary *counts, bool append,
+                                                   uint64_t *cut, char *errstr, size_t errstr_size)
 {
 	struct af_alert_out *out = calloc(1, sizeof *out);
 
@@ -445,7 +449,10 @@ struct af_alert_out *af_alert_out_open(const char *path, enum af_output_format f
 		snprintf(errstr, errstr_size, "out of memory opening %s", path);
 		return NULL;
 	}
-	out->w = af_jsonw_open(path, 0, errstr, errstr_size);
+	if (append)
+		out->w = af_jsonw_open_append(path, 0, cut, errstr, errstr_size);
+	else
+		out->w = af_jsonw_open(path, 0, errstr, errstr_size);
 	if (out->w == NULL) {
 		free(out);
 		return NULL;
@@ -453,6 +460,19 @@ struct af_alert_out *af_alert_out_open(const char *path, enum af_output_format f
 	out->format = format;
 	out->counts = counts;
 	return out;
+}
+
+struct af_alert_out *af_alert_out_open(const char *path, enum af_output_format format,
+                                       struct af_summary *counts, char *errstr, size_t errstr_size)
+{
+	return af_alert_out_open_mode(path, format, counts, false, NULL, errstr, errstr_size);
+}
+
+struct af_alert_out *af_alert_out_open_append(const char *path, enum af_output_format format,
+                                              struct af_summary *counts, uint64_t *cut,
+                                              char *errstr, size_t errstr_size)
+{
+	return af_alert_out_open_mode(path, format, counts, true, cut, errstr, errstr_size);
 }
 
 bool af_alert_out_rotate_by_size(struct af_alert_out *out, uint64_t max_bytes, uint32_t keep)

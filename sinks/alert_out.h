@@ -91,6 +91,20 @@ struct af_alert_out;
 struct af_alert_out *af_alert_out_open(const char *path, enum af_output_format format,
                                        struct af_summary *counts, char *errstr, size_t errstr_size);
 
+/* Open path as af_alert_out_open does, keeping the alert lines it holds,
+ * for a run resumed from a checkpoint (sinks/jsonw.h,
+ * af_jsonw_open_append): a missing file is created, a partial last line is
+ * cut off and *cut (may be NULL) gets its length, and new alerts go after
+ * the old ones. Every format, the table included, is one line per alert
+ * with no header, bracket or other framing written at open or close, so
+ * appending is just more lines; a file written in another format is not
+ * detected and ends up mixed. counts: as af_alert_out_open; the alerts
+ * already in the file are not counted.
+ * Returns NULL and writes errstr (naming the path and the cause) on failure. */
+struct af_alert_out *af_alert_out_open_append(const char *path, enum af_output_format format,
+                                              struct af_summary *counts, uint64_t *cut,
+                                              char *errstr, size_t errstr_size);
+
 /* Rotate the file by size (sinks/jsonw.h, af_jsonw_rotate_by_size): after
  * the line that takes it to max_bytes, FILE becomes FILE.1 and older ones
  * move up, keep at most. Returns false, and never rotates, for standard

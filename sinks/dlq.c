@@ -18,23 +18,41 @@ struct af_dlq {
 	uint64_t counts[AF_REASON_COUNT];
 };
 
-struct af_dlq *af_dlq_open(const char *path, size_t raw_max, char *errstr, size_t errstr_size)
+/* af_dlq_open and af_dlq_open_append differ only in how the file opens. */
+static struct af_dlq *af_dlq_open_mode(const char *path, size_t raw_max, bool append, uint64_t *cut,
+                                       char *errstr, size_t errstr_size)
 {
 	struct af_dlq *dlq = calloc(1, sizeof *dlq);
 
+	if (cut != NULL)
+		*cut = 0;
 	if (dlq == NULL) {
 		snprintf(errstr, errstr_size, "out of memory opening the dead-letter output");
 		return NULL;
 	}
 	dlq->raw_max = raw_max ? raw_max : AF_DLQ_RAW_MAX_DEFAULT;
 	if (path != NULL) {
-		dlq->w = af_jsonw_open(path, 0, errstr, errstr_size);
+		if (append)
+			dlq->w = af_jsonw_open_append(path, 0, cut, errstr, errstr_size);
+		else
+			dlq->w = af_jsonw_open(path, 0, errstr, errstr_size);
 		if (dlq->w == NULL) {
 			free(dlq);
 			return NULL;
 		}
 	}
 	return dlq;
+}
+
+struct af_dlq *af_dlq_open(const char *path, size_t raw_max, char *errstr, size_t errstr_size)
+{
+	return af_dlq_open_mode(path, raw_max, false, NULL, errstr, errstr_size);
+}
+
+struct af_dlq *af_dlq_open_append(const char *path, size_t raw_max, uint64_t *cut, char *errstr,
+                                  size_t errstr_size)
+{
+	return af_dlq_open_mode(path, raw_max, true, cut, errstr, errstr_size);
 }
 
 /* The record's bytes: text cut at a UTF-8 boundary when they are text,
@@ -101,7 +119,6 @@ af_err_t af_dlq_write_text(struct af_dlq *dlq, const char *text, size_t len)
 		return AF_OK;
 	return af_jsonw_write_lines(dlq->w, text, len);
 }
-
 
 bool af_dlq_enabled(const struct af_dlq *dlq)
 {

@@ -43,6 +43,17 @@ struct af_dlq;
  * Returns NULL and writes errstr (naming the path and the cause) on failure. */
 struct af_dlq *af_dlq_open(const char *path, size_t raw_max, char *errstr, size_t errstr_size);
 
+/* Open the dead-letter output as af_dlq_open does, keeping the lines the
+ * file holds, for a run resumed from a checkpoint (sinks/jsonw.h,
+ * af_jsonw_open_append): a missing file is created, a partial last line is
+ * cut off and *cut (may be NULL) gets its length (0 when nothing was cut or
+ * path is NULL), and new lines go after the old ones. path NULL: count
+ * only, as af_dlq_open. The counters start at 0: the lines already in the
+ * file are not counted.
+ * Returns NULL and writes errstr (naming the path and the cause) on failure. */
+struct af_dlq *af_dlq_open_append(const char *path, size_t raw_max, uint64_t *cut, char *errstr,
+                                  size_t errstr_size);
+
 /* Rotate the file by size, as af_jsonw_rotate_by_size (sinks/jsonw.h).
  * Returns false, and never rotates, for an output that only counts,
  * standard output, or anything but a regular file. @pre keep >= 1. */
@@ -75,13 +86,11 @@ void af_dlq_format(struct af_jsonw *w, size_t raw_max, enum af_reason reason, co
  * counts. Returns AF_E_IO once a write has failed. */
 af_err_t af_dlq_write_text(struct af_dlq *dlq, const char *text, size_t len);
 
-
 /* Whether dead letters go to a file (else they are only counted), and the
  * raw excerpt limit: what a formatting thread needs to know. Thread: any,
  * after open (neither changes). */
 bool af_dlq_enabled(const struct af_dlq *dlq);
 size_t af_dlq_raw_max(const struct af_dlq *dlq);
-
 
 /* Records counted for reason so far (0 for reasons out of range). */
 uint64_t af_dlq_count(const struct af_dlq *dlq, enum af_reason reason);

@@ -1,7 +1,7 @@
 /* events_ecs.c - one normalized event as one ECS JSON object.
  *
  * Thread: the caller's (af_ecs_format); the thread owning the output
- * (af_ecs_open/write/close). In: struct af_event. Out: ECS JSON text; the
+ * (af_ecs_open/open_append/write/close). In: struct af_event. Out: ECS JSON text; the
  * field list and the choices behind it are in events_ecs.h.
  */
 #include "sinks/events_ecs.h"
@@ -35,9 +35,12 @@ static const struct {
 	uint32_t bit;
 	const char *key;
 } af_ecs_geo_flags[] = {
-    {AF_GEO_INTERNAL, "auditflow.geo.internal"}, {AF_GEO_ANONYMOUS, "auditflow.geo.anonymous"},
-    {AF_GEO_VPN, "auditflow.geo.vpn"},           {AF_GEO_HOSTING, "auditflow.geo.hosting"},
-    {AF_GEO_PROXY, "auditflow.geo.proxy"},       {AF_GEO_TOR, "auditflow.geo.tor"},
+    {AF_GEO_INTERNAL, "auditflow.geo.internal"},
+    {AF_GEO_ANONYMOUS, "auditflow.geo.anonymous"},
+    {AF_GEO_VPN, "auditflow.geo.vpn"},
+    {AF_GEO_HOSTING, "auditflow.geo.hosting"},
+    {AF_GEO_PROXY, "auditflow.geo.proxy"},
+    {AF_GEO_TOR, "auditflow.geo.tor"},
     {AF_GEO_CORPORATE, "auditflow.geo.corporate"},
 };
 
@@ -178,7 +181,9 @@ void af_ecs_format(struct af_jsonw *w, const struct af_event *ev, const char *so
 	af_jsonw_object_end(w);
 }
 
-struct af_ecs_out *af_ecs_open(const char *path, char *errstr, size_t errstr_size)
+/* af_ecs_open and af_ecs_open_append differ only in how the file opens. */
+static struct af_ecs_out *af_ecs_open_mode(const char *path, bool append, uint64_t *cut,
+                                           char *errstr, size_t errstr_size)
 {
 	struct af_ecs_out *out = calloc(1, sizeof *out);
 
@@ -186,12 +191,26 @@ struct af_ecs_out *af_ecs_open(const char *path, char *errstr, size_t errstr_siz
 		snprintf(errstr, errstr_size, "out of memory opening %s", path);
 		return NULL;
 	}
-	out->w = af_jsonw_open(path, 0, errstr, errstr_size);
+	if (append)
+		out->w = af_jsonw_open_append(path, 0, cut, errstr, errstr_size);
+	else
+		out->w = af_jsonw_open(path, 0, errstr, errstr_size);
 	if (out->w == NULL) {
 		free(out);
 		return NULL;
 	}
 	return out;
+}
+
+struct af_ecs_out *af_ecs_open(const char *path, char *errstr, size_t errstr_size)
+{
+	return af_ecs_open_mode(path, false, NULL, errstr, errstr_size);
+}
+
+struct af_ecs_out *af_ecs_open_append(const char *path, uint64_t *cut, char *errstr,
+                                      size_t errstr_size)
+{
+	return af_ecs_open_mode(path, true, cut, errstr, errstr_size);
 }
 
 bool af_ecs_rotate_by_size(struct af_ecs_out *out, uint64_t max_bytes, uint32_t keep)

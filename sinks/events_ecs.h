@@ -69,6 +69,14 @@ struct af_ecs_out;
  * Returns NULL and writes errstr (naming the path and the cause) on failure. */
 struct af_ecs_out *af_ecs_open(const char *path, char *errstr, size_t errstr_size);
 
+/* Open path as af_ecs_open does, keeping the event lines it holds, for a
+ * run resumed from a checkpoint (sinks/jsonw.h, af_jsonw_open_append): a
+ * missing file is created, a partial last line is cut off and *cut (may be
+ * NULL) gets its length, and new lines go after the old ones.
+ * Returns NULL and writes errstr (naming the path and the cause) on failure. */
+struct af_ecs_out *af_ecs_open_append(const char *path, uint64_t *cut, char *errstr,
+                                      size_t errstr_size);
+
 /* Rotate the file by size, as af_jsonw_rotate_by_size (sinks/jsonw.h).
  * Returns false, and never rotates, for standard output or anything but a
  * regular file. @pre keep >= 1. */

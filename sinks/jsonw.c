@@ -17,6 +17,11 @@
  * line of af_jsonw_write_lines), never in the drain, which may run in the
  * middle of a value: the whole buffer is written out first, so the file
  * being renamed ends with the line that reached the size.
+ * Opening to append cuts the file back to its last '\n' rather than
+ * completing or skipping the partial line: a line is only ever unfinished
+ * when the process died in a write, the resumed run raises everything after
+ * its checkpoint again, so the cut record comes back whole, and the file is
+ * valid JSON Lines from its first byte to its last.
  */
 #include "sinks/jsonw.h"
 
@@ -24,6 +29,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -260,39 +266,155 @@ af_err_t af_jsonw_end_line(struct af_jsonw *w)
 	return AF_OK;
 }
 
-struct af_jsonw *af_jsonw_open(const char *path, size_t buf_size, char *errstr, size_t errstr_size)
+/* Standard output through a descriptor of our own, so closing the writer
+ * leaves stdout open; stdio's pending output goes first to keep the order. */
+static FILE *af_jsonw_fopen_stdout(char *errstr, size_t errstr_size)
 {
-	struct af_jsonw *ret = NULL, *w = NULL;
-	char *buf = NULL, *copy = NULL;
+	FILE *f = NULL;
+	int fd;
+
+	fflush(stdout);
+	fd = dup(STDOUT_FILENO);
+	if (fd >= 0) {
+		f = fdopen(fd, "w");
+		if (f == NULL) {
+			int saved = errno;
+			close(fd);
+			errno = saved;
+		}
+	}
+	if (f == NULL)
+		snprintf(errstr, errstr_size, "cannot write to standard output: %s",
+		         strerror(errno));
+	return f;
+}
+
+static FILE *af_jsonw_fopen_truncate(const char *path, char *errstr, size_t errstr_size)
+{
+	FILE *f = fopen(path, "we");
+
+	if (f == NULL)
+		snprintf(errstr, errstr_size, "cannot open %s for writing: %s", path,
+		         strerror(errno));
+	return f;
+}
+
+/* *end gets the length of the first size bytes of fd up to and including
+ * the last '\n' among them (0 when there is none), read backwards a chunk
+ * at a time. False with errno set when a read fails or comes up short (the
+ * file shrank under us). */
+static bool af_jsonw_last_line_end(int fd, uint64_t size, uint64_t *end)
+{
+	char chunk[4096];
+	uint64_t pos = size;
+	const char *nl;
+
+	while (pos > 0) {
+		size_t n = pos < sizeof chunk ? (size_t)pos : sizeof chunk;
+		ssize_t got;
+
+		pos -= n;
+		do
+			got = pread(fd, chunk, n, (off_t)pos);
+		while (got < 0 && errno == EINTR);
+		if (got != (ssize_t)n) {
+			if (got >= 0)
+				errno = EIO;
+			return false;
+		}
+		nl = memrchr(chunk, '\n', n);
+		if (nl != NULL) {
+			*end = pos + (uint64_t)(nl - chunk) + 1;
+			return true;
+		}
+	}
+	*end = 0;
+	return true;
+}
+
+/* Open path to append to it, created if missing. A regular file loses the
+ * bytes after its last '\n' (*cut gets their count, *kept what stays);
+ * anything else is opened as af_jsonw_fopen_truncate opens it, nothing cut.
+ * DESIGN: the file is stat'ed before it is opened because reading the tail
+ * needs O_RDWR, and O_RDWR on a FIFO neither waits for a reader nor sees
+ * one leave, which would change what writing to a pipe means. */
+static FILE *af_jsonw_fopen_append(const char *path, uint64_t *kept, uint64_t *cut, char *errstr,
+                                   size_t errstr_size)
+{
+	struct stat st;
+	uint64_t end;
 	FILE *f = NULL;
 	int fd = -1;
+
+	*kept = 0;
+	*cut = 0;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return af_jsonw_fopen_truncate(path, errstr, errstr_size);
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		snprintf(errstr, errstr_size, "cannot open %s for appending: %s", path,
+		         strerror(errno));
+		goto cleanup;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(errstr, errstr_size, "cannot stat %s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	/* Not regular only if the path was swapped since the stat: write to
+	 * what was opened, as for any other non-regular file. */
+	if (S_ISREG(st.st_mode)) {
+		if (!af_jsonw_last_line_end(fd, (uint64_t)st.st_size, &end)) {
+			snprintf(errstr, errstr_size, "cannot read the end of %s: %s", path,
+			         strerror(errno));
+			goto cleanup;
+		}
+		if (end < (uint64_t)st.st_size && ftruncate(fd, (off_t)end) != 0) {
+			snprintf(errstr, errstr_size, "cannot cut the partial last line of %s: %s",
+			         path, strerror(errno));
+			goto cleanup;
+		}
+		*kept = end;
+		*cut = (uint64_t)st.st_size - end;
+	}
+	f = fdopen(fd, "a");
+	if (f == NULL) {
+		snprintf(errstr, errstr_size, "cannot open %s for appending: %s", path,
+		         strerror(errno));
+		goto cleanup;
+	}
+	fd = -1;
+
+cleanup:;
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return f;
+}
+
+/* af_jsonw_open and af_jsonw_open_append: they differ only in how a path
+ * other than "-" is opened. */
+static struct af_jsonw *af_jsonw_open_mode(const char *path, size_t buf_size, bool append,
+                                           uint64_t *cut, char *errstr, size_t errstr_size)
+{
+	struct af_jsonw *ret = NULL, *w = NULL;
+	uint64_t kept = 0, cut_bytes = 0;
+	char *buf = NULL, *copy = NULL;
+	FILE *f = NULL;
 
 	if (buf_size == 0)
 		buf_size = AF_JSONW_DEFAULT_BUF;
 	if (buf_size < AF_JSONW_MIN_BUF)
 		buf_size = AF_JSONW_MIN_BUF;
 
-	if (strcmp(path, "-") == 0) {
-		/* Our own descriptor, so closing the writer leaves stdout open;
-		 * stdio's pending output goes first to keep the order. */
-		fflush(stdout);
-		fd = dup(STDOUT_FILENO);
-		if (fd >= 0)
-			f = fdopen(fd, "w");
-		if (f == NULL) {
-			snprintf(errstr, errstr_size, "cannot write to standard output: %s",
-			         strerror(errno));
-			goto cleanup;
-		}
-		fd = -1;
-	} else {
-		f = fopen(path, "we");
-		if (f == NULL) {
-			snprintf(errstr, errstr_size, "cannot open %s for writing: %s", path,
-			         strerror(errno));
-			goto cleanup;
-		}
-	}
+	if (strcmp(path, "-") == 0)
+		f = af_jsonw_fopen_stdout(errstr, errstr_size);
+	else if (append)
+		f = af_jsonw_fopen_append(path, &kept, &cut_bytes, errstr, errstr_size);
+	else
+		f = af_jsonw_fopen_truncate(path, errstr, errstr_size);
+	if (f == NULL)
+		goto cleanup;
 	setvbuf(f, NULL, _IONBF, 0);
 
 	w = calloc(1, sizeof *w);
@@ -305,6 +427,9 @@ struct af_jsonw *af_jsonw_open(const char *path, size_t buf_size, char *errstr, 
 	af_jsonw_init(w, buf, buf_size, f);
 	w->owned = true;
 	w->path = copy;
+	w->file_bytes = kept;
+	if (cut != NULL)
+		*cut = cut_bytes;
 	ret = w;
 	w = NULL;
 	buf = NULL;
@@ -315,13 +440,22 @@ cleanup:;
 	int saved = errno;
 	if (f != NULL)
 		fclose(f);
-	if (fd >= 0)
-		close(fd);
 	free(w);
 	free(buf);
 	free(copy);
 	errno = saved;
 	return ret;
+}
+
+struct af_jsonw *af_jsonw_open(const char *path, size_t buf_size, char *errstr, size_t errstr_size)
+{
+	return af_jsonw_open_mode(path, buf_size, false, NULL, errstr, errstr_size);
+}
+
+struct af_jsonw *af_jsonw_open_append(const char *path, size_t buf_size, uint64_t *cut,
+                                      char *errstr, size_t errstr_size)
+{
+	return af_jsonw_open_mode(path, buf_size, true, cut, errstr, errstr_size);
 }
 
 af_err_t af_jsonw_close(struct af_jsonw *w, char *errstr, size_t errstr_size)

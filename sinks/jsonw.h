@@ -10,11 +10,14 @@
  *     that does not fit sets AF_JSONW_OVERFLOW; from then on nothing more is
  *     appended, so the buffer holds a prefix of the intended text, which is
  *     not valid JSON. af_jsonw_reset() starts the next message.
- *   - a file (af_jsonw_open, or af_jsonw_init with a FILE): the buffer is the
- *     write buffer. af_jsonw_end_line() ends a JSON line and writes the buffer
- *     out once it is half full, so lines normally reach the file whole, in one
- *     write; a value larger than the buffer is written out in pieces. A failed
- *     write sets AF_JSONW_IO_ERROR (sticky, errno kept) and the text is dropped.
+ *   - a file (af_jsonw_open, af_jsonw_open_append, or af_jsonw_init with a
+ *     FILE): the buffer is the write buffer. af_jsonw_end_line() ends a JSON
+ *     line and writes the buffer out once it is half full, so lines normally
+ *     reach the file whole, in one write; a value larger than the buffer is
+ *     written out in pieces. A failed write sets AF_JSONW_IO_ERROR (sticky,
+ *     errno kept) and the text is dropped. A run that resumes opens its file
+ *     with af_jsonw_open_append, which first cuts off the partial line a
+ *     killed process may have left, so the file stays valid JSON Lines.
  *     A file opened by path may be rotated by size (af_jsonw_rotate_by_size):
  *     after the line that takes it to the size, FILE becomes FILE.1 (FILE.1
  *     FILE.2, and so on up to the number kept) and a new FILE is started, so
@@ -73,7 +76,8 @@ struct af_jsonw {
 	uint64_t written; /* bytes written to out so far */
 	char *path;       /* owned copy, for messages (open only) */
 	/* Rotation by size (af_jsonw_rotate_by_size); rotate_bytes 0: off. */
-	uint64_t file_bytes;   /* bytes written to the current file */
+	uint64_t file_bytes;   /* bytes the current file holds: kept at open
+	                        * (af_jsonw_open_append) plus written since */
 	uint64_t rotate_bytes; /* rotate once the file holds this much */
 	uint32_t rotate_keep;  /* FILE.1 .. FILE.rotate_keep */
 	bool rotate_failed;    /* IO_ERROR came from a rename or a reopen */
@@ -92,6 +96,28 @@ void af_jsonw_init(struct af_jsonw *w, char *buf, size_t size, FILE *out);
  * the af_jsonw_end_line() that triggers it, not only at close.
  * Returns NULL and writes errstr naming the path and the cause on failure. */
 struct af_jsonw *af_jsonw_open(const char *path, size_t buf_size, char *errstr, size_t errstr_size);
+
+/* Open path as af_jsonw_open does, but keep what it holds: for a run that
+ * resumes from a checkpoint and must add to its earlier output. A missing
+ * file is created. A regular file that exists is cut back to the end of
+ * its last '\n' (ftruncate): the bytes after it are a partial line left by
+ * a process killed in mid-write (the writer writes its buffer in chunks
+ * that need not end at a line), and the resumed run writes that record
+ * again; a file with no '\n' at all is emptied. Writes then go at the end
+ * (O_APPEND). file_bytes starts at the size kept, so rotation by size
+ * (af_jsonw_rotate_by_size) counts the lines already there.
+ * "-" and paths that are not regular files (a FIFO, /dev/null, a device)
+ * are opened exactly as af_jsonw_open opens them, and nothing is cut.
+ * cut: may be NULL; on success gets the bytes cut off (0 when the file
+ * ended in '\n', was empty, was created or is not a regular file).
+ * @pre a regular file at path is readable as well as writable (its end is
+ * read to find the last line), and no other process writes to it.
+ * Returns NULL and writes errstr naming the path and the cause on failure;
+ * the file may then already have been cut.
+ * Cost: an extra stat and fstat, and reads backwards from the end in
+ * 4 KiB chunks until a '\n': about the length of the partial line. */
+struct af_jsonw *af_jsonw_open_append(const char *path, size_t buf_size, uint64_t *cut,
+                                      char *errstr, size_t errstr_size);
 
 /* Write out what is buffered, close the file and free w (from
  * af_jsonw_open). Returns AF_OK, or AF_E_IO with errstr naming the path and
@@ -252,6 +278,5 @@ static inline void af_jsonw_field_raw(struct af_jsonw *w, const char *key, const
  * nothing above U+10FFFF). NUL bytes are valid UTF-8.
  * Cost: 8 bytes per step while the text is ASCII. */
 bool af_jsonw_utf8_valid(const char *s, size_t len);
-
 
 #endif

@@ -230,7 +230,7 @@ Test(alert_out, writes_a_full_alert_as_an_ecs_document_exactly)
 	                 "\"source.geo.location\":{\"lat\":39.0437,\"lon\":-77.4875},"
 	                 "\"source.as.number\":64500,"
 	                 "\"source.as.organization.name\":\"Example \\\"Hosting\\\" LLC\","
-	    "\"auditflow.geo.hosting\":true,"
+	                 "\"auditflow.geo.hosting\":true,"
 	                 "\"auditflow.severity\":\"high\","
 	                 "\"auditflow.observed.country\":\"US\","
 	                 "\"auditflow.observed.baseline\":\"VN\","
@@ -389,4 +389,91 @@ Test(alert_out, names_the_path_when_it_cannot_open_it)
 	cr_assert_null(af_alert_out_open("/nonexistent-dir/alerts.jsonl", AF_OUTPUT_NATIVE, NULL,
 	                                 err, sizeof err));
 	cr_assert_not_null(strstr(err, "/nonexistent-dir/alerts.jsonl"), "%s", err);
+}
+
+/* ---- opening to append ---- */
+
+Test(alert_out, a_second_output_opened_to_append_adds_its_alerts_after_the_first)
+{
+	struct af_test_dir t;
+	char err[256] = "", *got, want[sizeof text * 2 + 2];
+	static struct af_alert a, b;
+	struct af_alert_out *out;
+	uint64_t cut = 99;
+
+	af_test_dir_make(&t, "alerts.jsonl");
+	af_spray_alert(&a);
+	af_full_alert(&b);
+	out = af_alert_out_open(t.path, AF_OUTPUT_NATIVE, NULL, err, sizeof err);
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(af_alert_out_write(out, &a), AF_OK);
+	cr_assert_eq(af_alert_out_close(out, err, sizeof err), AF_OK, "%s", err);
+
+	out = af_alert_out_open_append(t.path, AF_OUTPUT_NATIVE, NULL, &cut, err, sizeof err);
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(cut, 0);
+	cr_assert_eq(af_alert_out_write(out, &b), AF_OK);
+	cr_assert_eq(af_alert_out_close(out, err, sizeof err), AF_OK, "%s", err);
+
+	snprintf(want, sizeof want, "%s\n", af_fmt(&a, AF_OUTPUT_NATIVE));
+	strcat(want, af_fmt(&b, AF_OUTPUT_NATIVE));
+	strcat(want, "\n");
+	got = af_test_read_file(t.path, NULL);
+	cr_assert_str_eq(got, want);
+	free(got);
+	af_test_dir_remove(&t);
+}
+
+Test(alert_out, appending_cuts_the_partial_alert_a_killed_writer_left)
+{
+	struct af_test_dir t;
+	char err[256] = "", *got, want[sizeof text * 2 + 2];
+	static struct af_alert a;
+	struct af_alert_out *out;
+	uint64_t cut = 0;
+	FILE *f;
+
+	af_test_dir_make(&t, "alerts.jsonl");
+	af_spray_alert(&a);
+	af_fmt(&a, AF_OUTPUT_NATIVE);
+	f = fopen(t.path, "wb");
+	cr_assert_not_null(f);
+	fprintf(f, "%s\n%.40s", text, text);
+	fclose(f);
+
+	out = af_alert_out_open_append(t.path, AF_OUTPUT_NATIVE, NULL, &cut, err, sizeof err);
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(cut, 40);
+	cr_assert_eq(af_alert_out_write(out, &a), AF_OK);
+	cr_assert_eq(af_alert_out_close(out, err, sizeof err), AF_OK, "%s", err);
+
+	snprintf(want, sizeof want, "%s\n%s\n", text, text);
+	got = af_test_read_file(t.path, NULL);
+	cr_assert_str_eq(got, want);
+	free(got);
+	af_test_dir_remove(&t);
+}
+
+Test(alert_out, appending_counts_only_the_alerts_it_writes)
+{
+	struct af_test_dir t;
+	char err[256] = "";
+	static struct af_alert a;
+	struct af_summary s;
+	struct af_alert_out *out;
+	FILE *f;
+
+	af_summary_init(&s);
+	af_test_dir_make(&t, "alerts.jsonl");
+	af_spray_alert(&a);
+	f = fopen(t.path, "wb");
+	cr_assert_not_null(f);
+	fprintf(f, "%s\n", af_fmt(&a, AF_OUTPUT_NATIVE));
+	fclose(f);
+	out = af_alert_out_open_append(t.path, AF_OUTPUT_NATIVE, &s, NULL, err, sizeof err);
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(af_alert_out_write(out, &a), AF_OK);
+	cr_assert_eq(af_alert_out_close(out, err, sizeof err), AF_OK, "%s", err);
+	cr_assert_eq(s.alerts, 1);
+	af_test_dir_remove(&t);
 }

@@ -239,3 +239,70 @@ Test(dlq, writes_to_dev_stdout, .init = cr_redirect_stdout)
 	                        "\"input\":0},\"raw\":\"7\",\"raw_len\":1,"
 	                        "\"raw_truncated\":false}\n");
 }
+
+/* ---- opening to append ---- */
+
+Test(dlq, a_second_output_opened_to_append_adds_its_lines_after_the_first)
+{
+	char *first, *got, want[512];
+	struct af_dlq *dlq;
+	uint64_t cut = 99;
+
+	first = af_one(AF_REASON_MALFORMED_JSON, "unexpected end", "a.json", "{\"Id\":", 6, 0);
+	dlq = af_dlq_open_append(t.path, 0, &cut, err, sizeof err);
+	cr_assert_not_null(dlq, "%s", err);
+	cr_assert_eq(cut, 0);
+	cr_assert_eq(af_dlq_write(dlq, AF_REASON_NOT_OBJECT, NULL, NULL, 12, 3456, 2, "[]", 2),
+	             AF_OK);
+	cr_assert_eq(af_dlq_close(dlq, err, sizeof err), AF_OK, "%s", err);
+
+	snprintf(want, sizeof want, "%s%s", first,
+	         "{\"reason\":\"not_object\",\"source\":{\"line\":12,\"offset\":3456,"
+	         "\"input\":2},\"raw\":\"[]\",\"raw_len\":2,\"raw_truncated\":false}\n");
+	got = af_test_read_file(t.path, NULL);
+	cr_assert_str_eq(got, want);
+	free(got);
+	free(first);
+}
+
+Test(dlq, appending_cuts_the_partial_line_a_killed_writer_left)
+{
+	char *first, *got;
+	struct af_dlq *dlq;
+	uint64_t cut = 0;
+	FILE *f;
+
+	first = af_one(AF_REASON_NOT_OBJECT, NULL, NULL, "[]", 2, 0);
+	f = fopen(t.path, "ab");
+	cr_assert_not_null(f);
+	fputs("{\"reason\":\"not_obj", f);
+	fclose(f);
+
+	dlq = af_dlq_open_append(t.path, 0, &cut, err, sizeof err);
+	cr_assert_not_null(dlq, "%s", err);
+	cr_assert_eq(cut, strlen("{\"reason\":\"not_obj"));
+	cr_assert_eq(af_dlq_write(dlq, AF_REASON_NOT_OBJECT, NULL, NULL, 12, 3456, 2, "[]", 2),
+	             AF_OK);
+	cr_assert_eq(af_dlq_close(dlq, err, sizeof err), AF_OK, "%s", err);
+
+	got = af_test_read_file(t.path, NULL);
+	cr_assert_eq(strlen(got), 2 * strlen(first));
+	cr_assert_eq(strncmp(got, first, strlen(first)), 0, "%s", got);
+	cr_assert_str_eq(got + strlen(first), first);
+	free(got);
+	free(first);
+}
+
+Test(dlq, appending_without_a_path_counts_only)
+{
+	struct af_dlq *dlq;
+	uint64_t cut = 99;
+
+	dlq = af_dlq_open_append(NULL, 0, &cut, err, sizeof err);
+	cr_assert_not_null(dlq, "%s", err);
+	cr_assert_eq(cut, 0);
+	cr_assert_not(af_dlq_enabled(dlq));
+	cr_assert_eq(af_dlq_write(dlq, AF_REASON_OVERSIZE, NULL, NULL, 1, 0, 0, "x", 1), AF_OK);
+	cr_assert_eq(af_dlq_count(dlq, AF_REASON_OVERSIZE), 1);
+	cr_assert_eq(af_dlq_close(dlq, err, sizeof err), AF_OK);
+}

@@ -271,3 +271,66 @@ Test(events_ecs, names_the_path_when_it_cannot_open_it)
 	cr_assert_null(af_ecs_open("/nonexistent-dir/events.jsonl", err, sizeof err));
 	cr_assert_not_null(strstr(err, "/nonexistent-dir/events.jsonl"), "%s", err);
 }
+
+/* ---- opening to append ---- */
+
+Test(events_ecs, a_second_output_opened_to_append_adds_its_events_after_the_first)
+{
+	struct af_test_dir t;
+	char err[256] = "", *got, want[sizeof text * 2 + 2];
+	struct af_event a, b;
+	struct af_ecs_out *out;
+	uint64_t cut = 99;
+
+	af_test_dir_make(&t, "events.jsonl");
+	af_full_event(&a);
+	memset(&b, 0, sizeof b);
+	out = af_ecs_open(t.path, err, sizeof err);
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(af_ecs_write(out, &a, "in.json"), AF_OK);
+	cr_assert_eq(af_ecs_close(out, err, sizeof err), AF_OK, "%s", err);
+
+	out = af_ecs_open_append(t.path, &cut, err, sizeof err);
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(cut, 0);
+	cr_assert_eq(af_ecs_write(out, &b, NULL), AF_OK);
+	cr_assert_eq(af_ecs_close(out, err, sizeof err), AF_OK, "%s", err);
+
+	snprintf(want, sizeof want, "%s\n", af_fmt(&a, "in.json"));
+	strcat(want, af_fmt(&b, NULL));
+	strcat(want, "\n");
+	got = af_test_read_file(t.path, NULL);
+	cr_assert_str_eq(got, want);
+	free(got);
+	af_test_dir_remove(&t);
+}
+
+Test(events_ecs, appending_cuts_the_partial_event_a_killed_writer_left)
+{
+	struct af_test_dir t;
+	char err[256] = "", *got, want[sizeof text * 2 + 2];
+	struct af_event ev;
+	struct af_ecs_out *out;
+	uint64_t cut = 0;
+	FILE *f;
+
+	af_test_dir_make(&t, "events.jsonl");
+	af_full_event(&ev);
+	af_fmt(&ev, "in.json");
+	f = fopen(t.path, "wb");
+	cr_assert_not_null(f);
+	fprintf(f, "%s\n%.50s", text, text);
+	fclose(f);
+
+	out = af_ecs_open_append(t.path, &cut, err, sizeof err);
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(cut, 50);
+	cr_assert_eq(af_ecs_write(out, &ev, "in.json"), AF_OK);
+	cr_assert_eq(af_ecs_close(out, err, sizeof err), AF_OK, "%s", err);
+
+	snprintf(want, sizeof want, "%s\n%s\n", text, text);
+	got = af_test_read_file(t.path, NULL);
+	cr_assert_str_eq(got, want);
+	free(got);
+	af_test_dir_remove(&t);
+}

@@ -1,7 +1,9 @@
 /* test_jsonw.c - the JSON writer: structure, escaping, UTF-8, numbers,
- * buffering, write errors, and rotation by size. The fast string scanner is checked against a
+ * buffering, write errors, rotation by size, and opening to append (the
+ * partial last line cut). The fast string scanner is checked against a
  * naive byte-by-byte reference on random input. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -847,4 +849,193 @@ Test(jsonw, a_rotation_that_cannot_rename_stops_the_output_and_keeps_what_was_wr
 	rmdir(name);
 	rot_assert_file(&t, 0, rot_lines(0, 2));
 	rot_remove(&t);
+}
+
+/* ---- opening to append ---- */
+
+/* Open path to append; *cut is set first to a value open must overwrite. */
+static struct af_jsonw *app_open(const char *path, uint64_t *cut)
+{
+	char err[256] = "";
+	struct af_jsonw *w;
+
+	*cut = 12345;
+	w = af_jsonw_open_append(path, 0, cut, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	return w;
+}
+
+/* A scratch directory t with out.jsonl holding old (NULL: no file). */
+static void app_file(struct af_test_dir *t, const char *old)
+{
+	FILE *f;
+
+	af_test_dir_make(t, "out.jsonl");
+	if (old == NULL)
+		return;
+	f = fopen(t->path, "wb");
+	cr_assert_not_null(f, "cannot create %s", t->path);
+	cr_assert_eq(fwrite(old, 1, strlen(old), f), strlen(old));
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* app_file, then opened to append, the cut checked against want_cut; the
+ * caller writes and closes. */
+static struct af_jsonw *app_open_over(struct af_test_dir *t, const char *old, uint64_t want_cut)
+{
+	struct af_jsonw *w;
+	uint64_t cut;
+
+	app_file(t, old);
+	w = app_open(t->path, &cut);
+	cr_assert_eq(cut, want_cut);
+	return w;
+}
+
+static void app_close(struct af_jsonw *w)
+{
+	char err[256] = "";
+
+	cr_assert_eq(af_jsonw_close(w, err, sizeof err), AF_OK, "%s", err);
+}
+
+/* Append lines [from, to) to a file holding old, which must lose
+ * want_cut bytes; the file must then hold lines [0, to) exactly. */
+static void app_check(const char *old, uint64_t want_cut, int from, int to)
+{
+	struct af_test_dir t;
+	struct af_jsonw *w = app_open_over(&t, old, want_cut);
+
+	for (int i = from; i < to; i++)
+		rot_line(w, i);
+	app_close(w);
+	rot_assert_file(&t, 0, rot_lines(0, to));
+	rot_remove(&t);
+}
+
+Test(jsonw, appending_keeps_the_lines_a_file_holds_and_adds_after_them)
+{
+	app_check(rot_lines(0, 2), 0, 2, 3);
+}
+
+Test(jsonw, appending_cuts_a_partial_last_line_and_reports_its_length)
+{
+	char old[256];
+
+	snprintf(old, sizeof old, "%s{\"line\":\"0123", rot_lines(0, 2));
+	app_check(old, strlen("{\"line\":\"0123"), 2, 3);
+}
+
+Test(jsonw, appending_cuts_a_partial_line_longer_than_one_read_back)
+{
+	static char old[20000];
+	size_t n = (size_t)snprintf(old, sizeof old, "%s", rot_lines(0, 1));
+
+	/* The newline sits 10000 bytes before the end, in an earlier 4 KiB
+	 * chunk than the one that is read first. */
+	memset(old + n, 'x', 10000);
+	old[n + 10000] = '\0';
+	app_check(old, 10000, 1, 2);
+}
+
+Test(jsonw, appending_empties_a_file_that_holds_no_newline)
+{
+	app_check("{\"torn\":", 8, 0, 1);
+}
+
+Test(jsonw, appending_creates_a_missing_file)
+{
+	app_check(NULL, 0, 0, 1);
+}
+
+Test(jsonw, appending_accepts_a_null_cut)
+{
+	struct af_test_dir t;
+	char err[256] = "";
+	struct af_jsonw *w;
+
+	app_file(&t, "{\"torn\":");
+	w = af_jsonw_open_append(t.path, 0, NULL, err, sizeof err);
+	cr_assert_not_null(w, "%s", err);
+	app_close(w);
+	rot_assert_file(&t, 0, "");
+	rot_remove(&t);
+}
+
+Test(jsonw, appending_to_a_fifo_writes_through_it_without_cutting)
+{
+	struct af_test_dir t;
+	char got[256];
+	uint64_t cut;
+	struct af_jsonw *w;
+	ssize_t n;
+	int rfd;
+
+	af_test_dir_make(&t, "out.fifo");
+	cr_assert_eq(mkfifo(t.path, 0600), 0);
+	/* A reader first, so that opening the writing end does not wait. */
+	rfd = open(t.path, O_RDONLY | O_NONBLOCK);
+	cr_assert_geq(rfd, 0);
+	w = app_open(t.path, &cut);
+	cr_assert_eq(cut, 0);
+	rot_line(w, 0);
+	app_close(w);
+	n = read(rfd, got, sizeof got - 1);
+	cr_assert_geq(n, 0);
+	got[n] = '\0';
+	cr_assert_str_eq(got, rot_lines(0, 1));
+	close(rfd);
+	af_test_dir_remove(&t);
+}
+
+Test(jsonw, appending_to_dev_null_writes_without_cutting)
+{
+	uint64_t cut;
+	struct af_jsonw *w = app_open("/dev/null", &cut);
+
+	cr_assert_eq(cut, 0);
+	rot_line(w, 0);
+	app_close(w);
+}
+
+/* Lines 2..5 appended with rotation at 100 bytes to a file holding old,
+ * which keeps lines 0 and 1 (60 bytes) after want_cut bytes are cut: line
+ * 3 takes the file to 120 bytes and rotates it. */
+static void app_check_rotation(const char *old, uint64_t want_cut)
+{
+	struct af_test_dir t;
+	struct af_jsonw *w = app_open_over(&t, old, want_cut);
+
+	cr_assert(af_jsonw_rotate_by_size(w, 100, 5));
+	for (int i = 2; i < 6; i++)
+		rot_line(w, i);
+	app_close(w);
+	rot_assert_file(&t, 1, rot_lines(0, 4));
+	rot_assert_file(&t, 0, rot_lines(4, 6));
+	rot_remove(&t);
+}
+
+Test(jsonw, rotation_after_appending_counts_the_lines_already_in_the_file)
+{
+	/* Counting only what this writer wrote, line 5 would rotate it. */
+	app_check_rotation(rot_lines(0, 2), 0);
+}
+
+Test(jsonw, rotation_after_cutting_counts_only_the_bytes_kept)
+{
+	char old[256];
+
+	/* 87 bytes of which 27 are cut: were they still counted, line 2
+	 * would rotate the file. */
+	snprintf(old, sizeof old, "%s{\"line\":\"0123456789\",\"n\":10", rot_lines(0, 2));
+	app_check_rotation(old, 27);
+}
+
+Test(jsonw, names_the_path_when_it_cannot_open_it_to_append)
+{
+	char err[256] = "";
+
+	cr_assert_null(af_jsonw_open_append("/nonexistent-dir/x.json", 0, NULL, err, sizeof err));
+	cr_assert_not_null(strstr(err, "/nonexistent-dir/x.json"), "%s", err);
+	cr_assert_not_null(strstr(err, "No such file or directory"), "%s", err);
 }
