@@ -531,7 +531,7 @@ af_err_t af_bench_e2e(const struct af_bench_corpus *c, const struct af_config *c
 	af_summary_init(&sum);
 	dlq = af_dlq_open(NULL, 0, errstr, errstr_size);
 	if (dlq)
-		out = af_alert_out_open(alerts_path, AF_OUTPUT_NATIVE, &sum, errstr, errstr_size);
+		out = af_alert_out_open(alerts_path, AF_OUTPUT_NATIVE, NULL, errstr, errstr_size);
 	if (!out)
 		goto cleanup;
 	struct af_rt_source so = {.ctx = &src, .ninputs = 1, .fill = fill};

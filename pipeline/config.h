@@ -164,9 +164,9 @@ struct af_config_rule_mass_recipients {
 	bool enabled;
 	int severity;
 	int64_t suppression;
-	uint32_t threshold; /* distinct recipients (message trace) of an account... */
-	int64_t window;     /* ns; ...within this (counted over one to two windows) */
-	double peak_factor;      /* ...or this many times the account's decaying peak */
+	uint32_t threshold;     /* distinct recipients (message trace) of an account... */
+	int64_t window;         /* ns; ...within this (counted over one to two windows) */
+	double peak_factor;     /* ...or this many times the account's decaying peak */
 	int64_t peak_half_life; /* ns; the peak halves in this much event time */
 };
 
@@ -221,10 +221,13 @@ struct af_config_rules {
 /* What the command line held besides options; filled by af_config_parse_args. */
 /* Bounds on the detection state a shard keeps. */
 struct af_config_state {
-	uint64_t max_accounts;  /* accounts kept; the longest idle is evicted past it */
-	uint64_t max_addresses; /* source addresses kept (password spray) */
-	int64_t idle;           /* ns; state unseen this long (event time) is dropped */
-	uint64_t hll_blocks;    /* HyperLogLog blocks (1 KiB) for distinct counts */
+	uint64_t max_accounts;       /* accounts kept; the longest idle is evicted past it */
+	uint64_t max_addresses;      /* source addresses kept (password spray) */
+	int64_t idle;                /* ns; state unseen this long (event time) is dropped */
+	uint64_t hll_blocks;         /* HyperLogLog blocks (1 KiB) for distinct counts */
+	const char *dir;             /* checkpoints (pipeline/checkpoint.h), or NULL */
+	int64_t checkpoint_interval; /* ns between checkpoints; 0 = only at a stop */
+	bool fresh;                  /* remove the checkpoint in dir, do not resume */
 };
 
 /* kafka: the consumer of `auditflow run` and the topics it writes to;

@@ -117,8 +117,9 @@ static const struct af_config_key output_keys[] = {
 
 #define GEO_FIELD(m, what)                                                                         \
 	{                                                                                          \
-		AF_CONFIG_STRING(geo.fields.m), .metavar = "PATH",                                 \
-		.help = "path of the " what " in the database's records (default: detected)",    \
+		AF_CONFIG_STRING(geo.fields.m),                                                    \
+		    .metavar = "PATH",                                                             \
+		    .help = "path of the " what " in the database's records (default: detected)",  \
 	}
 
 static const struct af_config_key geo_keys[] = {
@@ -636,6 +637,31 @@ static const struct af_config_key state_keys[] = {
         .max = "16777216",
         .help = "1 KiB HyperLogLog blocks for large distinct counts, shared per shard",
     },
+    {
+        AF_CONFIG_STRING(state.dir),
+        .opt = "state-dir",
+        .commands = STREAM_CMDS,
+        .metavar = "DIR",
+        .help = "keep checkpoints in DIR and resume from the last one after a crash or stop",
+    },
+    {
+        /* Work redone after a crash is at most this much of the run; each
+         * checkpoint writes every shard's state, so far below a second it
+         * costs more than it saves. */
+        AF_CONFIG_DURATION(state.checkpoint_interval),
+        .def = "30s",
+        .opt = "checkpoint-interval",
+        .commands = STREAM_CMDS,
+        .metavar = "DURATION",
+        .help = "time between checkpoints (with --state-dir); 0 = only at a stop",
+    },
+    {
+        AF_CONFIG_BOOL(state.fresh),
+        .def = "false",
+        .opt = "fresh",
+        .commands = STREAM_CMDS,
+        .help = "start over: remove the checkpoint in --state-dir instead of resuming",
+    },
 };
 
 static const struct af_config_key kafka_keys[] = {
@@ -870,15 +896,9 @@ static const struct af_config_key syslog_keys[] = {
 };
 
 static const struct af_config_section sections[] = {
-    SECTION("input", input_keys),
-    SECTION("output", output_keys),
-    SECTION("geo", geo_keys),
-    SECTION("runtime", runtime_keys),
-    SECTION("replay", replay_keys),
-    SECTION("state", state_keys),
-    SECTION("rules", rules_keys),
-    SECTION("kafka", kafka_keys),
-    SECTION("http", http_keys),
+    SECTION("input", input_keys),     SECTION("output", output_keys), SECTION("geo", geo_keys),
+    SECTION("runtime", runtime_keys), SECTION("replay", replay_keys), SECTION("state", state_keys),
+    SECTION("rules", rules_keys),     SECTION("kafka", kafka_keys),   SECTION("http", http_keys),
     SECTION("syslog", syslog_keys),
 };
 

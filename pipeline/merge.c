@@ -508,6 +508,18 @@ size_t af_merge_buffered(const struct af_merge *m)
 	return m->size;
 }
 
+size_t af_merge_count_flags(const struct af_merge *m, uint32_t flags)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < m->heap_size; k++)
+		n += (m->events[m->heap[k].slot].flags & flags) != 0;
+	for (uint32_t i = 0; i < m->ninputs; i++)
+		for (uint32_t k = 0; k < m->inputs[i].run_len; k++)
+			n += (m->events[run_at(m, i, k)->slot].flags & flags) != 0;
+	return n;
+}
+
 bool af_merge_full(const struct af_merge *m)
 {
 	return m->size == m->cap;

@@ -142,6 +142,9 @@ uint64_t af_merge_forced(const struct af_merge *m);
 /* Events buffered now. */
 size_t af_merge_buffered(const struct af_merge *m);
 
+/* Events buffered now with any of flags set in their flags. Cost: O(buffered). */
+size_t af_merge_count_flags(const struct af_merge *m, uint32_t flags);
+
 /* Whether the buffer is at max_buffered (af_merge_pop will return one). */
 bool af_merge_full(const struct af_merge *m);
 

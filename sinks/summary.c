@@ -49,6 +49,7 @@ af_err_t af_summary_merge(struct af_summary *into, const struct af_summary *from
 		into->invalid_by_reason[i] += from->invalid_by_reason[i];
 	into->duplicates += from->duplicates;
 	into->late += from->late;
+	into->held += from->held;
 	for (uint32_t i = 0; i < from->rules_n; i++) {
 		const struct af_summary_rule *r = &from->alerts_by_rule[i];
 		if (af_summary_add_alerts(into, r->name, r->count) != AF_OK)
@@ -85,7 +86,7 @@ bool af_summary_consistent(const struct af_summary *s)
 		invalid += s->invalid_by_reason[i];
 	for (uint32_t i = 0; i < s->rules_n; i++)
 		alerts += s->alerts_by_rule[i].count;
-	return s->events_in == s->events_ok + s->events_invalid + s->duplicates &&
+	return s->events_in == s->events_ok + s->events_invalid + s->duplicates + s->held &&
 	       s->events_invalid == invalid && s->alerts == alerts;
 }
 
@@ -144,6 +145,8 @@ void af_summary_format(struct af_jsonw *w, const struct af_summary *s)
 	af_jsonw_field_bool(w, "accounts_estimated", s->accounts_estimated);
 	af_jsonw_field_uint(w, "accounts_evicted", s->accounts_evicted);
 	af_jsonw_field_uint(w, "addresses_evicted", s->addresses_evicted);
+	if (s->held != 0)
+		af_jsonw_field_uint(w, "held", s->held);
 	af_jsonw_object_end(w);
 }
 
@@ -192,6 +195,9 @@ af_err_t af_summary_print(FILE *f, const struct af_summary *s)
 	fprintf(f, "  %-24s %14" PRIu64 "  %6.2f%%\n", "duplicates", s->duplicates,
 	        af_summary_pct(s->duplicates, in));
 	fprintf(f, "  %-24s %14" PRIu64 "\n", "late", s->late);
+	if (s->held != 0)
+		fprintf(f, "  %-24s %14" PRIu64 "  %6.2f%%  (in the checkpoint)\n", "held", s->held,
+		        af_summary_pct(s->held, in));
 	fprintf(f, "  %-24s %14" PRIu64 "%s\n", "accounts", s->accounts,
 	        s->accounts_estimated ? "  (estimated)" : "");
 	if (s->accounts_evicted || s->addresses_evicted)

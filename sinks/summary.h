@@ -13,8 +13,13 @@
  * events_per_s 1; both trimmed of trailing zeros. And a few aligned lines
  * of text for a person at the end of a replay (af_summary_print).
  *
+ * A run stopped with a state directory also has "held" (written only when
+ * non-zero): events read and kept in its checkpoint, which the resumed run
+ * applies and counts.
+ *
  * Invariants the pipeline keeps (af_summary_consistent checks them):
- * events_in = events_ok + events_invalid + duplicates;
+ * events_in = events_ok + events_invalid + duplicates + held (held is 0
+ * unless the run was stopped with a state directory);
  * events_invalid = the sum of invalid_by_reason;
  * alerts = the sum of alerts_by_rule.
  */
@@ -48,13 +53,14 @@ struct af_summary {
 	uint64_t invalid_by_reason[AF_REASON_COUNT];
 	uint64_t duplicates; /* records dropped as already seen */
 	uint64_t late;       /* events older than their window allows */
+	uint64_t held;       /* events kept in a stop's checkpoint, not applied */
 	uint64_t alerts;
 	/* The first rules_n entries are used, in first-seen order. */
 	struct af_summary_rule alerts_by_rule[AF_SUMMARY_RULES_MAX];
 	uint32_t rules_n;
-	uint64_t accounts; /* distinct accounts seen */
-	bool accounts_estimated; /* accounts is a sketch's estimate (more than
-	                            pipeline/state/keyset.h holds exactly) */
+	uint64_t accounts;          /* distinct accounts seen */
+	bool accounts_estimated;    /* accounts is a sketch's estimate (more than
+	                               pipeline/state/keyset.h holds exactly) */
 	uint64_t accounts_evicted;  /* account states dropped at state.max_accounts */
 	uint64_t addresses_evicted; /* address states dropped at state.max_addresses */
 	uint64_t by_kind[AF_KIND_COUNT];

@@ -106,6 +106,9 @@ static void emit_alert(void *ctx, const struct af_alert *a)
 	struct rt_core *c = ctx;
 	struct rt_msg *m = msg_get(c);
 
+	/* Counted where raised, so a checkpoint of the shard holds the
+	 * count of exactly the alerts its state has raised. */
+	(void)af_summary_add_alerts(&c->sum, a->rule, 1);
 	if (m == NULL)
 		return;
 	m->type = RT_MSG_ALERT;
@@ -256,7 +259,8 @@ static bool work_record(struct rt_core *c, struct af_rt_batch *b)
 	ev->pos.seq = rec->seq;
 	ev->pos.batch = b->number;
 	const char *detail = NULL;
-	enum af_reason reason = af_parse_record(c->parser, b->bytes + rec->off, rec->len, ev, &detail);
+	enum af_reason reason =
+	    af_parse_record(c->parser, b->bytes + rec->off, rec->len, ev, &detail);
 	c->rec_i++;
 	if (reason != AF_REASON_NONE) {
 		dead_letter(c, b, rec, reason, detail);
@@ -319,6 +323,8 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 		m->batch = b->number;
 		m->frontier = c->batch_max;
 		m->counts = j == c->id;
+		m->checkpoint = b->checkpoint;
+		m->stop = b->stop;
 		if (m->counts)
 			memcpy(m->invalid, c->batch_invalid, sizeof(m->invalid));
 		stage_push(c, j, m);
@@ -539,10 +545,17 @@ static struct rt_item *look_next(struct rt_core *c, uint32_t j)
 /* Every input ended or the run stopped: let every event out, in order. */
 static void shard_finish(struct rt_core *c)
 {
-	for (uint32_t i = 0; i < c->rt->src.ninputs; i++)
-		if (!c->input_done[i])
-			af_merge_finish(c->merge, i);
-	merge_drain(c);
+	if (c->stopped) {
+		/* The stop's checkpoint holds the events still in the reorder
+		 * buffer: the resumed run lets them out when an uninterrupted
+		 * run would have, so they are counted as held, not applied. */
+		c->sum.held = af_merge_count_flags(c->merge, AF_EV_PART_ACCOUNT);
+	} else {
+		for (uint32_t i = 0; i < c->rt->src.ninputs; i++)
+			if (!c->input_done[i])
+				af_merge_finish(c->merge, i);
+		merge_drain(c);
+	}
 	give_back_all(c);
 	text_flush(c, &c->events);
 	if (c->track != NULL) {
@@ -566,6 +579,23 @@ static void count_invalid(struct rt_core *c, const uint32_t *invalid)
 	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);
 }
 
+/* Every batch before c->expected is read: write this shard's part of
+ * checkpoint id and tell the sink, after everything raised so far. */
+static void checkpoint(struct rt_core *c, uint64_t id)
+{
+	give_back_all(c);
+	text_flush(c, &c->events);
+	if (!af_rt_ckpt_core(c, id))
+		return;
+	struct rt_msg *m = msg_get(c);
+	if (m == NULL)
+		return;
+	m->type = RT_MSG_CHECKPOINT;
+	m->len = 0;
+	m->done = id;
+	msg_send(c, m);
+}
+
 /* Items read per shard step at most, so the worker gets its turn. */
 #define SHARD_STEP_ITEMS 1024u
 
@@ -573,6 +603,8 @@ static bool shard_step(struct rt_core *c)
 {
 	struct af_runtime *rt = c->rt;
 	bool moved = false;
+
+	uint64_t ckpt = 0;
 
 	if (c->shard_done)
 		return false;
@@ -607,6 +639,8 @@ static bool shard_step(struct rt_core *c)
 			if (it->counts)
 				count_invalid(c, it->invalid);
 			c->expected++;
+			ckpt = it->checkpoint;
+			c->stopped = c->stopped || it->stop;
 		} else {
 			if (c->track != NULL)
 				c->track[it->ev.pos.batch % AF_RT_TRACK]++;
@@ -616,6 +650,10 @@ static bool shard_step(struct rt_core *c)
 		merge_drain(c);
 		if (marker && c->track != NULL)
 			track_advance(c);
+		if (ckpt != 0) {
+			checkpoint(c, ckpt);
+			ckpt = 0;
+		}
 	}
 	if (moved)
 		give_back_all(c);

@@ -31,7 +31,7 @@
 /* Items a worker gathers per destination before one burst push, and a
  * shard pops per burst. */
 #define RT_STAGE 32u
-#define RT_LOOK 64u
+#define RT_LOOK  64u
 /* Batches per core in the source's pool: one being parsed, two queued. */
 #define RT_BATCHES_PER_CORE 3u
 /* Messages to the sink per core (alerts and text chunks). */
@@ -42,12 +42,12 @@
 #define RT_MERGE_MAX (256u * 1024u)
 #define RT_MERGE_MIN 4096u
 /* Files in the run's table: chunks of 1024 paths. */
-#define RT_PATH_CHUNK 1024u
+#define RT_PATH_CHUNK  1024u
 #define RT_PATH_CHUNKS 1024u
 
 /* Batch latency histogram: bucket k holds latencies in
  * [2^(k/RT_LAT_STEPS), 2^((k+1)/RT_LAT_STEPS)) nanoseconds. */
-#define RT_LAT_STEPS 16u
+#define RT_LAT_STEPS   16u
 #define RT_LAT_BUCKETS (40u * RT_LAT_STEPS)
 
 /* What travels the mesh: an event copy or a batch's marker. */
@@ -55,16 +55,19 @@ enum { RT_ITEM_EVENT, RT_ITEM_MARKER };
 
 struct rt_item {
 	uint32_t type;
-	uint32_t input;    /* marker: the batch's input */
-	bool last;         /* marker: the batch ends its input */
-	bool idle;         /* marker: the input is idle after the batch */
-	bool active;       /* marker: the batch held records (the input is
-	                      awake again in every shard from here) */
-	uint64_t batch;    /* marker: the batch's number */
-	int64_t frontier;  /* event: largest event time in its batch up to and
-	                      including it; marker: in the whole batch */
-	bool counts;       /* marker: to the shard of the worker that cut the
-	                      batch, carrying invalid[] */
+	uint32_t input;      /* marker: the batch's input */
+	bool last;           /* marker: the batch ends its input */
+	bool idle;           /* marker: the input is idle after the batch */
+	bool active;         /* marker: the batch held records (the input is
+	                        awake again in every shard from here) */
+	uint64_t batch;      /* marker: the batch's number */
+	int64_t frontier;    /* event: largest event time in its batch up to and
+	                        including it; marker: in the whole batch */
+	bool counts;         /* marker: to the shard of the worker that cut the
+	                        batch, carrying invalid[] */
+	uint64_t checkpoint; /* marker: 0, or the checkpoint each shard writes
+	                        its part of once it has read this marker */
+	bool stop;           /* marker: of a stopped run's last batch */
 	union {
 		struct af_event ev; /* event only; ev.flags carries AF_EV_PART_* */
 		/* Marker with counts: the batch's records dead-lettered, by
@@ -78,13 +81,15 @@ struct rt_item {
 
 /* What travels to the sink. RT_MSG_DONE: a shard has applied every event
  * of the batches before `done`, and sent what they raised before this
- * message (completion tracking only). */
-enum { RT_MSG_ALERT, RT_MSG_DLQ, RT_MSG_EVENTS, RT_MSG_DONE };
+ * message (completion tracking only). RT_MSG_CHECKPOINT: a shard has
+ * written its part of checkpoint `done`, and sent before this message
+ * everything it raised from the state the part holds. */
+enum { RT_MSG_ALERT, RT_MSG_DLQ, RT_MSG_EVENTS, RT_MSG_DONE, RT_MSG_CHECKPOINT };
 
 struct rt_msg {
 	uint32_t type;
-	uint32_t len; /* text bytes */
-	uint64_t done; /* RT_MSG_DONE */
+	uint32_t len;  /* text bytes */
+	uint64_t done; /* RT_MSG_DONE: batches; RT_MSG_CHECKPOINT: its id */
 	struct af_alert alert;
 	char text[]; /* text chunk of whole lines */
 };
@@ -118,10 +123,10 @@ struct rt_core {
 	struct rt_item *pend[2];    /* routed items waiting for stage room */
 	uint32_t pend_dst[2];
 	uint32_t npend;
-	struct rt_item *copy_of;    /* an item whose address copy awaits an item */
+	struct rt_item *copy_of; /* an item whose address copy awaits an item */
 	uint32_t copy_dst;
-	void **stage;               /* [N][RT_STAGE] */
-	uint32_t *nstage;           /* [N] */
+	void **stage;     /* [N][RT_STAGE] */
+	uint32_t *nstage; /* [N] */
 	bool out_closed;
 	struct rt_text dlq;
 	uint32_t batch_invalid[AF_REASON_COUNT]; /* this batch's dead letters so far */
@@ -133,15 +138,16 @@ struct rt_core {
 	struct af_merge *merge;
 	struct af_dedup *dedup;
 	struct af_keyset accounts;
-	uint64_t expected;     /* next batch number to read */
+	uint64_t expected; /* next batch number to read */
 	struct rt_look {
 		void *item[RT_LOOK];
 		uint32_t at, n;
-	} *look;               /* [N]: popped from mesh[j][id], not yet read */
-	void **ret;            /* [N][RT_STAGE]: items to give back to core j */
-	uint32_t *nret;        /* [N] */
-	bool *input_done;      /* [ninputs] */
+	} * look;         /* [N]: popped from mesh[j][id], not yet read */
+	void **ret;       /* [N][RT_STAGE]: items to give back to core j */
+	uint32_t *nret;   /* [N] */
+	bool *input_done; /* [ninputs] */
 	bool shard_done;
+	bool stopped; /* read the marker of a stopped run's last batch */
 	/* Completion tracking (the source's complete set; else NULL): events
 	 * of batch b waiting in the merge, at track[b % AF_RT_TRACK]; every
 	 * batch before track_base is done here; done_sent: the last
@@ -151,11 +157,11 @@ struct rt_core {
 	struct rt_text events;
 
 	/* To the sink. */
-	struct af_pool *msgs;   /* one lane: the sink */
+	struct af_pool *msgs; /* one lane: the sink */
 	struct af_ring *to_sink;
 
 	uint64_t latency[RT_LAT_BUCKETS]; /* batches by latency */
-	struct af_summary sum; /* this core's counts */
+	struct af_summary sum;            /* this core's counts */
 	struct af_geo_reader_stats geo_stats;
 	_Atomic uint64_t pub_invalid; /* published for progress */
 	char errstr[256];
@@ -169,15 +175,15 @@ struct af_runtime {
 	struct af_geo_hub *hub;
 	uint32_t n;
 	struct rt_core *cores;
-	struct af_ring **mesh; /* [from * n + to] */
+	struct af_ring **mesh;   /* [from * n + to] */
 	struct af_pool *batches; /* owner: the source; lane i: core i */
 	size_t text_size;        /* bytes of a message's text */
 
 	pthread_t source_thread, sink_thread;
 	bool source_started, sink_started;
-	atomic_bool stop;  /* graceful: read no more */
-	atomic_bool abort; /* fatal: everyone out now */
-	atomic_int fatal;  /* 0 none; else 1 + the thread that failed first */
+	atomic_bool stop;    /* graceful: read no more */
+	atomic_bool abort;   /* fatal: everyone out now */
+	atomic_int fatal;    /* 0 none; else 1 + the thread that failed first */
 	atomic_uint running; /* threads not yet finished */
 	char source_err[512];
 	char sink_err[512];
@@ -199,17 +205,39 @@ struct af_runtime {
 		uint64_t done[16], token[16];
 		uint32_t head, len;
 		uint64_t confirmed;
-	} *done_fifo;
+	} * done_fifo;
 
 	_Atomic uint64_t pub_records; /* published by the source */
 	uint64_t records;
-	_Atomic int64_t *frontier; /* [ninputs] */
+	uint64_t next_batch; /* the source's next batch number */
+	bool source_ended;   /* the source said AF_EOF: every input was read */
+
+	/* Checkpoints (rt_ckpt.c), with cfg->state.dir set. The source starts
+	 * checkpoint `ckpt_id` at batch number ckpt_batch (writing its own
+	 * part) and sets ckpt_busy; each shard writes its part on reading the
+	 * marker before that batch and tells the sink; the sink, once every
+	 * shard has and the outputs hold what they raised before, writes the
+	 * manifest and clears ckpt_busy. One checkpoint at a time. */
+	const char *ckpt_dir;
+	uint64_t ckpt_layout;
+	uint64_t ckpt_id;    /* the last started (the source's) */
+	uint64_t ckpt_batch; /* its first batch not reflected */
+	atomic_bool ckpt_busy;
+	uint32_t ckpt_parts;        /* the sink's count of parts written */
+	uint64_t ckpt_token;        /* tokens handed to the outlet before the last part */
+	_Atomic uint64_t ckpt_done; /* checkpoints completed (manifest written) */
+	double ckpt_started;        /* when the source started the one in flight */
+	double ckpt_max_s;          /* the longest from start to manifest */
+	_Atomic int64_t *frontier;  /* [ninputs] */
 
 	char **path_chunk[RT_PATH_CHUNKS];
 	uint32_t npaths;
 	const char *last_path; /* the source's last lookup */
 	uint32_t last_index;
 };
+
+/* Thread numbers for af_rt_fail: the cores are 2 + their id. */
+enum { RT_WHO_SOURCE = 0, RT_WHO_SINK = 1 };
 
 /* A waiting loop's state: spin, then yield, then sleep a little longer each
  * time, up to a millisecond. */
@@ -225,10 +253,21 @@ void af_rt_fail(struct af_runtime *rt, int who, const char *msg);
 /* The core thread's body. */
 void *af_rt_core_main(void *arg);
 
+/* Checkpoints (rt_ckpt.c). Source thread: write the source's part of
+ * checkpoint rt->ckpt_id (positions after the batches handed on so far).
+ * A core thread: write core c's part. The sink thread: take a shard's
+ * RT_MSG_CHECKPOINT, and write the manifest once it may (settled: outlet
+ * tokens settled so far). Each returns false after af_rt_fail. Prepare:
+ * make the folder if need be and check it can be written (AF_E_CONFIG). */
+af_err_t af_rt_ckpt_prepare(struct af_runtime *rt, char *errstr, size_t errstr_size);
+bool af_rt_ckpt_source(struct af_runtime *rt);
+bool af_rt_ckpt_core(struct rt_core *c, uint64_t id);
+void af_rt_ckpt_part_done(struct af_runtime *rt, uint64_t id, uint64_t tokens);
+void af_rt_ckpt_sink(struct af_runtime *rt, uint64_t settled);
+
 /* Core set-up and tear-down (rt_core.c). */
 af_err_t af_rt_core_init(struct rt_core *c, struct af_runtime *rt, uint32_t id, char *errstr,
                          size_t errstr_size);
 void af_rt_core_fini(struct rt_core *c);
-
 
 #endif

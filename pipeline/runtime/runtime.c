@@ -20,9 +20,6 @@
 #include "pipeline/parse/json.h"
 #include "pipeline/runtime/rt_impl.h"
 
-/* Thread numbers for af_rt_fail: the cores are 2 + their id. */
-enum { WHO_SOURCE = 0, WHO_SINK = 1 };
-
 void af_rt_backoff(struct rt_backoff *b)
 {
 	unsigned n = b->n++;
@@ -49,9 +46,9 @@ void af_rt_fail(struct af_runtime *rt, int who, const char *msg)
 	int none = 0;
 
 	if (atomic_compare_exchange_strong(&rt->fatal, &none, who + 1)) {
-		char *dst = who == WHO_SOURCE ? rt->source_err
-		            : who == WHO_SINK ? rt->sink_err
-		                              : rt->cores[who - 2].errstr;
+		char *dst = who == RT_WHO_SOURCE ? rt->source_err
+		            : who == RT_WHO_SINK ? rt->sink_err
+		                                 : rt->cores[who - 2].errstr;
 		size_t size = who >= 2 ? sizeof(rt->cores[0].errstr) : sizeof(rt->source_err);
 		snprintf(dst, size, "%s", msg);
 	}
@@ -114,7 +111,8 @@ uint32_t af_runtime_path_index(struct af_runtime *rt, const char *path)
 
 const char *af_runtime_path(const struct af_runtime *rt, uint32_t index)
 {
-	if (index >= RT_PATH_CHUNK * RT_PATH_CHUNKS || rt->path_chunk[index / RT_PATH_CHUNK] == NULL)
+	if (index >= RT_PATH_CHUNK * RT_PATH_CHUNKS ||
+	    rt->path_chunk[index / RT_PATH_CHUNK] == NULL)
 		return "";
 	const char *p = rt->path_chunk[index / RT_PATH_CHUNK][index % RT_PATH_CHUNK];
 	return p != NULL ? p : "";
@@ -149,12 +147,59 @@ static void source_wait(struct af_runtime *rt, struct rt_backoff *bo, double *la
 	af_rt_backoff(bo);
 }
 
+/* Whether a checkpoint is due after the batch about to be handed on. */
+static bool ckpt_due(struct af_runtime *rt, double *next_at)
+{
+	if (rt->ckpt_dir == NULL || rt->cfg->state.checkpoint_interval <= 0)
+		return false;
+	double now = af_clock_s();
+	if (now < *next_at || atomic_load_explicit(&rt->ckpt_busy, memory_order_acquire))
+		return false;
+	*next_at = now + (double)rt->cfg->state.checkpoint_interval / 1e9;
+	return true;
+}
+
+/* Start checkpoint after batch b (numbered already): the source's part
+ * now, while its positions are those just after b. */
+static bool ckpt_start(struct af_runtime *rt, struct af_rt_batch *b)
+{
+	rt->ckpt_id++;
+	rt->ckpt_batch = b->number + 1;
+	rt->ckpt_started = af_clock_s();
+	b->checkpoint = rt->ckpt_id;
+	atomic_store_explicit(&rt->ckpt_busy, true, memory_order_relaxed);
+	return af_rt_ckpt_source(rt);
+}
+
+/* A graceful stop with checkpoints: one more, after the last batch read,
+ * carried by an empty batch (no records, so no input is woken, ended or
+ * moved). Waits for the one in flight first. */
+static struct af_rt_batch *ckpt_stop_batch(struct af_runtime *rt, struct rt_backoff *bo,
+                                           double *last_hold)
+{
+	struct af_rt_batch *b = NULL;
+
+	while (atomic_load_explicit(&rt->ckpt_busy, memory_order_acquire) ||
+	       (b = af_pool_get(rt->batches)) == NULL) {
+		if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
+			return NULL;
+		source_wait(rt, bo, last_hold);
+	}
+	b->count = 0;
+	b->used = 0;
+	b->last = b->idle = false;
+	b->input = 0;
+	b->stop = true;
+	return b;
+}
+
 static void *source_main(void *arg)
 {
 	struct af_runtime *rt = arg;
 	struct rt_backoff bo = {0};
-	uint64_t next = 0, reported = 0;
-	double last_hold = 0;
+	uint64_t next = rt->next_batch, reported = rt->next_batch;
+	double last_hold = 0,
+	       ckpt_at = af_clock_s() + (double)rt->cfg->state.checkpoint_interval / 1e9;
 	bool tracking = rt->src.complete != NULL;
 	char err[sizeof(rt->source_err)];
 
@@ -178,6 +223,8 @@ static void *source_main(void *arg)
 		b->last = false;
 		b->idle = false;
 		b->input = 0;
+		b->checkpoint = 0;
+		b->stop = false;
 		af_err_t e = rt->src.fill(rt->src.ctx, rt, b, err, sizeof(err));
 		if (e == AF_E_AGAIN) {
 			/* fill waited for records itself (the contract), so this
@@ -187,11 +234,12 @@ static void *source_main(void *arg)
 		}
 		if (e == AF_EOF) {
 			af_pool_put(rt->batches, b);
+			rt->source_ended = true;
 			break;
 		}
 		if (e != AF_OK) {
 			af_pool_put(rt->batches, b);
-			af_rt_fail(rt, WHO_SOURCE, err);
+			af_rt_fail(rt, RT_WHO_SOURCE, err);
 			break;
 		}
 		if (tracking) {
@@ -203,6 +251,10 @@ static void *source_main(void *arg)
 		b->filled_at = af_clock_s();
 		rt->records += b->count;
 		atomic_store_explicit(&rt->pub_records, rt->records, memory_order_relaxed);
+		if (ckpt_due(rt, &ckpt_at) && !ckpt_start(rt, b)) {
+			af_pool_put(rt->batches, b);
+			break;
+		}
 		struct af_ring *to = rt->cores[b->number % rt->n].in_batches;
 		while (!af_ring_push_spsc(to, b)) {
 			if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
@@ -211,13 +263,36 @@ static void *source_main(void *arg)
 		}
 		bo.n = 0;
 	}
+	if (rt->ckpt_dir != NULL && !rt->source_ended &&
+	    !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
+		struct af_rt_batch *b = ckpt_stop_batch(rt, &bo, &last_hold);
+		if (b != NULL) {
+			if (tracking) {
+				rt->track_input[next % AF_RT_TRACK] = 0;
+				rt->track_seq[next % AF_RT_TRACK] = UINT64_MAX;
+			}
+			b->number = next++;
+			b->filled_at = af_clock_s();
+			if (!ckpt_start(rt, b)) {
+				af_pool_put(rt->batches, b);
+				goto out;
+			}
+			struct af_ring *to = rt->cores[b->number % rt->n].in_batches;
+			while (!af_ring_push_spsc(to, b)) {
+				if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
+					goto out;
+				source_wait(rt, &bo, &last_hold);
+			}
+		}
+	}
 out:
 	for (uint32_t i = 0; i < rt->n; i++)
 		af_ring_close_spsc(rt->cores[i].in_batches);
 	/* What was read is still being worked through: pass on its
 	 * completions until the last, so a Kafka source stores the offsets
 	 * of everything it handed on before it closes. */
-	while (tracking && reported < next && !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
+	while (tracking && reported < next &&
+	       !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
 		pass_completions(rt, &reported);
 		if (reported < next)
 			source_wait(rt, &bo, &last_hold);
@@ -246,6 +321,10 @@ static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg
 		f->token[at] = *tokens;
 		return true;
 	}
+	if (m->type == RT_MSG_CHECKPOINT) {
+		af_rt_ckpt_part_done(rt, m->done, *tokens);
+		return true;
+	}
 	if (rt->outlet_failed)
 		return true; /* the run is ending: take no more, confirm nothing */
 	if (o != NULL) {
@@ -255,25 +334,21 @@ static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg
 			e = o->alert(o->ctx, *tokens, &m->alert, err, sizeof(err));
 		else
 			e = o->lines(o->ctx, *tokens,
-			             m->type == RT_MSG_DLQ ? AF_RT_LINES_DLQ : AF_RT_LINES_EVENTS, m->text,
-			             m->len, err, sizeof(err));
+			             m->type == RT_MSG_DLQ ? AF_RT_LINES_DLQ : AF_RT_LINES_EVENTS,
+			             m->text, m->len, err, sizeof(err));
 		if (e == AF_E_AGAIN)
 			return false;
 		if (e != AF_OK) {
 			rt->outlet_failed = true;
-			af_rt_fail(rt, WHO_SINK, err[0] ? err : "an output failed");
+			af_rt_fail(rt, RT_WHO_SINK, err[0] ? err : "an output failed");
 			return true;
 		}
 		(*tokens)++;
 		return true;
 	}
 	switch (m->type) {
-	case RT_MSG_ALERT:
-		e = af_alert_out_write(rt->sinks.alerts, &m->alert);
-		break;
-	case RT_MSG_DLQ:
-		e = af_dlq_write_text(rt->sinks.dlq, m->text, m->len);
-		break;
+	case RT_MSG_ALERT: e = af_alert_out_write(rt->sinks.alerts, &m->alert); break;
+	case RT_MSG_DLQ: e = af_dlq_write_text(rt->sinks.dlq, m->text, m->len); break;
 	case RT_MSG_EVENTS:
 		if (rt->sinks.events != NULL)
 			e = af_ecs_write_text(rt->sinks.events, m->text, m->len);
@@ -347,7 +422,9 @@ static void *sink_main(void *arg)
 			moved = sink_offer(rt, &h, &tokens);
 			if (h.n > 0) {
 				/* The outlet is still full: let it work. */
-				sink_confirm(rt, o->settled(o->ctx, 10));
+				uint64_t settled = o->settled(o->ctx, 10);
+				sink_confirm(rt, settled);
+				af_rt_ckpt_sink(rt, settled);
 				if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
 					break;
 				continue;
@@ -370,6 +447,7 @@ static void *sink_main(void *arg)
 		}
 		uint64_t settled = o != NULL ? o->settled(o->ctx, 0) : tokens;
 		sink_confirm(rt, settled);
+		af_rt_ckpt_sink(rt, settled);
 		if (moved) {
 			bo.n = 0;
 			continue;
@@ -460,6 +538,17 @@ af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *
 	rt->hub = hub;
 	rt->n = thread_count(cfg);
 	rt->last_index = UINT32_MAX;
+	rt->ckpt_dir = cfg->state.dir;
+	if (rt->ckpt_dir != NULL && (src->save == NULL || src->restore == NULL)) {
+		snprintf(errstr, errstr_size, "this source cannot be checkpointed (--state-dir)");
+		err = AF_E_CONFIG;
+		goto fail;
+	}
+	if (rt->ckpt_dir != NULL) {
+		err = af_rt_ckpt_prepare(rt, errstr, errstr_size);
+		if (err != AF_OK)
+			goto fail;
+	}
 	/* A message's text holds at least one whole dead-letter line. */
 	rt->text_size = RT_TEXT_MIN;
 	if (rt->text_size < 6 * af_dlq_raw_max(sinks->dlq) + 8192)
@@ -583,9 +672,9 @@ af_err_t af_runtime_wait(struct af_runtime *rt, struct af_summary *sum, char *er
 	who -= 1;
 	if (errstr != NULL)
 		snprintf(errstr, errstr_size, "%s",
-		         who == WHO_SOURCE ? rt->source_err
-		         : who == WHO_SINK ? rt->sink_err
-		                           : rt->cores[who - 2].errstr);
+		         who == RT_WHO_SOURCE ? rt->source_err
+		         : who == RT_WHO_SINK ? rt->sink_err
+		                              : rt->cores[who - 2].errstr);
 	return AF_E_IO;
 }
 
@@ -625,7 +714,8 @@ void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_
 
 int64_t af_runtime_frontier(const struct af_runtime *rt, uint32_t input)
 {
-	return atomic_load_explicit(&((struct af_runtime *)rt)->frontier[input], memory_order_relaxed);
+	return atomic_load_explicit(&((struct af_runtime *)rt)->frontier[input],
+	                            memory_order_relaxed);
 }
 
 void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out)
@@ -656,6 +746,18 @@ uint64_t af_runtime_reorder_forced(const struct af_runtime *rt)
 uint64_t af_runtime_tracked_max(const struct af_config *cfg)
 {
 	return (uint64_t)AF_RT_TRACK * batch_cap(cfg);
+}
+
+uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *max_s)
+{
+	if (max_s != NULL)
+		*max_s = rt->ckpt_max_s;
+	return atomic_load_explicit(&((struct af_runtime *)rt)->ckpt_done, memory_order_relaxed);
+}
+
+bool af_runtime_ended(const struct af_runtime *rt)
+{
+	return rt->source_ended;
 }
 
 uint64_t af_runtime_batches_done(const struct af_runtime *rt)

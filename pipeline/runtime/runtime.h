@@ -42,7 +42,10 @@
  *    consumer catches up. Every bound is fixed at start-up.
  *  - Stop (af_runtime_stop, e.g. on SIGINT): the source stops reading; the
  *    batches already read are processed, every shard flushes its merge, the
- *    sink writes everything out, and the threads end. A fatal error on any
+ *    sink writes everything out, and the threads end. With a state folder
+ *    the shards keep their merges instead: the stop's checkpoint holds the
+ *    events still buffered (the summary's "held"), and the resumed run lets
+ *    them out where an uninterrupted run would, so its alerts are the same. A fatal error on any
  *    thread stops all of them at once (af_runtime_wait says which).
  */
 #ifndef AF_RUNTIME_H
@@ -55,6 +58,7 @@
 #include "pipeline/config.h"
 #include "pipeline/enrich/geo.h"
 #include "pipeline/err.h"
+#include "pipeline/snapshot.h"
 #include "sinks/alert_out.h"
 #include "sinks/dlq.h"
 #include "sinks/events_ecs.h"
@@ -77,19 +81,24 @@ struct af_rt_rec {
 /* A batch: records of one input, in input order. The source fills input,
  * last and the records (af_rt_batch_add); the runtime the rest. */
 struct af_rt_batch {
-	uint64_t number; /* set by the runtime */
-	double filled_at; /* set by the runtime: when the source handed it on */
-	uint32_t input;  /* which input the records are from */
-	bool last;       /* no record of this input follows this batch */
-	bool idle;       /* after these records (maybe none) the input is
-	                    idle: it holds no event back until its next
-	                    record (pipeline/merge.h, af_merge_idle) */
-	uint32_t count;  /* records held */
-	uint32_t cap;    /* record slots */
-	size_t used;     /* bytes held */
-	size_t size;     /* byte capacity: at least max_record_bytes, and
-	                    AF_JSON_PADDING readable bytes beyond it (the
-	                    parser's read-ahead past the last record) */
+	uint64_t number;     /* set by the runtime */
+	double filled_at;    /* set by the runtime: when the source handed it on */
+	uint32_t input;      /* which input the records are from */
+	bool last;           /* no record of this input follows this batch */
+	bool idle;           /* after these records (maybe none) the input is
+	                        idle: it holds no event back until its next
+	                        record (pipeline/merge.h, af_merge_idle) */
+	uint64_t checkpoint; /* set by the runtime: 0, or the checkpoint
+	                        taken after this batch */
+	bool stop;           /* set by the runtime: the empty last batch of a
+	                        stopped run, whose checkpoint keeps what the
+	                        reorder buffers hold */
+	uint32_t count;      /* records held */
+	uint32_t cap;        /* record slots */
+	size_t used;         /* bytes held */
+	size_t size;         /* byte capacity: at least max_record_bytes, and
+	                        AF_JSON_PADDING readable bytes beyond it (the
+	                        parser's read-ahead past the last record) */
 	struct af_rt_rec *rec;
 	char *bytes;
 };
@@ -132,6 +141,16 @@ struct af_rt_source {
 	 * pipeline (back-pressure): a Kafka source pauses its partitions and
 	 * keeps its consumer served. */
 	void (*hold)(void *ctx);
+	/* Checkpoints (cfg->state.dir): save writes, into the open section of
+	 * w, where the source stands after every record it has put in the
+	 * batches handed on so far (a record held back for the next batch is
+	 * not among them); restore reads that back from v before the run
+	 * starts, to go on from there (the main thread), reading v to its
+	 * end: AF_OK, or AF_E_CONFIG / AF_E_FORMAT with errstr when the
+	 * inputs are not those the checkpoint was taken of. Both needed for
+	 * checkpoints. */
+	void (*save)(void *ctx, struct af_snap_writer *w);
+	af_err_t (*restore)(void *ctx, struct af_snap_view *v, char *errstr, size_t errstr_size);
 };
 
 /* Batches read and not yet done, at most, when the source tracks
@@ -173,8 +192,9 @@ struct af_rt_outlet {
 
 /* Where results go; all borrowed, used by the sink thread only between
  * af_runtime_start and af_runtime_wait. dlq is required (it may only
- * count); events may be NULL. alerts counts by rule into the summary it was
- * opened with, which af_runtime_wait's summary does not repeat. */
+ * count); events may be NULL. The shards count alerts by rule into
+ * af_runtime_wait's summary (so a checkpoint holds the counts), so alerts
+ * must be opened without counts. */
 struct af_rt_sinks {
 	struct af_alert_out *alerts;
 	struct af_dlq *dlq;
@@ -213,6 +233,40 @@ bool af_runtime_done(const struct af_runtime *rt);
  * its message in errstr (the threads were stopped at once). */
 af_err_t af_runtime_wait(struct af_runtime *rt, struct af_summary *sum, char *errstr,
                          size_t errstr_size);
+
+/* Checkpoints. With cfg->state.dir set, the runtime writes a checkpoint
+ * every cfg->state.checkpoint_interval (0: none on the way) and one at a
+ * graceful stop: the source's positions, every shard's state, and last a
+ * manifest, DIR/checkpoint, that makes them valid. A checkpoint is valid
+ * only once the outputs have accepted every alert, dead letter and event
+ * raised from the state it holds; what was raised after it may be raised
+ * again by a run resumed from it (with the same ids). Files in DIR:
+ * "checkpoint", "source.ID.snap", "core-I.ID.snap" (pipeline/snapshot.h
+ * format each). A failure to write one is fatal to the run.
+ *
+ * Load the checkpoint of cfg->state.dir, if any, into rt: the shards'
+ * state, the file table, the numbering, and the source's positions
+ * (through src.restore). Returns AF_OK with *id set; AF_EOF when the
+ * folder holds no checkpoint; AF_E_CONFIG when it was taken by a run of
+ * another shape (threads, inputs); AF_E_FORMAT when a file of it is
+ * damaged, truncated or of another build; AF_E_IO when one cannot be
+ * read. errstr names the file and the fault. @pre not started. Thread:
+ * the controlling thread. */
+af_err_t af_runtime_restore(struct af_runtime *rt, uint64_t *id, char *errstr, size_t errstr_size);
+
+/* Remove every checkpoint file from dir (borrowed): the manifest first, so
+ * no half-removed checkpoint is ever taken for one. A folder that does not
+ * exist holds none. Returns AF_OK or AF_E_IO (errstr). */
+af_err_t af_runtime_checkpoint_remove(const char *dir, char *errstr, size_t errstr_size);
+
+/* Checkpoints this run completed, and the longest one took from the
+ * moment the source started it to its manifest (seconds). Thread: any
+ * (after af_runtime_wait for max_s). */
+uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *max_s);
+
+/* Whether the source read every input to its end (it said AF_EOF), as
+ * opposed to a stop or a failure. @pre after af_runtime_wait. */
+bool af_runtime_ended(const struct af_runtime *rt);
 
 /* Free the runtime; NULL is ignored. @pre not started, or waited for. */
 void af_runtime_free(struct af_runtime *rt);

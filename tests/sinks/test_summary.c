@@ -275,3 +275,17 @@ Test(summary, reports_a_failed_print)
 	cr_assert_eq(af_summary_print(f, &s), AF_E_IO);
 	fclose(f);
 }
+
+Test(summary, counts_events_held_in_a_stops_checkpoint_and_writes_them_only_then)
+{
+	struct af_summary s;
+
+	af_sample(&s);
+	cr_assert_null(strstr(af_fmt(&s), "held"), "a complete run wrote held: %s", text);
+	s.events_ok -= 3;
+	s.held = 3;
+	cr_assert(af_summary_consistent(&s));
+	cr_assert_not_null(strstr(af_fmt(&s), ",\"held\":3}"), "%s", text);
+	s.held = 2;
+	cr_assert_not(af_summary_consistent(&s));
+}

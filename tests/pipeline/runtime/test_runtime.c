@@ -197,7 +197,7 @@ static void run_go(struct run *r, run_during_fn *during)
 	struct af_ecs_out *events = af_ecs_open(r->sc.events_path, err, sizeof(err));
 	cr_assert_not_null(events, "%s", err);
 	struct af_alert_out *alerts =
-	    af_alert_out_open(r->sc.alerts_path, AF_OUTPUT_NATIVE, &r->sum, err, sizeof(err));
+	    af_alert_out_open(r->sc.alerts_path, AF_OUTPUT_NATIVE, NULL, err, sizeof(err));
 	cr_assert_not_null(alerts, "%s", err);
 
 	struct af_rt_source src = {.ctx = &r->src, .ninputs = r->src.ninputs, .fill = mem_fill};
@@ -691,7 +691,7 @@ Test(runtime, leaves_each_inputs_frontier_at_its_latest_event_time, .timeout = 3
 	run_read(&r, r.in, 3);
 	struct af_dlq *dlq = af_dlq_open(NULL, 0, err, sizeof(err));
 	struct af_alert_out *alerts =
-	    af_alert_out_open(r.sc.alerts_path, AF_OUTPUT_NATIVE, &r.sum, err, sizeof(err));
+	    af_alert_out_open(r.sc.alerts_path, AF_OUTPUT_NATIVE, NULL, err, sizeof(err));
 	cr_assert(dlq != NULL && alerts != NULL, "%s", err);
 	struct af_rt_source src = {.ctx = &r.src, .ninputs = 3, .fill = mem_fill};
 	struct af_rt_sinks sinks = {.alerts = alerts, .dlq = dlq};

@@ -483,7 +483,7 @@ static void run_go(struct run *r)
 	struct af_dlq *dlq = af_dlq_open(r->sc.dlq_path, 0, err, sizeof(err));
 	cr_assert_not_null(dlq, "%s", err);
 	struct af_alert_out *alerts =
-	    af_alert_out_open(r->sc.alerts_path, AF_OUTPUT_NATIVE, &r->sum, err, sizeof(err));
+	    af_alert_out_open(r->sc.alerts_path, AF_OUTPUT_NATIVE, NULL, err, sizeof(err));
 	cr_assert_not_null(alerts, "%s", err);
 	struct af_ecs_out *events = NULL;
 	if (r->with_events) {
