@@ -25,6 +25,7 @@
 #include "cmd/stream.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,10 +46,15 @@
 struct replay_input {
 	struct af_file *file;
 	bool eof;
-	bool held;              /* rec was read but did not fit its batch */
-	struct af_record rec;   /* the held record (its bytes stay valid: this
-	                           input is not read again before it is used) */
-	uint64_t seq;           /* records read from this input */
+	bool held;            /* rec was read but did not fit its batch */
+	struct af_record rec; /* the held record (its bytes stay valid: this
+	                         input is not read again before it is used) */
+	uint64_t seq;         /* records read from this input */
+	/* The last record put in a batch: a resumed replay checks that it
+	 * finds it where it was (the input is the same). */
+	uint64_t last_offset, last_line;
+	const char *path;    /* the file of the records last read ... */
+	uint32_t path_index; /* ... and its index in the run's table */
 };
 
 struct replay {
@@ -62,8 +68,8 @@ struct replay {
 	struct af_geo_reader_stats geo_stats; /* kept at the end for the summary */
 	struct af_geo_hub_stats hub_stats;
 	_Atomic uint64_t bytes_done, bytes_total; /* published by fill */
-	bool progress;      /* a progress line on stderr (a terminal) */
-	double progress_t0; /* when the run started */
+	bool progress;                            /* a progress line on stderr (a terminal) */
+	double progress_t0;                       /* when the run started */
 	char errstr[512];
 };
 
@@ -127,12 +133,17 @@ static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, ch
 			if (err != AF_OK)
 				return err;
 		}
+		if (in->rec.path != in->path) {
+			/* Per input, so that switching inputs adds nothing. */
+			in->path_index = af_runtime_path_add(rt, in->rec.path);
+			in->path = in->rec.path;
+		}
 		struct af_rt_rec rec = {
-			.file = af_runtime_path_index(rt, in->rec.path),
-			.reason = in->rec.reason,
-			.line = in->rec.line,
-			.offset = in->rec.offset,
-			.seq = in->seq,
+		    .file = in->path_index,
+		    .reason = in->rec.reason,
+		    .line = in->rec.line,
+		    .offset = in->rec.offset,
+		    .seq = in->seq,
 		};
 		if (!af_rt_batch_add(b, in->rec.data, in->rec.len, &rec)) {
 			in->held = true;
@@ -140,9 +151,96 @@ static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, ch
 		}
 		in->held = false;
 		in->seq++;
+		in->last_offset = in->rec.offset;
+		in->last_line = in->rec.line;
 	}
 	publish_progress(r);
 	return AF_OK;
+}
+
+/* The source's part of a checkpoint (the runtime's source thread): per
+ * input, its name and how many records of it are in batches handed on. */
+static void save(void *ctx, struct af_snap_writer *w)
+{
+	struct replay *r = ctx;
+
+	af_snap_put_u32(w, r->ninputs);
+	for (uint32_t i = 0; i < r->ninputs; i++) {
+		const struct replay_input *in = &r->inputs[i];
+		const char *name = r->cfg->cli.args.items[i];
+		af_snap_put_u32(w, (uint32_t)strlen(name));
+		af_snap_put(w, name, strlen(name));
+		af_snap_put_u64(w, in->seq);
+		af_snap_put_u64(w, in->eof);
+		af_snap_put_u64(w, in->last_offset);
+		af_snap_put_u64(w, in->last_line);
+	}
+}
+
+/* Go on from a checkpoint (the main thread, before the run): every input
+ * is read again up to where the checkpoint left it, which works for every
+ * format and compression, and shows when an input has changed since. */
+static af_err_t restore(void *ctx, struct af_snap_view *v, char *errstr, size_t errstr_size)
+{
+	struct replay *r = ctx;
+	char name[4096];
+	uint32_t n, len;
+
+	if (!af_snap_take_u32(v, &n) || n != r->ninputs)
+		goto damaged;
+	for (uint32_t i = 0; i < n; i++) {
+		struct replay_input *in = &r->inputs[i];
+		const char *now = r->cfg->cli.args.items[i];
+		uint64_t seq, eof, last_offset, last_line;
+		if (!af_snap_take_u32(v, &len) || len >= sizeof(name) ||
+		    !af_snap_take(v, name, len))
+			goto damaged;
+		name[len] = '\0';
+		if (!af_snap_take_u64(v, &seq) || !af_snap_take_u64(v, &eof) ||
+		    !af_snap_take_u64(v, &last_offset) || !af_snap_take_u64(v, &last_line) ||
+		    eof > 1)
+			goto damaged;
+		if (strcmp(name, now) != 0) {
+			snprintf(errstr, errstr_size,
+			         "input %" PRIu32 " was %s when the checkpoint was taken, not %s "
+			         "(give the same inputs in the same order)",
+			         i + 1, name, now);
+			return AF_E_CONFIG;
+		}
+		if (seq > 0 && strcmp(now, "-") == 0) {
+			snprintf(errstr, errstr_size,
+			         "standard input cannot be read again to resume");
+			return AF_E_CONFIG;
+		}
+		for (uint64_t k = 0; k < seq; k++) {
+			af_err_t err = af_file_next(in->file, &in->rec, errstr, errstr_size);
+			if (err == AF_EOF) {
+				snprintf(errstr, errstr_size,
+				         "%s has changed since the checkpoint was taken: it had at "
+				         "least %" PRIu64 " records, now %" PRIu64,
+				         now, seq, k);
+				return AF_E_CONFIG;
+			}
+			if (err != AF_OK)
+				return err;
+		}
+		if (seq > 0 && (in->rec.offset != last_offset || in->rec.line != last_line)) {
+			snprintf(
+			    errstr, errstr_size,
+			    "%s has changed since the checkpoint was taken: its record %" PRIu64
+			    " was at byte %" PRIu64 ", now at %" PRIu64,
+			    now, seq, last_offset, in->rec.offset);
+			return AF_E_CONFIG;
+		}
+		in->seq = seq;
+		in->eof = eof;
+		in->last_offset = last_offset;
+		in->last_line = last_line;
+	}
+	return AF_OK;
+damaged:
+	snprintf(errstr, errstr_size, "damaged: the inputs' positions do not read back");
+	return AF_E_FORMAT;
 }
 
 /* The progress line: bytes read of the inputs' total (when known), rate,
@@ -176,12 +274,18 @@ void af_replay_geo_opts(const struct af_config_geo *g, struct af_geo_hub_opts *o
 {
 	const struct af_config_geo_fields *f = &g->fields;
 	const char *paths[AF_GEO_F_COUNT] = {
-		[AF_GEO_F_COUNTRY] = f->country,     [AF_GEO_F_CITY] = f->city,
-		[AF_GEO_F_LAT] = f->latitude,        [AF_GEO_F_LON] = f->longitude,
-		[AF_GEO_F_RADIUS] = f->accuracy_radius, [AF_GEO_F_ASN] = f->asn,
-		[AF_GEO_F_AS_ORG] = f->as_org,       [AF_GEO_F_ANONYMOUS] = f->anonymous,
-		[AF_GEO_F_VPN] = f->vpn,             [AF_GEO_F_HOSTING] = f->hosting,
-		[AF_GEO_F_PROXY] = f->proxy,         [AF_GEO_F_TOR] = f->tor,
+	    [AF_GEO_F_COUNTRY] = f->country,
+	    [AF_GEO_F_CITY] = f->city,
+	    [AF_GEO_F_LAT] = f->latitude,
+	    [AF_GEO_F_LON] = f->longitude,
+	    [AF_GEO_F_RADIUS] = f->accuracy_radius,
+	    [AF_GEO_F_ASN] = f->asn,
+	    [AF_GEO_F_AS_ORG] = f->as_org,
+	    [AF_GEO_F_ANONYMOUS] = f->anonymous,
+	    [AF_GEO_F_VPN] = f->vpn,
+	    [AF_GEO_F_HOSTING] = f->hosting,
+	    [AF_GEO_F_PROXY] = f->proxy,
+	    [AF_GEO_F_TOR] = f->tor,
 	};
 
 	memset(opts, 0, sizeof(*opts));
@@ -218,11 +322,11 @@ static int open_inputs(struct replay *r)
 		return 1;
 	for (uint32_t i = 0; i < r->ninputs; i++) {
 		struct af_file_opts opts = {
-			.max_record_bytes = r->cfg->input.max_record_bytes,
-			.input = i,
+		    .max_record_bytes = r->cfg->input.max_record_bytes,
+		    .input = i,
 		};
-		r->inputs[i].file = af_file_open(args->items[i], &opts, r->errstr,
-		                                 sizeof(r->errstr));
+		r->inputs[i].file =
+		    af_file_open(args->items[i], &opts, r->errstr, sizeof(r->errstr));
 		if (!r->inputs[i].file) {
 			fprintf(stderr, "auditflow: %s\n", r->errstr);
 			return 1;
@@ -295,10 +399,14 @@ int af_replay_main(const struct af_config *cfg)
 	int geo_status = af_stream_open_geo(cfg, &r.geo);
 	if (geo_status != 0)
 		return close_all(&r, geo_status);
-	if (open_inputs(&r) != 0 || af_stream_files_open(&r.files, cfg, &r.sum) != 0)
+	bool resume = false;
+	if (af_stream_state(cfg, &resume) != 0)
+		return close_all(&r, 1);
+	if (open_inputs(&r) != 0 || af_stream_files_open(&r.files, cfg, resume) != 0)
 		return close_all(&r, 1);
 
-	struct af_rt_source src = {.ctx = &r, .ninputs = r.ninputs, .fill = fill};
+	struct af_rt_source src = {
+	    .ctx = &r, .ninputs = r.ninputs, .fill = fill, .save = save, .restore = restore};
 	struct af_rt_sinks sinks = {
 	    .alerts = r.files.alerts, .dlq = r.files.dlq, .events = r.files.events};
 	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
@@ -306,6 +414,8 @@ int af_replay_main(const struct af_config *cfg)
 		fprintf(stderr, "auditflow: cannot start: %s\n", r.errstr);
 		return close_all(&r, err == AF_E_CONFIG ? 2 : 1);
 	}
+	if (resume && (status = af_stream_resume(r.rt, cfg)) != 0)
+		return close_all(&r, status);
 
 	/* The stop signals go to this thread's sigtimedwait only: blocked
 	 * before the threads start, so they inherit the mask. */
@@ -316,11 +426,15 @@ int af_replay_main(const struct af_config *cfg)
 		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 		return close_all(&r, 1);
 	}
-	af_stream_supervise(r.rt, &stop_set, "finishing the records already read", progress_tick, &r);
+	af_stream_supervise(r.rt, &stop_set, "finishing the records already read", progress_tick,
+	                    &r);
 	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK) {
 		fprintf(stderr, "\nauditflow: %s\n", r.errstr);
 		status = 1;
 	}
+	/* A replay read to its end is done with its checkpoint: the same
+	 * command starts over. */
+	status = af_stream_state_end(r.rt, cfg, status, af_runtime_ended(r.rt));
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	progress(&r, true);
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
@@ -335,13 +449,15 @@ int af_replay_main(const struct af_config *cfg)
 	af_summary_print(stderr, &r.sum);
 	print_geo_stats(&r);
 	if (forced > 0)
-		fprintf(stderr, "auditflow: the reorder buffers overflowed %llu times: inputs too "
-		                "far apart in event time, so the order of those events (and "
-		                "alerts that depend on it) may vary between runs\n",
+		fprintf(stderr,
+		        "auditflow: the reorder buffers overflowed %llu times: inputs too "
+		        "far apart in event time, so the order of those events (and "
+		        "alerts that depend on it) may vary between runs\n",
 		        (unsigned long long)forced);
 	if (r.sum.events_invalid > 0 && !cfg->output.dlq)
-		fprintf(stderr, "auditflow: %llu records were unusable; --dlq FILE writes each with "
-		                "its reason and position\n",
+		fprintf(stderr,
+		        "auditflow: %llu records were unusable; --dlq FILE writes each with "
+		        "its reason and position\n",
 		        (unsigned long long)r.sum.events_invalid);
 	return status;
 }

@@ -89,8 +89,8 @@ static uint32_t next_idle(struct run *r, bool starved)
 		uint32_t i = (r->idle_at + k) % r->ninputs;
 		if (r->idle[i])
 			continue;
-		if (af_kafka_src_input_name(r->src, i) == NULL || af_kafka_src_released(r->src, i) ||
-		    af_kafka_src_at_end(r->src, i)) {
+		if (af_kafka_src_input_name(r->src, i) == NULL ||
+		    af_kafka_src_released(r->src, i) || af_kafka_src_at_end(r->src, i)) {
 			r->idle_at = i + 1;
 			r->rescan = true;
 			return i;
@@ -261,7 +261,7 @@ static int open_outputs(struct run *r)
 		return fail(r, 2);
 	af_stream_syslog_opts(&cfg->syslog, &syslog);
 
-	if (af_stream_files_open(&r->files, cfg, &r->sum) != 0)
+	if (af_stream_files_open(&r->files, cfg, false) != 0)
 		return 1;
 	struct af_deliver_opts d = {
 	    .alerts_file = r->files.alerts,
@@ -374,10 +374,9 @@ int af_run_main(const struct af_config *cfg)
 	        "rebalances, %llu commits (%llu failed); %llu client errors%s%s\n",
 	        (unsigned long long)ks.messages, (unsigned long long)ks.records,
 	        (unsigned long long)ks.empty, (unsigned long long)ks.again,
-	        (unsigned long long)ks.rebalances,
-	        (unsigned long long)ks.commits, (unsigned long long)ks.commit_errors,
-	        (unsigned long long)ks.client_errors, ks.last_error[0] ? ", last: " : "",
-	        ks.last_error);
+	        (unsigned long long)ks.rebalances, (unsigned long long)ks.commits,
+	        (unsigned long long)ks.commit_errors, (unsigned long long)ks.client_errors,
+	        ks.last_error[0] ? ", last: " : "", ks.last_error);
 	if (ds.undeliverable > 0)
 		fprintf(stderr,
 		        "auditflow: %llu documents could not be delivered; each is in the "

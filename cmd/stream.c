@@ -6,6 +6,7 @@
 #include "cmd/stream.h"
 #include "pipeline/clock.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -30,24 +31,37 @@ int af_stream_open_geo(const struct af_config *cfg, struct af_geo_hub **out)
 	return 0;
 }
 
-int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,
-                         struct af_summary *counts)
+int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg, bool append)
 {
 	const struct af_config_output *out = &cfg->output;
+	enum af_output_format format = (enum af_output_format)out->format;
+	uint64_t cut[3] = {0, 0, 0};
 	char err[512];
 
-	f->dlq = af_dlq_open(out->dlq, out->dlq_raw_max, err, sizeof(err));
-	if (f->dlq == NULL)
-		goto fail;
-	if (out->events) {
-		f->events = af_ecs_open(out->events, err, sizeof(err));
-		if (f->events == NULL)
-			goto fail;
+	/* The shards count the alerts (a checkpoint holds the counts). */
+	if (append) {
+		f->dlq = af_dlq_open_append(out->dlq, out->dlq_raw_max, &cut[0], err, sizeof(err));
+		if (f->dlq != NULL && out->events)
+			f->events = af_ecs_open_append(out->events, &cut[1], err, sizeof(err));
+		if (f->dlq != NULL && (f->events != NULL || !out->events))
+			f->alerts = af_alert_out_open_append(out->alerts, format, NULL, &cut[2],
+			                                     err, sizeof(err));
+	} else {
+		f->dlq = af_dlq_open(out->dlq, out->dlq_raw_max, err, sizeof(err));
+		if (f->dlq != NULL && out->events)
+			f->events = af_ecs_open(out->events, err, sizeof(err));
+		if (f->dlq != NULL && (f->events != NULL || !out->events))
+			f->alerts = af_alert_out_open(out->alerts, format, NULL, err, sizeof(err));
 	}
-	f->alerts = af_alert_out_open(out->alerts, (enum af_output_format)out->format, counts, err,
-	                              sizeof(err));
 	if (f->alerts == NULL)
 		goto fail;
+	const char *names[3] = {out->dlq, out->events, out->alerts};
+	for (int i = 0; i < 3; i++)
+		if (cut[i] > 0)
+			fprintf(stderr,
+			        "auditflow: %s ended in a line cut short (%llu bytes); removed, "
+			        "it comes again\n",
+			        names[i], (unsigned long long)cut[i]);
 	if (out->rotate_bytes > 0) {
 		/* Files only: standard output, pipes and devices never rotate
 		 * (the calls say so by returning false, which is no error). */
@@ -81,6 +95,69 @@ int af_stream_files_close(struct af_stream_files *f, int status)
 	f->alerts = NULL;
 	if (status == 0 && (e[0] != AF_OK || e[1] != AF_OK || e[2] != AF_OK))
 		status = 1;
+	return status;
+}
+
+int af_stream_state(const struct af_config *cfg, bool *resume)
+{
+	char path[PATH_MAX], err[512];
+	const char *dir = cfg->state.dir;
+
+	*resume = false;
+	if (dir == NULL)
+		return 0;
+	if (cfg->state.fresh) {
+		if (af_runtime_checkpoint_remove(dir, err, sizeof(err)) != AF_OK) {
+			fprintf(stderr, "auditflow: %s\n", err);
+			return 1;
+		}
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/checkpoint", dir);
+	*resume = access(path, F_OK) == 0;
+	return 0;
+}
+
+int af_stream_resume(struct af_runtime *rt, const struct af_config *cfg)
+{
+	char err[1024];
+	uint64_t id = 0, records = 0, invalid = 0;
+	af_err_t e = af_runtime_restore(rt, &id, err, sizeof(err));
+
+	if (e == AF_EOF)
+		return 0; /* removed since it was looked for: start afresh */
+	if (e != AF_OK) {
+		fprintf(stderr, "auditflow: cannot resume: %s; --fresh starts over\n", err);
+		return e == AF_E_IO || e == AF_E_NOMEM ? 1 : 2;
+	}
+	af_runtime_progress(rt, &records, &invalid);
+	fprintf(stderr,
+	        "auditflow: resuming from checkpoint %llu in %s (%llu records already read)\n",
+	        (unsigned long long)id, cfg->state.dir, (unsigned long long)records);
+	return 0;
+}
+
+int af_stream_state_end(struct af_runtime *rt, const struct af_config *cfg, int status,
+                        bool complete)
+{
+	char err[512];
+	double max_s = 0;
+	uint64_t n = af_runtime_checkpoints(rt, &max_s);
+
+	if (cfg->state.dir == NULL)
+		return status;
+	if (status == 0 && complete) {
+		if (af_runtime_checkpoint_remove(cfg->state.dir, err, sizeof(err)) != AF_OK) {
+			fprintf(stderr, "auditflow: %s\n", err);
+			return 1;
+		}
+		return status;
+	}
+	if (n > 0)
+		fprintf(stderr,
+		        "auditflow: %llu checkpoints written in %s (the longest took %.3f s); the "
+		        "same command resumes from the last\n",
+		        (unsigned long long)n, cfg->state.dir, max_s);
 	return status;
 }
 

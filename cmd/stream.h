@@ -8,6 +8,7 @@
 #define AF_CMD_STREAM_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include "pipeline/config.h"
 #include "pipeline/enrich/geo.h"
@@ -37,15 +38,34 @@ struct af_stream_files {
 };
 
 /* Open them from cfg->output, rotating by size as output.rotate_bytes
- * says; alerts are counted by rule into counts
- * (borrowed, may be NULL). Returns 0, or 1 with the message on stderr
- * (what was opened stays in *f for af_stream_files_close). */
-int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,
-                         struct af_summary *counts);
+ * says; truncated, or with append (a run resumed from a checkpoint) kept
+ * and added to, a line cut short by a crash removed first (said on
+ * stderr). Alerts are not counted here: the runtime's shards count them.
+ * Returns 0, or 1 with the message on stderr (what was opened stays in *f
+ * for af_stream_files_close). */
+int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg, bool append);
 
 /* Close what is open in *f; returns status, or 1 when it was 0 and a
  * close failed (the message on stderr). */
 int af_stream_files_close(struct af_stream_files *f, int status);
+
+/* Checkpoints (--state-dir, pipeline/runtime/runtime.h). Before the
+ * outputs are opened: with --fresh, remove the checkpoint; else set
+ * *resume when the folder holds one. Returns 0, or 1 with the message on
+ * stderr. */
+int af_stream_state(const struct af_config *cfg, bool *resume);
+
+/* Load the checkpoint into rt (not started). Returns 0 ("resuming from
+ * checkpoint N" on stderr), or the exit status with the message on stderr:
+ * 2 when the checkpoint is damaged or does not fit this run (it says that
+ * --fresh starts over), 1 when it cannot be read. */
+int af_stream_resume(struct af_runtime *rt, const struct af_config *cfg);
+
+/* After the run: when it ended complete (status 0 and, for a replay, every
+ * input read), remove the checkpoint; when it stopped with one, say so.
+ * Returns status, or 1 when it was 0 and the removal failed. */
+int af_stream_state_end(struct af_runtime *rt, const struct af_config *cfg, int status,
+                        bool complete);
 
 /* SIGINT and SIGTERM blocked in this thread (and the threads it starts
  * from now on), for af_stream_supervise; *old gets the mask to restore. */

@@ -110,14 +110,14 @@ static int spawn_to(pid_t *pid, const char *const *argv, const char *stdin_path,
 	return rc;
 }
 
-static double now_s(void)
+double af_e2e_now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void nap(void)
+void af_e2e_nap(void)
 {
 	struct timespec ts = {0, 10 * 1000 * 1000};
 	nanosleep(&ts, NULL);
@@ -165,7 +165,7 @@ static char *stacks_of(pid_t pid)
 
 int af_e2e_wait(pid_t pid, int *status, char **report)
 {
-	double end = now_s() + child_limit_s();
+	double end = af_e2e_now_s() + child_limit_s();
 	int ws;
 	*report = NULL;
 	for (;;) {
@@ -178,9 +178,9 @@ int af_e2e_wait(pid_t pid, int *status, char **report)
 			*status = -1;
 			return -1;
 		}
-		if (now_s() > end)
+		if (af_e2e_now_s() > end)
 			break;
-		nap();
+		af_e2e_nap();
 	}
 	char *stacks = stacks_of(pid);
 	size_t n = strlen(stacks) + 128;
@@ -303,7 +303,7 @@ size_t af_count_lines(const char *s)
  * -1 if the broker exits first or the deadline passes. */
 static int broker_wait_ready(struct af_e2e_broker *b, char *errstr, size_t errstr_size)
 {
-	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+	double end = af_e2e_now_s() + AF_E2E_BROKER_WAIT_S;
 
 	for (;;) {
 		char *addr = af_slurp(af_e2e_path("bootstrap"), NULL);
@@ -330,12 +330,12 @@ static int broker_wait_ready(struct af_e2e_broker *b, char *errstr, size_t errst
 			free(err);
 			return -1;
 		}
-		if (now_s() > end) {
+		if (af_e2e_now_s() > end) {
 			snprintf(errstr, errstr_size, "no bootstrap file after %d s",
 			         AF_E2E_BROKER_WAIT_S);
 			return -1;
 		}
-		nap();
+		af_e2e_nap();
 	}
 }
 
@@ -426,7 +426,7 @@ int af_e2e_broker_open(struct af_e2e_broker *b, const char *const *extra, char *
 int af_e2e_broker_stop(struct af_e2e_broker *b, int sig, int *status, char *errstr,
                        size_t errstr_size)
 {
-	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+	double end = af_e2e_now_s() + AF_E2E_BROKER_WAIT_S;
 	int ws;
 
 	if (b->pid <= 0 || kill(b->pid, sig) != 0) {
@@ -434,12 +434,12 @@ int af_e2e_broker_stop(struct af_e2e_broker *b, int sig, int *status, char *errs
 		return -1;
 	}
 	while (waitpid(b->pid, &ws, WNOHANG) != b->pid) {
-		if (now_s() > end) {
+		if (af_e2e_now_s() > end) {
 			snprintf(errstr, errstr_size, "the broker did not stop within %d s",
 			         AF_E2E_BROKER_WAIT_S);
 			return -1;
 		}
-		nap();
+		af_e2e_nap();
 	}
 	b->pid = 0;
 	*status = exit_status(ws);
@@ -502,18 +502,18 @@ static int write_nosigpipe(int fd, const char *line, size_t len)
 static int ctl_send_fifo(struct af_e2e_broker *b, const char *line, size_t len, char *errstr,
                          size_t errstr_size)
 {
-	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+	double end = af_e2e_now_s() + AF_E2E_BROKER_WAIT_S;
 	int fd;
 
 	while ((fd = open(b->ctl_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		if (errno != ENXIO || now_s() > end) {
+		if (errno != ENXIO || af_e2e_now_s() > end) {
 			snprintf(errstr, errstr_size, "cannot open %s: %s", b->ctl_path,
 			         strerror(errno));
 			return -1;
 		}
 		if (broker_gone(b, errstr, errstr_size) != 0)
 			return -1;
-		nap();
+		af_e2e_nap();
 	}
 	int rc = write_nosigpipe(fd, line, len);
 	if (rc != 0)
@@ -526,7 +526,7 @@ static int ctl_send_fifo(struct af_e2e_broker *b, const char *line, size_t len, 
 static int ctl_answer(struct af_e2e_broker *b, char *answer, size_t answer_size, char *errstr,
                       size_t errstr_size)
 {
-	double end = now_s() + AF_E2E_BROKER_WAIT_S;
+	double end = af_e2e_now_s() + AF_E2E_BROKER_WAIT_S;
 
 	for (;;) {
 		size_t len = 0;
@@ -542,12 +542,12 @@ static int ctl_answer(struct af_e2e_broker *b, char *answer, size_t answer_size,
 		free(out);
 		if (broker_gone(b, errstr, errstr_size) != 0)
 			return -1;
-		if (now_s() > end) {
+		if (af_e2e_now_s() > end) {
 			snprintf(errstr, errstr_size, "no answer within %d s",
 			         AF_E2E_BROKER_WAIT_S);
 			return -1;
 		}
-		nap();
+		af_e2e_nap();
 	}
 }
 
@@ -697,15 +697,15 @@ bool af_e2e_running(struct af_e2e_proc *p)
 
 int af_e2e_reap(struct af_e2e_proc *p, int timeout_s, char *errstr, size_t errstr_size)
 {
-	double end = now_s() + timeout_s;
+	double end = af_e2e_now_s() + timeout_s;
 
 	while (af_e2e_running(p)) {
-		if (now_s() > end) {
+		if (af_e2e_now_s() > end) {
 			snprintf(errstr, errstr_size, "pid %d did not exit within %d s",
 			         (int)p->pid, timeout_s);
 			return -1;
 		}
-		nap();
+		af_e2e_nap();
 	}
 	return 0;
 }

@@ -62,6 +62,10 @@ const char *af_e2e_path(const char *name);
 /* Lines in s. */
 size_t af_count_lines(const char *s);
 
+/* Monotonic seconds; a 10 ms sleep, for polling loops. */
+double af_e2e_now_s(void);
+void af_e2e_nap(void);
+
 /* An `auditflow broker` running in the background (librdkafka's mock
  * cluster on loopback), for tests that produce to or consume from Kafka.
  * Zero it before af_e2e_broker_open. Keep it where the suite's .fini can
