@@ -22,9 +22,18 @@
  * (pipeline/runtime/runtime.h, completion tracking); a stop (SIGINT,
  * SIGTERM, or -e at the end) finishes what was read, delivers it, stores
  * its offsets and commits them before the consumer leaves the group.
+ *
+ * With --state-dir, the checkpoints hold each partition's position
+ * (ingest/kafka.h, af_kafka_src_save) with the file table numbering and
+ * which inputs were declared idle; the next run with the same folder
+ * starts every partition it held where the checkpoint left it, whatever
+ * the group committed, with the state and the reorder buffers as they
+ * were. A stop, -e's included, keeps the reorder buffers for that run (the
+ * checkpoint is never removed: a topic goes on).
  */
 #include "cmd/run.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +47,7 @@
 #include "pipeline/enrich/geo.h"
 #include "pipeline/rules/rule.h"
 #include "pipeline/runtime/runtime.h"
+#include "pipeline/snapshot.h"
 #include "sinks/alert_out.h"
 #include "sinks/deliver.h"
 #include "sinks/dlq.h"
@@ -120,7 +130,11 @@ static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, ch
 	if (idle != UINT32_MAX)
 		return declare_idle(r, b, idle);
 	af_err_t e = af_kafka_src_next(r->src, b, RUN_POLL_MS, errstr, errstr_size);
-	if (e == AF_E_AGAIN && (idle = next_idle(r, true)) != UINT32_MAX)
+	/* At the end (-e) too: every partition is at its end then, and
+	 * holds nothing back, as it would in a run that went on; so what a
+	 * state folder's checkpoint keeps at -e does not hang on how soon
+	 * each partition was seen to end. */
+	if ((e == AF_E_AGAIN || e == AF_EOF) && (idle = next_idle(r, true)) != UINT32_MAX)
 		return declare_idle(r, b, idle);
 	if (e != AF_OK)
 		return e;
@@ -153,6 +167,46 @@ static void hold(void *ctx)
 {
 	struct run *r = ctx;
 	af_kafka_src_hold(r->src);
+}
+
+/* The source's part of a checkpoint: the partitions' positions, then for
+ * each input its index in the file table (+1, 0 none) and whether it was
+ * declared idle (the shards' reorder buffers agree). */
+static void save(void *ctx, struct af_snap_writer *w)
+{
+	struct run *r = ctx;
+
+	af_kafka_src_save(r->src, w);
+	af_snap_put_u32(w, r->ninputs);
+	for (uint32_t i = 0; i < r->ninputs; i++) {
+		af_snap_put_u32(w, r->path[i]);
+		af_snap_put(w, &(uint8_t){r->idle[i]}, 1);
+	}
+}
+
+static af_err_t restore(void *ctx, struct af_snap_view *v, char *errstr, size_t errstr_size)
+{
+	struct run *r = ctx;
+	uint32_t n;
+
+	af_err_t e = af_kafka_src_restore(r->src, v, errstr, errstr_size);
+	if (e != AF_OK)
+		return e;
+	if (!af_snap_take_u32(v, &n))
+		return AF_E_FORMAT;
+	if (n != r->ninputs) {
+		snprintf(errstr, errstr_size,
+		         "taken with kafka.max_partitions %" PRIu32 "; this run has %" PRIu32, n,
+		         r->ninputs);
+		return AF_E_CONFIG;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t idle;
+		if (!af_snap_take_u32(v, &r->path[i]) || !af_snap_take(v, &idle, 1) || idle > 1)
+			return AF_E_FORMAT;
+		r->idle[i] = idle;
+	}
+	return AF_OK;
 }
 
 static int fail(struct run *r, int status)
@@ -244,7 +298,7 @@ static bool http_opts(struct run *r, struct af_http_opts *o)
 	return true;
 }
 
-static int open_outputs(struct run *r)
+static int open_outputs(struct run *r, bool append)
 {
 	const struct af_config *cfg = r->cfg;
 	const struct af_config_output *out = &cfg->output;
@@ -261,7 +315,7 @@ static int open_outputs(struct run *r)
 		return fail(r, 2);
 	af_stream_syslog_opts(&cfg->syslog, &syslog);
 
-	if (af_stream_files_open(&r->files, cfg, false) != 0)
+	if (af_stream_files_open(&r->files, cfg, append) != 0)
 		return 1;
 	struct af_deliver_opts d = {
 	    .alerts_file = r->files.alerts,
@@ -325,8 +379,10 @@ int af_run_main(const struct af_config *cfg)
 	}
 	if (af_rules_check(&cfg->rules, r.errstr, sizeof(r.errstr)) != AF_OK)
 		return fail(&r, 2);
-	if ((status = af_stream_open_geo(cfg, &r.geo)) != 0 || (status = open_outputs(&r)) != 0 ||
-	    (status = open_source(&r)) != 0)
+	bool resume = false;
+	if ((status = af_stream_open_geo(cfg, &r.geo)) != 0 ||
+	    (status = af_stream_state(cfg, &resume)) != 0 ||
+	    (status = open_outputs(&r, resume)) != 0 || (status = open_source(&r)) != 0)
 		return close_all(&r, status);
 
 	struct af_rt_source src = {
@@ -336,6 +392,9 @@ int af_run_main(const struct af_config *cfg)
 	    .fill = fill,
 	    .complete = complete,
 	    .hold = hold,
+	    .save = save,
+	    .restore = restore,
+	    .end_is_stop = true,
 	};
 	struct af_rt_sinks sinks = {.alerts = r.files.alerts,
 	                            .dlq = r.files.dlq,
@@ -344,6 +403,8 @@ int af_run_main(const struct af_config *cfg)
 	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
 	if (err != AF_OK)
 		return close_all(&r, fail(&r, err == AF_E_CONFIG ? 2 : 1));
+	if (resume && (status = af_stream_resume(r.rt, cfg)) != 0)
+		return close_all(&r, status);
 
 	sigset_t stop_set, old_set;
 	af_stream_block_signals(&stop_set, &old_set);
@@ -357,6 +418,8 @@ int af_run_main(const struct af_config *cfg)
 	status = 0;
 	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK)
 		status = fail(&r, 1);
+	/* A topic never ends: the checkpoint stays for the next run. */
+	status = af_stream_state_end(r.rt, cfg, status, false);
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
 	struct af_deliver_stats ds;

@@ -300,6 +300,33 @@ af_err_t af_kafka_src_lag(const struct af_kafka_src *s, uint32_t input, int64_t 
 /* Copy the counters and the state into *out. */
 void af_kafka_src_stats(const struct af_kafka_src *s, struct af_kafka_src_stats *out);
 
+/* ---- checkpoints (pipeline/snapshot.h) ---- */
+
+struct af_snap_writer;
+struct af_snap_view;
+
+/* Write into the open section of w (borrowed) every partition numbered so
+ * far, in input order: its topic and partition, and where this process
+ * stands in it: after the last message cut whole, and within a message
+ * cut in part (the cursor's, or one whose partition was taken away), the
+ * records of it handed on. Call between batches (the runtime's src.save).
+ * Cost: O(partitions). */
+void af_kafka_src_save(const struct af_kafka_src *s, struct af_snap_writer *w);
+
+/* Read back what af_kafka_src_save wrote, before the first
+ * af_kafka_src_next: the partitions get the same input numbers, and the
+ * first assignment of each in this process starts at its position (in
+ * place of opts.offset and the group's committed offset), skipping the
+ * records of a message cut in part that were handed on before. A
+ * partition with no position starts as opts.offset says. Returns AF_OK;
+ * AF_E_FORMAT when v does not hold what save writes; AF_E_CONFIG (errstr)
+ * when it numbers more partitions than max_inputs. DESIGN: a checkpoint
+ * speaks for the partitions this process held; another member of the
+ * group that took one over meanwhile has read on from the committed
+ * offset, and the resumed run reads those records again (at least once). */
+af_err_t af_kafka_src_restore(struct af_kafka_src *s, struct af_snap_view *v, char *errstr,
+                              size_t errstr_size);
+
 /* Commit the resume points of the assigned partitions synchronously (see
  * Offsets), leave the group, drop what was not handed on and free s.
  * A commit that fails with an error a moment cures (a rebalance under way:
@@ -310,7 +337,7 @@ void af_kafka_src_stats(const struct af_kafka_src *s, struct af_kafka_src_stats 
  * wanted). NULL is a no-op. Returns AF_OK, or AF_E_IO with errstr
  * when the commit or the close failed (s is freed all the same: the
  * uncommitted records will be read again). */
-af_err_t af_kafka_src_close(struct af_kafka_src *s, struct af_kafka_src_stats *last,
-                            char *errstr, size_t errstr_size);
+af_err_t af_kafka_src_close(struct af_kafka_src *s, struct af_kafka_src_stats *last, char *errstr,
+                            size_t errstr_size);
 
 #endif

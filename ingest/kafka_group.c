@@ -23,9 +23,12 @@
 #include "ingest/kafka_impl.h"
 #include "pipeline/clock.h"
 
+/* librdkafka answers NULL when it knows no protocol (no group joined yet,
+ * or left already: a revocation during close). */
 static bool cooperative(rd_kafka_t *rk)
 {
-	return strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	const char *p = rd_kafka_rebalance_protocol(rk);
+	return p != NULL && strcmp(p, "COOPERATIVE") == 0;
 }
 
 /* ---- pause ---- */
@@ -100,6 +103,11 @@ static void set_start(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *p
 		uint32_t input = af_kafka_input_find(s, p->topic, p->partition);
 		if (input == KSRC_NONE || s->in[input].started)
 			continue;
+		if (s->in[input].resume >= 0) {
+			/* Where the checkpoint resumed from left it. */
+			p->offset = s->in[input].resume;
+			continue;
+		}
 		switch (s->start) {
 		case KSTART_STORED: break;
 		case KSTART_BEGINNING: p->offset = RD_KAFKA_OFFSET_BEGINNING; break;
@@ -253,9 +261,7 @@ static void track_rebalance(struct af_kafka_src *s, rd_kafka_resp_err_t err)
 			s->rebalancing = false;
 		}
 		break;
-	default:
-		s->rebalancing = s->rejoin_after_assign = false;
-		break;
+	default: s->rebalancing = s->rejoin_after_assign = false; break;
 	}
 }
 

@@ -8,7 +8,7 @@
  * Files: kafka.c (open, close, getters, configuration), kafka_fill.c
  * (batches, the stash, pending messages, completion, hold), kafka_group.c
  * (rebalances, commits, pause, client events), kafka_split.c (one
- * payload into records).
+ * payload into records), kafka_ckpt.c (checkpoints).
  *
  * DESIGN: pending messages. A message handed on and not completed is an
  * entry of one pool of max_pending entries made at open; each input
@@ -113,7 +113,10 @@ struct af_kafka_input {
 	int64_t seen;
 	int64_t part;
 	uint64_t part_records;
-	int64_t rewound;     /* offset a seek gave back, until it comes again; -1 */
+	int64_t rewound; /* offset a seek gave back, until it comes again; -1 */
+	/* Restored from a checkpoint (kafka_ckpt.c): the offset the first
+	 * assignment starts at, in place of opts.offset; -1 none. */
+	int64_t resume;
 	uint32_t head, tail; /* pending FIFO; KSRC_NONE when empty */
 	uint32_t stashed;    /* its messages in the stash */
 };

@@ -508,16 +508,14 @@ size_t af_merge_buffered(const struct af_merge *m)
 	return m->size;
 }
 
-size_t af_merge_count_flags(const struct af_merge *m, uint32_t flags)
+void af_merge_each(const struct af_merge *m, void (*fn)(const struct af_event *ev, void *ctx),
+                   void *ctx)
 {
-	size_t n = 0;
-
 	for (size_t k = 0; k < m->heap_size; k++)
-		n += (m->events[m->heap[k].slot].flags & flags) != 0;
+		fn(&m->events[m->heap[k].slot], ctx);
 	for (uint32_t i = 0; i < m->ninputs; i++)
 		for (uint32_t k = 0; k < m->inputs[i].run_len; k++)
-			n += (m->events[run_at(m, i, k)->slot].flags & flags) != 0;
-	return n;
+			fn(&m->events[run_at(m, i, k)->slot], ctx);
 }
 
 bool af_merge_full(const struct af_merge *m)

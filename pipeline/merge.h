@@ -142,8 +142,10 @@ uint64_t af_merge_forced(const struct af_merge *m);
 /* Events buffered now. */
 size_t af_merge_buffered(const struct af_merge *m);
 
-/* Events buffered now with any of flags set in their flags. Cost: O(buffered). */
-size_t af_merge_count_flags(const struct af_merge *m, uint32_t flags);
+/* Call fn(ev, ctx) on every event buffered now, in no particular order;
+ * ev is borrowed for the call. Cost: O(buffered). */
+void af_merge_each(const struct af_merge *m, void (*fn)(const struct af_event *ev, void *ctx),
+                   void *ctx);
 
 /* Whether the buffer is at max_buffered (af_merge_pop will return one). */
 bool af_merge_full(const struct af_merge *m);

@@ -177,7 +177,12 @@ void af_rt_ckpt_sink(struct af_runtime *rt, uint64_t settled)
 	    rt->outlet_failed)
 		return;
 	rt->ckpt_parts = 0;
-	if (rt->sinks.outlet == NULL && af_alert_out_flush(rt->sinks.alerts) != AF_OK)
+	/* The files take what the outputs settled into their buffers (an
+	 * outlet writes them on this thread too): out to the kernel before
+	 * the manifest, so a crash after it loses none of those lines. */
+	if ((rt->sinks.alerts != NULL && af_alert_out_flush(rt->sinks.alerts) != AF_OK) ||
+	    (rt->sinks.dlq != NULL && af_dlq_flush(rt->sinks.dlq) != AF_OK) ||
+	    (rt->sinks.events != NULL && af_ecs_flush(rt->sinks.events) != AF_OK))
 		rt->sink_io_failed = true;
 	/* An output that lost something must not be skipped on a resume:
 	 * the last good checkpoint stays the one to resume from. */
@@ -327,6 +332,17 @@ cleanup:
 	return err;
 }
 
+/* Completion tracking: a restored event counts against its batch, as
+ * when it was pushed, and its batch is not done until it leaves. */
+static void track_held(const struct af_event *ev, void *ctx)
+{
+	struct rt_core *c = ctx;
+
+	c->track[ev->pos.batch % AF_RT_TRACK]++;
+	if (ev->pos.batch < c->track_base)
+		c->track_base = ev->pos.batch;
+}
+
 /* Core i's part: its counts, its shard, reorder buffer, duplicate filter
  * and account set. */
 static af_err_t restore_core(struct rt_core *c, uint64_t id, uint64_t batch, char *errstr,
@@ -374,6 +390,10 @@ static af_err_t restore_core(struct rt_core *c, uint64_t id, uint64_t batch, cha
 	if (err == AF_OK)
 		err = in_file(af_merge_load(c->merge, &v, errstr, errstr_size), path,
 		              "reorder buffer", errstr, errstr_size);
+	if (err == AF_OK && c->track != NULL) {
+		af_merge_each(c->merge, track_held, c);
+		c->done_sent = c->track_base;
+	}
 	if (err == AF_OK)
 		err = part_section(r, path, TAG_DEDUP, &v, errstr, errstr_size);
 	if (err == AF_OK)
@@ -422,11 +442,6 @@ af_err_t af_runtime_restore(struct af_runtime *rt, uint64_t *id, char *errstr, s
 		         "%s was taken reading %" PRIu32 " inputs; this run reads %" PRIu32
 		         " (give the same inputs)",
 		         path, ninputs, rt->src.ninputs);
-		goto cleanup;
-	}
-	if (rt->src.complete != NULL) {
-		snprintf(errstr, errstr_size, "%s: this source cannot resume from a checkpoint yet",
-		         path);
 		goto cleanup;
 	}
 	err = restore_source(rt, got_id, batch, errstr, errstr_size);

@@ -543,13 +543,19 @@ static struct rt_item *look_next(struct rt_core *c, uint32_t j)
 }
 
 /* Every input ended or the run stopped: let every event out, in order. */
+static void count_held(const struct af_event *ev, void *ctx)
+{
+	uint64_t *held = ctx;
+	*held += (ev->flags & AF_EV_PART_ACCOUNT) != 0;
+}
+
 static void shard_finish(struct rt_core *c)
 {
 	if (c->stopped) {
 		/* The stop's checkpoint holds the events still in the reorder
 		 * buffer: the resumed run lets them out when an uninterrupted
 		 * run would have, so they are counted as held, not applied. */
-		c->sum.held = af_merge_count_flags(c->merge, AF_EV_PART_ACCOUNT);
+		af_merge_each(c->merge, count_held, &c->sum.held);
 	} else {
 		for (uint32_t i = 0; i < c->rt->src.ninputs; i++)
 			if (!c->input_done[i])
@@ -559,11 +565,16 @@ static void shard_finish(struct rt_core *c)
 	give_back_all(c);
 	text_flush(c, &c->events);
 	if (c->track != NULL) {
-		/* Everything read is applied: the last word to the sink, which
-		 * waits for it (msg_get waits for a free message). */
+		/* Everything read is applied (or, stopped, as much as is): the
+		 * last word to the sink, which waits for it (msg_get waits for a
+		 * free message). What a stop holds is not done: the offsets
+		 * committed stop before it, and the checkpoint has it. */
 		struct rt_msg *m = msg_get(c);
-		if (m != NULL)
-			done_send(c, m, c->expected);
+		if (m != NULL) {
+			if (!c->stopped)
+				c->track_base = c->expected;
+			done_send(c, m, c->track_base);
+		}
 	}
 	af_ring_close_spsc(c->to_sink);
 	c->shard_done = true;

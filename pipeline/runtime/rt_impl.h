@@ -181,10 +181,11 @@ struct af_runtime {
 
 	pthread_t source_thread, sink_thread;
 	bool source_started, sink_started;
-	atomic_bool stop;    /* graceful: read no more */
-	atomic_bool abort;   /* fatal: everyone out now */
-	atomic_int fatal;    /* 0 none; else 1 + the thread that failed first */
-	atomic_uint running; /* threads not yet finished */
+	atomic_bool stop;       /* graceful: read no more */
+	atomic_bool abort;      /* fatal: everyone out now */
+	atomic_int fatal;       /* 0 none; else 1 + the thread that failed first */
+	atomic_uint running;    /* threads not yet finished */
+	atomic_bool sink_ended; /* the sink confirms nothing more */
 	char source_err[512];
 	char sink_err[512];
 	bool sink_io_failed;

@@ -263,7 +263,7 @@ static void *source_main(void *arg)
 		}
 		bo.n = 0;
 	}
-	if (rt->ckpt_dir != NULL && !rt->source_ended &&
+	if (rt->ckpt_dir != NULL && (!rt->source_ended || rt->src.end_is_stop) &&
 	    !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
 		struct af_rt_batch *b = ckpt_stop_batch(rt, &bo, &last_hold);
 		if (b != NULL) {
@@ -290,10 +290,14 @@ out:
 		af_ring_close_spsc(rt->cores[i].in_batches);
 	/* What was read is still being worked through: pass on its
 	 * completions until the last, so a Kafka source stores the offsets
-	 * of everything it handed on before it closes. */
+	 * of everything it handed on before it closes; or, when a stop kept
+	 * events in its checkpoint, until the sink has confirmed all it will. */
 	while (tracking && reported < next &&
 	       !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
+		bool last = atomic_load_explicit(&rt->sink_ended, memory_order_acquire);
 		pass_completions(rt, &reported);
+		if (last)
+			break;
 		if (reported < next)
 			source_wait(rt, &bo, &last_hold);
 	}
@@ -473,6 +477,7 @@ static void *sink_main(void *arg)
 	}
 	for (size_t j = 0; j < h.n; j++) /* aborting: give them back */
 		af_pool_put(rt->cores[h.core].msgs, h.msg[j]);
+	atomic_store_explicit(&rt->sink_ended, true, memory_order_release);
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
 	return NULL;
 }

@@ -151,6 +151,10 @@ struct af_rt_source {
 	 * checkpoints. */
 	void (*save)(void *ctx, struct af_snap_writer *w);
 	af_err_t (*restore)(void *ctx, struct af_snap_view *v, char *errstr, size_t errstr_size);
+	/* With checkpoints: fill's AF_EOF is a stop, not the end of the
+	 * inputs (a Kafka topic at its end for now, -e): the reorder buffers
+	 * are kept in the stop's checkpoint for the next run to go on with. */
+	bool end_is_stop;
 };
 
 /* Batches read and not yet done, at most, when the source tracks
@@ -250,8 +254,11 @@ af_err_t af_runtime_wait(struct af_runtime *rt, struct af_summary *sum, char *er
  * folder holds no checkpoint; AF_E_CONFIG when it was taken by a run of
  * another shape (threads, inputs); AF_E_FORMAT when a file of it is
  * damaged, truncated or of another build; AF_E_IO when one cannot be
- * read. errstr names the file and the fault. @pre not started. Thread:
- * the controlling thread. */
+ * read. errstr names the file and the fault. With completion tracking
+ * (src.complete), the restored events count against their batches: the
+ * batches from the checkpoint on are done, and completed, only once the
+ * events held before them have left. @pre not started. Thread: the
+ * controlling thread. */
 af_err_t af_runtime_restore(struct af_runtime *rt, uint64_t *id, char *errstr, size_t errstr_size);
 
 /* Remove every checkpoint file from dir (borrowed): the manifest first, so
