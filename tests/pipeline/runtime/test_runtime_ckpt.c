@@ -647,7 +647,12 @@ static void ck_inputs_free(struct af_recs *in, uint32_t ninputs)
  * out of their order, or from only some of them, shows as a line the
  * uninterrupted run never wrote. */
 static const char *const dense_alerts[] = {
-    "rules.suppression", "0", "rules.signin_fail_burst.threshold", "3", NULL,
+    "rules.suppression", "0", "rules.signin_fail_burst.threshold", "3",
+    /* Tables sized for these inputs, not the defaults' millions: each
+     * test makes a runtime per cut, and under ASan most of a run is
+     * spent mapping and poisoning what it allocates. */
+    "state.max_accounts", "8192", "state.max_addresses", "8192", "state.hll_blocks", "64",
+    "input.max_record_bytes", "64KiB", "input.dedup_max_entries", "65536", NULL,
 };
 
 static void set_dense_alerts(struct af_recs_scratch *sc)
