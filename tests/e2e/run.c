@@ -636,6 +636,49 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+char *af_e2e_sorted_lines(const char *text, bool unique)
+{
+	size_t n = af_count_lines(text), k = 0, len = 0;
+	char *copy = strdup(text), **lines = calloc(n ? n : 1, sizeof(*lines));
+	char *out = malloc(strlen(text) + 2);
+	if (copy == NULL || lines == NULL || out == NULL) {
+		free(copy);
+		free(lines);
+		free(out);
+		return NULL;
+	}
+	for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l != NULL && k < n;
+	     l = strtok_r(NULL, "\n", &save))
+		lines[k++] = l;
+	qsort(lines, k, sizeof(*lines), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < k; i++)
+		if (!unique || i == 0 || strcmp(lines[i], lines[i - 1]) != 0)
+			len += (size_t)sprintf(out + len, "%s\n", lines[i]);
+	free(lines);
+	free(copy);
+	return out;
+}
+
+struct af_e2e_stamp af_e2e_stamp_of(const char *path)
+{
+	struct stat st;
+	struct af_e2e_stamp s = {0};
+
+	if (stat(path, &st) == 0) {
+		s.there = true;
+		s.ino = st.st_ino;
+		s.mtime = st.st_mtim;
+	}
+	return s;
+}
+
+bool af_e2e_stamp_same(struct af_e2e_stamp a, struct af_e2e_stamp b)
+{
+	return a.there == b.there && a.ino == b.ino && a.mtime.tv_sec == b.mtime.tv_sec &&
+	       a.mtime.tv_nsec == b.mtime.tv_nsec;
+}
+
 char *af_e2e_alert_ids(const char *text)
 {
 	static const char key[] = "\"id\":\"";

@@ -13,6 +13,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
+
+/* 1 when the test is built with a sanitizer, as the binary it drives then
+ * is (several times slower): the long end-to-end tests size their
+ * scenarios down under one, since the sanitizers find as much in less. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AF_E2E_SANITIZED 1
+#else
+#define AF_E2E_SANITIZED 0
+#endif
 
 struct af_run {
 	int status; /* exit status, or 128+signal */
@@ -65,6 +75,21 @@ size_t af_count_lines(const char *s);
 /* Monotonic seconds; a 10 ms sleep, for polling loops. */
 double af_e2e_now_s(void);
 void af_e2e_nap(void);
+
+/* The lines of text sorted, each once when unique; owned, NULL when out of
+ * memory. */
+char *af_e2e_sorted_lines(const char *text, bool unique);
+
+/* What tells one version of a file from the next when each is written to
+ * a temporary file and renamed over the last (a checkpoint's manifest): a
+ * new inode, a new time. */
+struct af_e2e_stamp {
+	bool there;
+	ino_t ino;
+	struct timespec mtime;
+};
+struct af_e2e_stamp af_e2e_stamp_of(const char *path);
+bool af_e2e_stamp_same(struct af_e2e_stamp a, struct af_e2e_stamp b);
 
 /* An `auditflow broker` running in the background (librdkafka's mock
  * cluster on loopback), for tests that produce to or consume from Kafka.

@@ -63,17 +63,28 @@
 /* About 460,000 records in three inputs (300 MB): at -j 2 a replay takes
  * under a second in a release build, long enough to be stopped after its
  * first checkpoint. The kill test's scenario is twice that, for a dozen
- * checkpoints and more in one uninterrupted replay. */
+ * checkpoints and more in one uninterrupted replay. Under a sanitizer a
+ * replay is some forty times slower: a third of the size still gives the
+ * dozen checkpoints. */
+#if AF_E2E_SANITIZED
+#define ACCOUNTS       "150"
+#define CHAOS_ACCOUNTS "300"
+#else
 #define ACCOUNTS       "400"
 #define CHAOS_ACCOUNTS "800"
-#define DAYS           "14"
-#define INTERVAL       "0.1s"
+#endif
+#define DAYS     "14"
+#define INTERVAL "0.1s"
 /* Kills that must land on a replay that had checkpointed. */
 #define MIN_KILLS 5
 /* Kills after which the next run is left to finish: each restart reads
  * its inputs again up to the checkpoint, so more only cost time (under a
  * sanitizer, minutes). */
+#if AF_E2E_SANITIZED
+#define ENOUGH_KILLS 8
+#else
 #define ENOUGH_KILLS 12
+#endif
 /* Kill rounds, each with delays half as long as the last's. */
 #define ROUNDS 3
 /* Restarts in one round before it counts as making no progress. */
@@ -302,30 +313,11 @@ struct outcome {
 	size_t alert_lines;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The lines of text sorted, each once when unique; owned. */
 static char *sorted_lines(const char *text, bool unique)
 {
-	char *copy = strdup(text), **lines, *out;
-	size_t n = af_count_lines(text), k = 0, len = 0;
-	cr_assert_not_null(copy);
-	lines = calloc(n ? n : 1, sizeof(*lines));
-	out = malloc(strlen(text) + 1);
-	cr_assert(lines != NULL && out != NULL);
-	for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l && k < n;
-	     l = strtok_r(NULL, "\n", &save))
-		lines[k++] = l;
-	qsort(lines, k, sizeof(*lines), cmp_str);
-	out[0] = '\0';
-	for (size_t i = 0; i < k; i++)
-		if (!unique || i == 0 || strcmp(lines[i], lines[i - 1]) != 0)
-			len += (size_t)sprintf(out + len, "%s\n", lines[i]);
-	free(lines);
-	free(copy);
+	char *out = af_e2e_sorted_lines(text, unique);
+	cr_assert_not_null(out);
 	return out;
 }
 
@@ -513,33 +505,6 @@ static size_t checkpoint_files(void)
 
 /* ---- 1: SIGKILL again and again ---- */
 
-/* What tells one manifest from the next: each is written to a temporary
- * file and renamed over the last (a new inode, a new time). */
-struct stamp {
-	bool there;
-	ino_t ino;
-	struct timespec mtime;
-};
-
-static struct stamp stamp_of(const char *path)
-{
-	struct stat st;
-	struct stamp s = {0};
-
-	if (stat(path, &st) == 0) {
-		s.there = true;
-		s.ino = st.st_ino;
-		s.mtime = st.st_mtim;
-	}
-	return s;
-}
-
-static bool stamp_same(struct stamp a, struct stamp b)
-{
-	return a.there == b.there && a.ino == b.ino && a.mtime.tv_sec == b.mtime.tv_sec &&
-	       a.mtime.tv_nsec == b.mtime.tv_nsec;
-}
-
 /* Append the first half of path's last line, without its newline: what
  * a crash in the middle of a write leaves (a SIGKILL between two write(2)
  * calls of whole lines does not). */
@@ -591,7 +556,7 @@ static void chaos_round(const struct cmd *c, double extra_s, uint64_t *rng, stru
 	for (;;) {
 		cr_assert_lt(k->runs, MAX_RUNS, "%d restarts (%d killed) without reaching the end",
 		             k->runs, k->kills + k->early_kills);
-		struct stamp before = stamp_of(F.manifest);
+		struct af_e2e_stamp before = af_e2e_stamp_of(F.manifest);
 		bool early = uniform(rng) < EARLY_SHARE;
 		double delay = uniform(rng) * (early ? EARLY_S : extra_s);
 		bool spare = k->kills >= ENOUGH_KILLS;
@@ -599,7 +564,8 @@ static void chaos_round(const struct cmd *c, double extra_s, uint64_t *rng, stru
 		                          af_e2e_path("run.err"), err, sizeof(err)),
 		             0, "%s", err);
 		k->runs++;
-		while (!early && af_e2e_running(&proc) && stamp_same(stamp_of(F.manifest), before))
+		while (!early && af_e2e_running(&proc) &&
+		       af_e2e_stamp_same(af_e2e_stamp_of(F.manifest), before))
 			af_e2e_nap();
 		double end = af_e2e_now_s() + delay;
 		while (af_e2e_running(&proc) && af_e2e_now_s() < end)

@@ -32,9 +32,9 @@ static const char *const topics[] = {"signins", "audit", "messagetrace"};
 static void broker_up(void)
 {
 	char err[512];
-	const char *const extra[] = {"--topic", "signins:4", "--topic", "audit:8",
+	const char *const extra[] = {"--topic", "signins:4",      "--topic", "audit:8",
 	                             "--topic", "messagetrace:4", "--topic", "alerts:2",
-	                             "--topic", "dlq:1", NULL};
+	                             "--topic", "dlq:1",          NULL};
 	cr_assert_eq(af_e2e_broker_open(&broker, extra, err, sizeof(err)), 0, "%s", err);
 }
 
@@ -59,8 +59,8 @@ static char *consume(const char *topic)
  * the extra options (NULL-terminated, at most 16), -e: to the end. */
 static void run_to_end(struct af_run *r, const char *group, const char *const *extra)
 {
-	const char *args[48] = {"run", "-c", af_e2e_path("geo.yaml"), "-b", broker.addr,
-	                        "-G", group, "-e"};
+	const char *args[48] = {"run", "-c", af_e2e_path("geo.yaml"), "-b", broker.addr, "-G",
+	                        group, "-e"};
 	size_t n = 8;
 	for (size_t i = 0; i < 3; i++) {
 		args[n++] = "-t";
@@ -87,8 +87,9 @@ Test(run, raises_the_alerts_replay_raises_and_sends_them_to_the_alerts_topic)
 	produce(af_e2e_path("messagetrace.jsonl"), "messagetrace");
 
 	struct af_run r;
-	const char *const extra[] = {"--offset", "beginning", "--alerts-topic", "alerts",
-	                             "--summary", af_e2e_path("summary.json"), NULL};
+	const char *const extra[] = {"--offset", "beginning", "--alerts-topic",
+	                             "alerts",   "--summary", af_e2e_path("summary.json"),
+	                             NULL};
 	run_to_end(&r, "e2e", extra);
 	cr_assert_eq(r.status, 0, "auditflow run failed: %s", r.err);
 	char *got = af_e2e_alert_ids(r.out);
@@ -158,8 +159,8 @@ Test(run, sends_a_bad_record_to_the_dead_letter_topic_and_file)
 	produce(af_e2e_path("bad.jsonl"), "signins");
 
 	struct af_run r;
-	const char *const extra[] = {"--offset", "beginning", "--dlq", af_e2e_path("dlq.jsonl"),
-	                             "--dlq-topic", "dlq", NULL};
+	const char *const extra[] = {"--offset",    "beginning", "--dlq", af_e2e_path("dlq.jsonl"),
+	                             "--dlq-topic", "dlq",       NULL};
 	run_to_end(&r, "bad", extra);
 	cr_assert_eq(r.status, 0, "auditflow run failed: %s", r.err);
 	char *file = af_slurp(af_e2e_path("dlq.jsonl"), NULL);
@@ -178,8 +179,8 @@ Test(run, sends_a_bad_record_to_the_dead_letter_topic_and_file)
 Test(run, refuses_an_override_that_would_lose_records)
 {
 	struct af_run r;
-	const char *const args[] = {"run", "-b", "127.0.0.1:9", "-t", "audit", "-X",
-	                            "enable.auto.offset.store=true", NULL};
+	const char *const args[] = {
+	    "run", "-b", "127.0.0.1:9", "-t", "audit", "-X", "enable.auto.offset.store=true", NULL};
 	cr_assert_eq(af_run(&r, NULL, args), 0);
 	cr_assert_eq(r.status, 2, "status %d, stderr: %s", r.status, r.err);
 	cr_assert_not_null(strstr(r.err, "enable.auto.offset.store"), "%s", r.err);

@@ -24,7 +24,7 @@ TestSuite(runtime, .init = af_e2e_setup, .fini = af_e2e_teardown, .timeout = 900
 
 /* The summary's counts that must not depend on the threads. */
 static const char *const counted[] = {"events_in", "events_ok", "events_invalid", "duplicates",
-                                      "late", "alerts", "accounts"};
+                                      "late",      "alerts",    "accounts"};
 
 Test(runtime, gives_the_same_alerts_and_counts_for_any_threads_and_batch_size)
 {
@@ -38,8 +38,9 @@ Test(runtime, gives_the_same_alerts_and_counts_for_any_threads_and_batch_size)
 		char alerts[32], summary[32];
 		snprintf(alerts, sizeof(alerts), "alerts-%zu.json", i);
 		snprintf(summary, sizeof(summary), "summary-%zu.json", i);
-		const char *extra[] = {"-j", runs[i].threads, "--batch-size", runs[i].batch,
-		                       "--summary", af_e2e_path(summary), NULL};
+		const char *extra[] = {"-j",          runs[i].threads, "--batch-size",
+		                       runs[i].batch, "--summary",     af_e2e_path(summary),
+		                       NULL};
 		struct af_scn s;
 		af_scn_replay(&s, NULL, extra, alerts);
 		char *sorted = af_scn_sorted_alerts(&s);
@@ -94,8 +95,8 @@ static pid_t start_paced(const char *events_out)
 	pid_t pid;
 
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 2, af_e2e_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC,
-	                                 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, af_e2e_path("stderr.txt"),
+	                                 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	cr_assert_eq(posix_spawn(&pid, AF_BIN, &fa, NULL, (char *const *)argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	return pid;
@@ -152,8 +153,7 @@ Test(runtime, exits_at_once_on_a_second_signal)
 	char *hang;
 	af_e2e_wait(pid, &status, &hang);
 	char *err = af_slurp(af_e2e_path("stderr.txt"), NULL);
-	cr_assert_eq(status, 128 + SIGTERM, "exit status %d: %s%s", status, err,
-	             hang ? hang : "");
+	cr_assert_eq(status, 128 + SIGTERM, "exit status %d: %s%s", status, err, hang ? hang : "");
 	cr_assert_not_null(strstr(err, "second signal"), "%s", err);
 	free(err);
 	close(reader);

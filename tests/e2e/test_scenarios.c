@@ -141,11 +141,15 @@ static void split(const char *src, unsigned parts, size_t block)
 
 Test(scenarios, the_alert_set_does_not_depend_on_input_order_or_grouping)
 {
-	static const char *const reversed[] = {"messagetrace.jsonl", "audit.jsonl",
-	                                       "signins.jsonl", NULL};
-	static const char *const pieces[] = {"signins.jsonl.2", "audit.jsonl.0",
-	                                     "messagetrace.jsonl", "signins.jsonl.0",
-	                                     "audit.jsonl.1", "signins.jsonl.1", NULL};
+	static const char *const reversed[] = {"messagetrace.jsonl", "audit.jsonl", "signins.jsonl",
+	                                       NULL};
+	static const char *const pieces[] = {"signins.jsonl.2",
+	                                     "audit.jsonl.0",
+	                                     "messagetrace.jsonl",
+	                                     "signins.jsonl.0",
+	                                     "audit.jsonl.1",
+	                                     "signins.jsonl.1",
+	                                     NULL};
 	static const char *const wide[] = {"--reorder-window", "2h", NULL};
 	struct af_scn a, b, c, d;
 

@@ -447,11 +447,11 @@ static void start_run(const char *name, const char *conf, const char *group, boo
 	scratch(sum, name, "sum");
 	scratch(out, name, "out");
 	scratch(err, name, "err");
-	const char *argv[] = {
-	    AF_BIN,      "run",      "-c",           conf,        "-b",   broker.addr, "-G",
-	    group,       "-e",       "-t",           topics[0],   "-t",   topics[1],   "-t",
-	    topics[2],   "--offset", "beginning",    "-o",        alerts, "--dlq",     dlq,
-	    "--summary", sum,        "-X",           PREFETCH,    NULL,   NULL,        NULL};
+	const char *argv[] = {AF_BIN,    "run",   "-c",      conf,        "-b",        broker.addr,
+	                      "-G",      group,   "-e",      "-t",        topics[0],   "-t",
+	                      topics[1], "-t",    topics[2], "--offset",  "beginning", "-o",
+	                      alerts,    "--dlq", dlq,       "--summary", sum,         "-X",
+	                      PREFETCH,  NULL,    NULL,      NULL};
 	if (events_file) {
 		argv[25] = "--events-out";
 		argv[26] = "/dev/null";
