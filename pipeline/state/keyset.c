@@ -78,6 +78,21 @@ static bool grow(struct af_keyset *ks)
 	return true;
 }
 
+/* What the sketch is given for a key: the key mixed by a bijection
+ * (murmur3's 64-bit finaliser), since the sketch reads its register from
+ * the top bits and a shard's keys all share theirs (the runtime gives a
+ * key to the core its top bits pick). Unmixed, a shard of two used half
+ * the registers and counted 3 million accounts as 22,714. */
+static inline uint64_t sketch_key(uint64_t key)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdULL;
+	key ^= key >> 33;
+	key *= 0xc4ceb9fe1a85ec53ULL;
+	key ^= key >> 33;
+	return key;
+}
+
 /* Hand every key to a new sketch and drop the slots. False, nothing
  * changed, when the sketch cannot be allocated. */
 static bool to_sketch(struct af_keyset *ks)
@@ -88,10 +103,10 @@ static bool to_sketch(struct af_keyset *ks)
 		return false;
 	}
 	if (ks->has_zero)
-		af_hll_add(regs, AF_KEYSET_HLL_P, 0);
+		af_hll_add(regs, AF_KEYSET_HLL_P, sketch_key(0));
 	for (size_t i = 0; i <= ks->mask; i++)
 		if (ks->slots[i] != 0)
-			af_hll_add(regs, AF_KEYSET_HLL_P, ks->slots[i]);
+			af_hll_add(regs, AF_KEYSET_HLL_P, sketch_key(ks->slots[i]));
 	free(ks->slots);
 	ks->slots = NULL;
 	ks->regs = regs;
@@ -103,14 +118,14 @@ static bool add_past_max(struct af_keyset *ks, uint64_t key)
 {
 	if (!to_sketch(ks))
 		return false;
-	af_hll_add(ks->regs, AF_KEYSET_HLL_P, key);
+	af_hll_add(ks->regs, AF_KEYSET_HLL_P, sketch_key(key));
 	return true;
 }
 
 bool af_keyset_add(struct af_keyset *ks, uint64_t key)
 {
 	if (ks->regs)
-		return af_hll_add(ks->regs, AF_KEYSET_HLL_P, key);
+		return af_hll_add(ks->regs, AF_KEYSET_HLL_P, sketch_key(key));
 	if (key == 0) {
 		if (ks->has_zero)
 			return false;
