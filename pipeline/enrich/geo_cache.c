@@ -13,6 +13,7 @@
  */
 #include "pipeline/enrich/geo_cache.h"
 #include "pipeline/mem.h"
+#include "pipeline/mix.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -34,29 +35,18 @@ struct af_geo_rec_entry {
 	struct af_geo geo;
 };
 
-/* The finaliser of MurmurHash3: every input bit reaches the top bits. */
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
 static size_t addr_slot(unsigned shift, const uint8_t addr[16])
 {
 	uint64_t hi, lo;
 
 	memcpy(&hi, addr, 8);
 	memcpy(&lo, addr + 8, 8);
-	return (size_t)(mix64(hi * 0x9E3779B97F4A7C15ull ^ lo) >> shift);
+	return (size_t)(af_mix64(hi * 0x9E3779B97F4A7C15ull ^ lo) >> shift);
 }
 
 static size_t rec_slot(unsigned shift, uint32_t offset)
 {
-	return (size_t)(mix64(offset) >> shift);
+	return (size_t)(af_mix64(offset) >> shift);
 }
 
 size_t af_geo_cache_slots(size_t entries)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pipeline/mix.h"
 #include "pipeline/snapshot.h"
 #include "pipeline/state/hll.h"
 
@@ -85,12 +86,7 @@ static bool grow(struct af_keyset *ks)
  * the registers and counted 3 million accounts as 22,714. */
 static inline uint64_t sketch_key(uint64_t key)
 {
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdULL;
-	key ^= key >> 33;
-	key *= 0xc4ceb9fe1a85ec53ULL;
-	key ^= key >> 33;
-	return key;
+	return af_mix64(key);
 }
 
 /* Hand every key to a new sketch and drop the slots. False, nothing
