@@ -73,7 +73,7 @@ test-tsan:
 #   fuzz_file    the file reader (a file)          tests/fuzz/corpus_file
 #   fuzz_csv     the CSV splitter (CSV text)       tests/fuzz/corpus_csv
 #   fuzz_config  the configuration loader (YAML)   tests/fuzz/corpus_config
-#   fuzz_snapshot  a snapshot and a shard's state  tests/fuzz/corpus_snapshot
+#   fuzz_snapshot  a checkpoint's file and states  tests/fuzz/corpus_snapshot
 FUZZ_BUILD ?= build-fuzz
 ifeq ($(CI),true)
 FUZZ_SECONDS ?= 60
