@@ -12,6 +12,7 @@
 #include "cmd/broker.h"
 #include "cmd/gen.h"
 #include "cmd/replay.h"
+#include "cmd/test.h"
 #include "cmd/run.h"
 #include "pipeline/config.h"
 
@@ -35,7 +36,8 @@ static void usage(FILE *out)
 	      "            tests, not production: auditflow broker [OPTIONS]\n"
 	      "  version   print the version\n"
 	      "\n"
-	      "  test is described in the README and arrives in a later release.\n"
+	      "  test      run rule tests: records and the alerts they must raise,\n"
+	      "            under your settings: auditflow test FILE.yaml...\n"
 	      "\n"
 	      "auditflow COMMAND --help lists a command's options and every\n"
 	      "configuration key.\n",
@@ -138,10 +140,8 @@ int main(int argc, char **argv)
 		return af_broker_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 2, argv + 2);
-	if (strcmp(cmd, "test") == 0) {
-		fprintf(stderr, "auditflow: '%s' is not in this release yet; see the README\n", cmd);
-		return 2;
-	}
+	if (strcmp(cmd, "test") == 0)
+		return af_test_main(argc - 2, argv + 2);
 	fprintf(stderr, "auditflow: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;
