@@ -249,8 +249,8 @@ static void progress(struct replay *r, bool final)
 {
 	if (!r->progress)
 		return;
-	uint64_t records, invalid;
-	af_runtime_progress(r->rt, &records, &invalid);
+	uint64_t records, invalid, alerts;
+	af_runtime_progress(r->rt, &records, &invalid, &alerts);
 	uint64_t done = atomic_load_explicit(&r->bytes_done, memory_order_relaxed);
 	uint64_t total = atomic_load_explicit(&r->bytes_total, memory_order_relaxed);
 	double elapsed = af_clock_s() - r->progress_t0;
@@ -264,8 +264,9 @@ static void progress(struct replay *r, bool final)
 	} else {
 		snprintf(pos, sizeof(pos), " %.1f MB read", (double)done / 1e6);
 	}
-	fprintf(stderr, "\r\033[K%llu events, %.0f/s, %llu invalid%s", (unsigned long long)records,
-	        rate, (unsigned long long)invalid, pos);
+	fprintf(stderr, "\r\033[K%llu events, %.0f/s, %llu invalid, %llu alerts,%s",
+	        (unsigned long long)records, rate, (unsigned long long)invalid,
+	        (unsigned long long)alerts, pos);
 	if (final)
 		fputc('\n', stderr);
 }

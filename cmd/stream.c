@@ -121,7 +121,7 @@ int af_stream_state(const struct af_config *cfg, bool *resume)
 int af_stream_resume(struct af_runtime *rt, const struct af_config *cfg)
 {
 	char err[1024];
-	uint64_t id = 0, records = 0, invalid = 0;
+	uint64_t id = 0, records = 0, invalid = 0, alerts = 0;
 	af_err_t e = af_runtime_restore(rt, &id, err, sizeof(err));
 
 	if (e == AF_EOF)
@@ -130,10 +130,12 @@ int af_stream_resume(struct af_runtime *rt, const struct af_config *cfg)
 		fprintf(stderr, "auditflow: cannot resume: %s; --fresh starts over\n", err);
 		return e == AF_E_IO || e == AF_E_NOMEM ? 1 : 2;
 	}
-	af_runtime_progress(rt, &records, &invalid);
+	af_runtime_progress(rt, &records, &invalid, &alerts);
 	fprintf(stderr,
-	        "auditflow: resuming from checkpoint %llu in %s (%llu records already read)\n",
-	        (unsigned long long)id, cfg->state.dir, (unsigned long long)records);
+	        "auditflow: resuming from checkpoint %llu in %s (%llu records already read, "
+	        "%llu alerts raised)\n",
+	        (unsigned long long)id, cfg->state.dir, (unsigned long long)records,
+	        (unsigned long long)alerts);
 	return 0;
 }
 

@@ -378,6 +378,8 @@ static af_err_t restore_core(struct rt_core *c, uint64_t id, uint64_t batch, cha
 	}
 	if (!af_snap_take(&v, &c->sum, sizeof(c->sum)) || !af_snap_done(&v))
 		goto cleanup;
+	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);
+	atomic_store_explicit(&c->pub_alerts, c->sum.alerts, memory_order_relaxed);
 	c->expected = batch;
 	c->track_base = c->done_sent = batch;
 

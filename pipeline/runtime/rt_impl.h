@@ -164,6 +164,7 @@ struct rt_core {
 	struct af_summary sum;            /* this core's counts */
 	struct af_geo_reader_stats geo_stats;
 	_Atomic uint64_t pub_invalid; /* published for progress */
+	_Atomic uint64_t pub_alerts;  /* likewise: alerts this shard raised */
 	char errstr[256];
 };
 

@@ -706,15 +706,19 @@ void af_runtime_free(struct af_runtime *rt)
 	free(rt);
 }
 
-void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid)
+void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid,
+                         uint64_t *alerts)
 {
 	struct af_runtime *m = (struct af_runtime *)rt;
-	uint64_t bad = 0;
+	uint64_t bad = 0, raised = 0;
 
-	for (uint32_t i = 0; i < rt->n; i++)
+	for (uint32_t i = 0; i < rt->n; i++) {
 		bad += atomic_load_explicit(&m->cores[i].pub_invalid, memory_order_relaxed);
+		raised += atomic_load_explicit(&m->cores[i].pub_alerts, memory_order_relaxed);
+	}
 	*records = atomic_load_explicit(&m->pub_records, memory_order_relaxed);
 	*invalid = bad;
+	*alerts = raised;
 }
 
 int64_t af_runtime_frontier(const struct af_runtime *rt, uint32_t input)

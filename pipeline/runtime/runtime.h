@@ -278,9 +278,12 @@ bool af_runtime_ended(const struct af_runtime *rt);
 /* Free the runtime; NULL is ignored. @pre not started, or waited for. */
 void af_runtime_free(struct af_runtime *rt);
 
-/* Records read and records dead-lettered so far, for a progress line.
- * Thread: any; approximate while the run goes (published per batch). */
-void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid);
+/* Records read, records dead-lettered and alerts raised so far, for a
+ * progress line. Thread: any; approximate while the run goes (published
+ * per batch and per alert; a restored run's alerts count from its
+ * checkpoint's). */
+void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid,
+                         uint64_t *alerts);
 
 /* The largest event time the workers have seen in input so far
  * (INT64_MIN before any): the source reads next from the input furthest

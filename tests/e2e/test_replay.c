@@ -242,3 +242,44 @@ Test(replay, counts_a_truncated_gzip_stream_and_keeps_what_came_before)
 	free(gz);
 	af_run_free(&r);
 }
+
+/* The demo's sign-ins, read with stderr on a pseudo-terminal (script(1)
+ * gives the command one and copies what it writes): the progress line
+ * comes, last as 100% with the records, dead letters and alerts counted;
+ * --no-progress, or stderr in a pipe, has none. */
+static char *replay_on_a_terminal(const char *extra)
+{
+	char cmd[1024];
+	struct af_run r;
+	snprintf(cmd, sizeof(cmd), "%s replay %s -o /dev/null %s", AF_BIN, extra,
+	         DEMO "signins.jsonl");
+	const char *argv[] = {"script", "-qec", cmd, "/dev/null", NULL};
+	cr_assert_eq(af_run_argv(&r, NULL, argv), 0);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	char *out = strdup(r.out);
+	af_run_free(&r);
+	return out;
+}
+
+Test(replay, shows_a_progress_line_on_a_terminal_and_none_in_a_pipe)
+{
+	char *shown = replay_on_a_terminal("");
+	cr_assert_not_null(strstr(shown, "\r\033[K28 events, "), "%s", shown);
+	cr_assert_not_null(strstr(shown, "/s, 0 invalid, "), "%s", shown);
+	cr_assert_not_null(strstr(shown, " alerts, 100.0% of "), "%s", shown);
+	cr_assert_not_null(strstr(shown, "MB, ETA 0 s"), "%s", shown);
+	free(shown);
+
+	char *quiet = replay_on_a_terminal("--no-progress");
+	cr_assert_null(strstr(quiet, "\033[K"), "%s", quiet);
+	cr_assert_not_null(strstr(quiet, "events in"), "the summary is still shown: %s", quiet);
+	free(quiet);
+
+	const char *args[] = {"replay", "-o", "/dev/null", DEMO "signins.jsonl", NULL};
+	struct af_run r;
+	cr_assert_eq(af_run(&r, NULL, args), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_null(strstr(r.err, "\033[K"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "events in"), "%s", r.err);
+	af_run_free(&r);
+}

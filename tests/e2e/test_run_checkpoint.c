@@ -279,7 +279,7 @@ static bool says_resuming(const char *err)
 /* The records a resuming run says its checkpoint had read, or -1. */
 static long long already_read(const char *err)
 {
-	const char *p = says_resuming(err) ? strstr(err, " records already read)") : NULL;
+	const char *p = says_resuming(err) ? strstr(err, " records already read,") : NULL;
 	if (p == NULL)
 		return -1;
 	while (p > err && p[-1] >= '0' && p[-1] <= '9')
