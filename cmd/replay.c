@@ -39,6 +39,7 @@
 #include "pipeline/rules/rule.h"
 #include "pipeline/runtime/runtime.h"
 #include "sinks/alert_out.h"
+#include "sinks/alert_report.h"
 #include "sinks/dlq.h"
 #include "sinks/events_ecs.h"
 #include "sinks/summary.h"
@@ -57,6 +58,10 @@ struct replay_input {
 	uint32_t path_index; /* ... and its index in the run's table */
 };
 
+/* The closing report's bounds: accounts and addresses tallied, and shown. */
+#define REPORT_SUBJECTS_MAX 10000
+#define REPORT_TOP          10
+
 struct replay {
 	const struct af_config *cfg;
 	struct replay_input *inputs;
@@ -67,6 +72,7 @@ struct replay {
 	struct af_summary sum;
 	struct af_geo_reader_stats geo_stats; /* kept at the end for the summary */
 	struct af_geo_hub_stats hub_stats;
+	struct af_alert_report *report;           /* the alerts for the closing report */
 	_Atomic uint64_t bytes_done, bytes_total; /* published by fill */
 	bool progress;                            /* a progress line on stderr (a terminal) */
 	double progress_t0;                       /* when the run started */
@@ -370,6 +376,8 @@ static int close_all(struct replay *r, int status)
 	for (uint32_t i = 0; i < r->ninputs && r->inputs; i++)
 		af_file_close(r->inputs[i].file);
 	free(r->inputs);
+	af_alert_report_free(r->report);
+	r->report = NULL;
 	return status;
 }
 
@@ -408,8 +416,15 @@ int af_replay_main(const struct af_config *cfg)
 
 	struct af_rt_source src = {
 	    .ctx = &r, .ninputs = r.ninputs, .fill = fill, .save = save, .restore = restore};
-	struct af_rt_sinks sinks = {
-	    .alerts = r.files.alerts, .dlq = r.files.dlq, .events = r.files.events};
+	r.report = af_alert_report_new(REPORT_SUBJECTS_MAX);
+	if (r.report == NULL) {
+		fprintf(stderr, "auditflow: out of memory\n");
+		return close_all(&r, 1);
+	}
+	struct af_rt_sinks sinks = {.alerts = r.files.alerts,
+	                            .dlq = r.files.dlq,
+	                            .events = r.files.events,
+	                            .report = r.report};
 	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
 	if (err != AF_OK) {
 		fprintf(stderr, "auditflow: cannot start: %s\n", r.errstr);
@@ -441,6 +456,8 @@ int af_replay_main(const struct af_config *cfg)
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
 	r.sum.wall_s = af_clock_s() - t0;
 
+	struct af_alert_report *report = r.report;
+	r.report = NULL;
 	status = close_all(&r, status);
 	if (cfg->output.summary &&
 	    af_summary_write(&r.sum, cfg->output.summary, r.errstr, sizeof(r.errstr)) != AF_OK) {
@@ -448,6 +465,8 @@ int af_replay_main(const struct af_config *cfg)
 		status = status ? status : 1;
 	}
 	af_summary_print(stderr, &r.sum);
+	af_alert_report_print(stderr, report, REPORT_TOP);
+	af_alert_report_free(report);
 	print_geo_stats(&r);
 	if (forced > 0)
 		fprintf(stderr,

@@ -8,6 +8,7 @@
  */
 #include "pipeline/runtime/runtime.h"
 #include "pipeline/clock.h"
+#include "sinks/alert_report.h"
 
 #include <math.h>
 #include <sched.h>
@@ -347,11 +348,17 @@ static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg
 			af_rt_fail(rt, RT_WHO_SINK, err[0] ? err : "an output failed");
 			return true;
 		}
+		if (m->type == RT_MSG_ALERT && rt->sinks.report != NULL)
+			af_alert_report_add(rt->sinks.report, &m->alert);
 		(*tokens)++;
 		return true;
 	}
 	switch (m->type) {
-	case RT_MSG_ALERT: e = af_alert_out_write(rt->sinks.alerts, &m->alert); break;
+	case RT_MSG_ALERT:
+		e = af_alert_out_write(rt->sinks.alerts, &m->alert);
+		if (rt->sinks.report != NULL)
+			af_alert_report_add(rt->sinks.report, &m->alert);
+		break;
 	case RT_MSG_DLQ: e = af_dlq_write_text(rt->sinks.dlq, m->text, m->len); break;
 	case RT_MSG_EVENTS:
 		if (rt->sinks.events != NULL)

@@ -199,11 +199,16 @@ struct af_rt_outlet {
  * count); events may be NULL. The shards count alerts by rule into
  * af_runtime_wait's summary (so a checkpoint holds the counts), so alerts
  * must be opened without counts. */
+struct af_alert_report;
+
 struct af_rt_sinks {
 	struct af_alert_out *alerts;
 	struct af_dlq *dlq;
 	struct af_ecs_out *events;
 	const struct af_rt_outlet *outlet; /* NULL: none (see above) */
+	/* Each alert handed on is also counted here by the sink thread; NULL:
+	 * none. Read it only after af_runtime_wait. */
+	struct af_alert_report *report;
 };
 
 /* A runtime for cfg (borrowed; must outlive it: threads, batch size,

@@ -49,6 +49,13 @@ Test(replay_alerts, raises_every_rule_design_md_lists_for_the_demo_incident)
 	cr_assert_not_null(strstr(r.out, "\"account\":\"an.nguyen@contoso.example\""));
 	cr_assert_not_null(strstr(r.out, "\"src\":{\"ip\":\"198.51.100.7\",\"country\":\"US\""),
 	                   "%s", r.out);
+	/* The closing report names the account taken over first: it has the
+	 * one critical alert. */
+	const char *report = strstr(r.err, "  alerts by severity: critical 1, ");
+	cr_assert_not_null(report, "%s", r.err);
+	cr_assert_not_null(strstr(report, "most severe (1 of 1 accounts and addresses):\n"
+	                                  "    an.nguyen@contoso.example"),
+	                   "%s", r.err);
 	af_run_free(&r);
 }
 
