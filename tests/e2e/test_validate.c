@@ -99,3 +99,63 @@ Test(validate, accepts_real_geo_databases)
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	validate_done(dir, &r);
 }
+
+/* Every configuration of examples/ validates, with its databases and lists
+ * where the test puts them (the files of tests/data under the names the
+ * examples use) and its secrets in the environment. */
+Test(validate, accepts_every_example_configuration)
+{
+	static const char *const examples[] = {"replay-files",  "kafka",   "splunk-hec",
+	                                       "elasticsearch", "webhook", "syslog"};
+	static const char *const dbs[][2] = {
+	    {"GeoLite2-City-Test.mmdb", "GeoLite2-City.mmdb"},
+	    {"GeoLite2-ASN-Test.mmdb", "GeoLite2-ASN.mmdb"},
+	    {"GeoIP2-Anonymous-IP-Test.mmdb", "GeoIP2-Anonymous-IP.mmdb"}};
+	char *dir = af_tmpdir(), path[4096];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/geo/%s", AF_TEST_DATA, dbs[i][0]);
+		char *db = af_slurp(path, &len);
+		cr_assert_not_null(db, "%s", path);
+		snprintf(path, sizeof(path), "%s/%s", dir, dbs[i][1]);
+		cr_assert_eq(af_spit(path, db, len), 0);
+		free(db);
+	}
+	snprintf(path, sizeof(path), "%s/corporate-networks.txt", dir);
+	cr_assert_eq(af_spit(path, "10.0.0.0/8\n", 11), 0);
+	setenv("KAFKA_PASSWORD", "k", 1);
+	setenv("HEC_TOKEN", "h", 1);
+	setenv("ES_API_KEY", "e", 1);
+	setenv("WEBHOOK_TOKEN", "w", 1);
+	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+		snprintf(path, sizeof(path), "%s/examples/%s.yaml", AF_SOURCE_DIR, examples[i]);
+		char *text = af_slurp(path, &len);
+		cr_assert_not_null(text, "%s", path);
+		/* The examples' folders, /var/lib/GeoIP/ and /etc/auditflow/,
+		 * become the test's. */
+		char *out = malloc(len * 2 + 1), *w = out;
+		cr_assert_not_null(out);
+		for (const char *p = text; *p;) {
+			if (strncmp(p, "/var/lib/GeoIP/", 15) == 0 ||
+			    strncmp(p, "/etc/auditflow/", 15) == 0) {
+				w += sprintf(w, "%s/", dir);
+				p += 15;
+			} else {
+				*w++ = *p++;
+			}
+		}
+		*w = '\0';
+		snprintf(path, sizeof(path), "%s/%s.yaml", dir, examples[i]);
+		cr_assert_eq(af_spit(path, out, strlen(out)), 0);
+		const char *args[] = {"validate", "-c", path, NULL};
+		struct af_run r;
+		cr_assert_eq(af_run(&r, NULL, args), 0);
+		cr_assert_eq(r.status, 0, "examples/%s.yaml: %s", examples[i], r.err);
+		af_run_free(&r);
+		free(out);
+		free(text);
+	}
+	af_rmdir(dir);
+	free(dir);
+}
