@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/run_metrics.h"
 #include "cmd/stream.h"
 #include "pipeline/clock.h"
 #include "ingest/kafka.h"
@@ -52,6 +53,7 @@
 #include "sinks/deliver.h"
 #include "sinks/dlq.h"
 #include "sinks/events_ecs.h"
+#include "sinks/metrics.h"
 #include "sinks/summary.h"
 
 /* How long fill waits for a message before it looks for idle partitions
@@ -70,11 +72,12 @@ struct run {
 	struct af_summary sum;
 	struct af_kafka_src_stats ks; /* the source's counters after its close */
 	uint32_t ninputs;
-	uint32_t *path;        /* [ninputs]: the input's index in the file table + 1 */
-	bool *idle;            /* [ninputs]: declared idle since its last records */
-	uint32_t idle_at;      /* where the next idle scan starts */
-	uint64_t changes_seen; /* af_kafka_src_changes at the last scan */
-	bool rescan;           /* the last scan found an input: look again */
+	uint32_t *path;                 /* [ninputs]: the input's index in the file table + 1 */
+	bool *idle;                     /* [ninputs]: declared idle since its last records */
+	uint32_t idle_at;               /* where the next idle scan starts */
+	uint64_t changes_seen;          /* af_kafka_src_changes at the last scan */
+	bool rescan;                    /* the last scan found an input: look again */
+	struct af_run_metrics *metrics; /* NULL: metrics off */
 	char errstr[512];
 };
 
@@ -123,6 +126,7 @@ static af_err_t fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b, ch
                      size_t errstr_size)
 {
 	struct run *r = ctx;
+	af_run_metrics_source(r->metrics);
 	/* Idle declarations first: an assigned partition holds the merge
 	 * back from the start (its first records may be older than anything
 	 * read so far), so only what cannot send anything is let go. */
@@ -343,6 +347,9 @@ static int close_all(struct run *r, int status)
 {
 	char err[512];
 
+	/* First: it reads the runtime, the source and the outputs. */
+	af_run_metrics_close(r->metrics);
+	r->metrics = NULL;
 	if (r->rt != NULL) {
 		af_runtime_free(r->rt);
 		r->rt = NULL;
@@ -379,6 +386,10 @@ int af_run_main(const struct af_config *cfg)
 	}
 	if (af_rules_check(&cfg->rules, r.errstr, sizeof(r.errstr)) != AF_OK)
 		return fail(&r, 2);
+	/* Before anything is opened: a typo here is a usage error. */
+	if (strcmp(cfg->metrics.listen, "off") != 0 &&
+	    af_metrics_check(cfg->metrics.listen, r.errstr, sizeof(r.errstr)) != AF_OK)
+		return fail(&r, 2);
 	bool resume = false;
 	if ((status = af_stream_open_geo(cfg, &r.geo)) != 0 ||
 	    (status = af_stream_state(cfg, &resume)) != 0 ||
@@ -405,6 +416,22 @@ int af_run_main(const struct af_config *cfg)
 		return close_all(&r, fail(&r, err == AF_E_CONFIG ? 2 : 1));
 	if (resume && (status = af_stream_resume(r.rt, cfg)) != 0)
 		return close_all(&r, status);
+	err = af_run_metrics_open(cfg, r.rt, r.src, r.out, &r.metrics, r.errstr, sizeof(r.errstr));
+	if (err == AF_E_IO && strcmp(cfg->metrics.listen, AF_METRICS_LISTEN_DEFAULT) == 0) {
+		/* The default port taken (another run on this host): run on
+		 * without, and say so; an address asked for must be served. */
+		fprintf(stderr, "auditflow: %s; running without metrics (--metrics ADDR:PORT)\n",
+		        r.errstr);
+	} else if (err != AF_OK) {
+		return close_all(&r, fail(&r, err == AF_E_CONFIG ? 2 : 1));
+	}
+	if (r.metrics != NULL) {
+		/* The port bound, which port 0 leaves to the system. */
+		const char *colon = strrchr(cfg->metrics.listen, ':');
+		fprintf(stderr, "auditflow: metrics at http://%.*s:%u/metrics, health at /health\n",
+		        (int)(colon - cfg->metrics.listen), cfg->metrics.listen,
+		        af_run_metrics_port(r.metrics));
+	}
 
 	sigset_t stop_set, old_set;
 	af_stream_block_signals(&stop_set, &old_set);

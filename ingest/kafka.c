@@ -208,6 +208,23 @@ static af_err_t take_commit_conf(struct af_kafka_src *s, rd_kafka_conf_t *conf, 
 	return set_ours(conf, "enable.auto.commit", "false", errstr, errstr_size);
 }
 
+/* librdkafka's statistics, every statistics.interval.ms (a second unless
+ * -X says otherwise), on the source thread's poll: a broker connection in
+ * state UP is a broker that answers, the only sign an idle topic gives
+ * that the brokers are back after an outage (metrics' health). json is
+ * NUL-terminated and librdkafka's to free. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct af_kafka_src *s = opaque;
+	(void)rk;
+	(void)len;
+	if (strstr(json, "\"state\":\"UP\"") != NULL) {
+		s->answered = true;
+		s->all_down = false;
+	}
+	return 0;
+}
+
 static af_err_t make_conf(struct af_kafka_src *s, const struct af_kafka_src_opts *o,
                           rd_kafka_conf_t **out, char *errstr, size_t errstr_size)
 {
@@ -222,6 +239,7 @@ static af_err_t make_conf(struct af_kafka_src *s, const struct af_kafka_src_opts
 	    {"queued.min.messages", "1000000"},
 	    {"enable.auto.offset.store", "false"},
 	    {"enable.partition.eof", "true"},
+	    {"statistics.interval.ms", "1000"},
 	};
 	af_err_t e = AF_OK;
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && e == AF_OK; i++)
@@ -250,6 +268,7 @@ static af_err_t make_conf(struct af_kafka_src *s, const struct af_kafka_src_opts
 	rd_kafka_conf_set_opaque(conf, s);
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	rd_kafka_conf_set_error_cb(conf, af_kafka_error_cb);
+	rd_kafka_conf_set_stats_cb(conf, stats_cb);
 	rd_kafka_conf_set_rebalance_cb(conf, af_kafka_rebalance_cb);
 	*out = conf;
 	return AF_OK;

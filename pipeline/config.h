@@ -285,6 +285,15 @@ struct af_config_syslog {
 	const char *sd_id;    /* SD-ID of the structured data */
 };
 
+/* metrics: the HTTP endpoint of `auditflow run` (sinks/metrics.h); by
+ * default on loopback, on the port Prometheus' list of exporters gives. */
+#define AF_METRICS_LISTEN_DEFAULT "127.0.0.1:9464"
+struct af_config_metrics {
+	const char *listen;      /* "ADDR:PORT", or "off" */
+	int64_t unhealthy_after; /* ns a source disconnected or an output failing
+	                            may last before /health answers 503 */
+};
+
 struct af_config_cli {
 	struct af_config_strlist args; /* positional arguments in order ("-" kept) */
 	char *config_path;             /* the -c FILE given, or NULL */
@@ -302,6 +311,7 @@ struct af_config {
 	struct af_config_kafka kafka;
 	struct af_config_http http;
 	struct af_config_syslog syslog;
+	struct af_config_metrics metrics;
 	struct af_config_cli cli; /* not configurable; no rows */
 };
 

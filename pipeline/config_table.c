@@ -895,11 +895,39 @@ static const struct af_config_key syslog_keys[] = {
     },
 };
 
+/* metrics: what `auditflow run` serves for Prometheus and for health
+ * checks (sinks/metrics.h). Loopback by default: the counts say how busy a
+ * security pipeline is, which need not leave the host unless asked. */
+static const struct af_config_key metrics_keys[] = {
+    {
+        AF_CONFIG_STRING(metrics.listen),
+        .def = AF_METRICS_LISTEN_DEFAULT,
+        .opt = "metrics",
+        .commands = AF_CMD_RUN,
+        .metavar = "ADDR:PORT",
+        .help = "serve Prometheus metrics at /metrics and a health check at /health on "
+                "this address (port 0: any free one); off: none",
+    },
+    /* A minute: librdkafka reconnects in seconds, and a webhook's retries
+     * back off to 30 s by default, so a shorter time would flap. */
+    {
+        AF_CONFIG_DURATION(metrics.unhealthy_after),
+        .def = "60s",
+        .opt = "unhealthy-after",
+        .commands = AF_CMD_RUN,
+        .metavar = "DURATION",
+        .help = "/health answers 503 once the brokers have been unreachable, or an output "
+                "has been refusing alerts, for this long",
+    },
+};
+
 static const struct af_config_section sections[] = {
-    SECTION("input", input_keys),     SECTION("output", output_keys), SECTION("geo", geo_keys),
-    SECTION("runtime", runtime_keys), SECTION("replay", replay_keys), SECTION("state", state_keys),
-    SECTION("rules", rules_keys),     SECTION("kafka", kafka_keys),   SECTION("http", http_keys),
-    SECTION("syslog", syslog_keys),
+    SECTION("input", input_keys),     SECTION("output", output_keys),
+    SECTION("geo", geo_keys),         SECTION("runtime", runtime_keys),
+    SECTION("replay", replay_keys),   SECTION("state", state_keys),
+    SECTION("rules", rules_keys),     SECTION("kafka", kafka_keys),
+    SECTION("http", http_keys),       SECTION("syslog", syslog_keys),
+    SECTION("metrics", metrics_keys),
 };
 
 const struct af_config_section *af_config_sections(size_t *count)

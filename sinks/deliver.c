@@ -20,6 +20,7 @@
 #include "pipeline/clock.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,12 @@ struct af_deliver {
 	uint64_t syslog_failed; /* syslog's given-up messages already reported */
 	unsigned turn;          /* the output that waited last */
 	struct af_deliver_stats stats;
+	double *taken_at; /* [AF_DELIVER_WINDOW]: when each token was taken */
+	/* For af_deliver_health on another thread: the stats and when the
+	 * oldest unsettled token was taken (0: none), under pub_mu. */
+	pthread_mutex_t pub_mu;
+	struct af_deliver_stats pub;
+	double pub_oldest;
 };
 
 static const unsigned topic_bits[3] = {OUT_K_ALERTS, OUT_K_DLQ, OUT_K_EVENTS};
@@ -168,6 +175,11 @@ static void advance(struct af_deliver *d)
 	while (d->done < d->next && d->left[d->done % AF_DELIVER_WINDOW] == 0)
 		d->done++;
 	d->stats.settled = d->done;
+	/* Metrics: once a document and a serving round, never per record. */
+	pthread_mutex_lock(&d->pub_mu);
+	d->pub = d->stats;
+	d->pub_oldest = d->done < d->next ? d->taken_at[d->done % AF_DELIVER_WINDOW] : 0;
+	pthread_mutex_unlock(&d->pub_mu);
 }
 
 /* --- offering to the outputs --- */
@@ -320,6 +332,7 @@ static af_err_t take(struct af_deliver *d, unsigned mask, size_t per_output, cha
 		return AF_E_INTERNAL;
 	}
 	d->left[s->token % AF_DELIVER_WINDOW] = (uint32_t)owed;
+	d->taken_at[s->token % AF_DELIVER_WINDOW] = af_clock_s();
 	d->next = s->token + 1;
 	d->stats.documents++;
 	s->mask = mask;
@@ -561,11 +574,13 @@ af_err_t af_deliver_open(const struct af_deliver_opts *opts, struct af_deliver *
 	if (d == NULL)
 		goto nomem;
 	d->o = *opts;
+	pthread_mutex_init(&d->pub_mu, NULL);
 	d->left = calloc(AF_DELIVER_WINDOW, sizeof(*d->left));
+	d->taken_at = calloc(AF_DELIVER_WINDOW, sizeof(*d->taken_at));
 	d->json = malloc(ALERT_JSON_MAX);
 	d->dead = malloc(DEAD_LINE_MIN);
 	d->dead_cap = DEAD_LINE_MIN;
-	if (d->left == NULL || d->json == NULL || d->dead == NULL)
+	if (d->left == NULL || d->taken_at == NULL || d->json == NULL || d->dead == NULL)
 		goto nomem;
 	d->outlet = (struct af_rt_outlet){.ctx = d,
 	                                  .alert = outlet_alert,
@@ -618,6 +633,15 @@ const struct af_rt_outlet *af_deliver_outlet(struct af_deliver *d)
 void af_deliver_stats(const struct af_deliver *d, struct af_deliver_stats *out)
 {
 	*out = d->stats;
+}
+
+void af_deliver_health(struct af_deliver *d, struct af_deliver_stats *out, double *waiting_s)
+{
+	pthread_mutex_lock(&d->pub_mu);
+	*out = d->pub;
+	double oldest = d->pub_oldest;
+	pthread_mutex_unlock(&d->pub_mu);
+	*waiting_s = oldest > 0 ? af_clock_s() - oldest : 0;
 }
 
 /* What each output still holds, for the message at close: ", kafka:x
@@ -699,6 +723,8 @@ af_err_t af_deliver_close(struct af_deliver *d, int timeout_ms, char *errstr, si
 		af_kafka_sink_close(d->k[i]);
 	free(d->st.text);
 	free(d->left);
+	free(d->taken_at);
+	pthread_mutex_destroy(&d->pub_mu);
 	free(d->json);
 	free(d->dead);
 	free(d);

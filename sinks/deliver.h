@@ -111,6 +111,12 @@ const struct af_rt_outlet *af_deliver_outlet(struct af_deliver *d);
 
 void af_deliver_stats(const struct af_deliver *d, struct af_deliver_stats *out);
 
+/* For metrics and health, from any thread: the counters as the sink
+ * thread last published them (after each document and serving round),
+ * and how long the oldest document not yet settled has waited (0: none
+ * waits), in seconds. Takes d's metrics mutex. */
+void af_deliver_health(struct af_deliver *d, struct af_deliver_stats *out, double *waiting_s);
+
 /* Deliver what is held for up to timeout_ms (HTTP batches leave without
  * lingering), then close the network outputs and free d. What is still
  * held then is dropped, not dead-lettered: it was never settled, so an

@@ -58,6 +58,8 @@ af_err_t af_summary_merge(struct af_summary *into, const struct af_summary *from
 	}
 	/* Alerts from has counted without a rule it could name. */
 	into->alerts += from->alerts - by_rule;
+	for (size_t i = 0; i < 4; i++)
+		into->alerts_by_severity[i] += from->alerts_by_severity[i];
 	into->accounts += from->accounts;
 	into->accounts_estimated = into->accounts_estimated || from->accounts_estimated;
 	into->accounts_evicted += from->accounts_evicted;

@@ -109,6 +109,7 @@ static void emit_alert(void *ctx, const struct af_alert *a)
 	/* Counted where raised, so a checkpoint of the shard holds the
 	 * count of exactly the alerts its state has raised. */
 	(void)af_summary_add_alerts(&c->sum, a->rule, 1);
+	c->sum.alerts_by_severity[a->severity < 4 ? a->severity : 0]++;
 	atomic_store_explicit(&c->pub_alerts, c->sum.alerts, memory_order_relaxed);
 	if (m == NULL)
 		return;
@@ -582,6 +583,37 @@ static void shard_finish(struct rt_core *c)
 }
 
 /* A batch's dead letters, from its marker, into this shard's counts. */
+/* How often a core copies its counts for metrics. */
+#define RT_PUB_S 0.25
+
+/* The counts that are not kept as they go, into c->sum. */
+static void sum_state(struct rt_core *c)
+{
+	struct af_shard_stats st;
+
+	c->sum.accounts = af_keyset_count(&c->accounts);
+	c->sum.accounts_estimated = !af_keyset_exact(&c->accounts);
+	af_shard_stats(c->shard, &st);
+	c->sum.accounts_evicted = st.account_evictions;
+	c->sum.addresses_evicted = st.address_evictions;
+}
+
+/* Copy the counts for af_runtime_stats, at most every RT_PUB_S unless
+ * force. Mutex: pub_mu, taken for the copy only (metrics, not the data
+ * path: once a quarter second at a batch boundary). */
+static void publish(struct rt_core *c, bool force)
+{
+	double now = af_clock_s();
+
+	if (!force && now - c->pub_at < RT_PUB_S)
+		return;
+	c->pub_at = now;
+	sum_state(c);
+	pthread_mutex_lock(&c->pub_mu);
+	c->pub_sum = c->sum;
+	pthread_mutex_unlock(&c->pub_mu);
+}
+
 static void count_invalid(struct rt_core *c, const uint32_t *invalid)
 {
 	for (unsigned r = 0; r < AF_REASON_COUNT; r++) {
@@ -648,8 +680,10 @@ static bool shard_step(struct rt_core *c)
 			} else if (it->idle && !c->input_done[it->input]) {
 				af_merge_idle(c->merge, it->input);
 			}
-			if (it->counts)
+			if (it->counts) {
 				count_invalid(c, it->invalid);
+				publish(c, false);
+			}
 			c->expected++;
 			ckpt = it->checkpoint;
 			c->stopped = c->stopped || it->stop;
@@ -693,12 +727,7 @@ void *af_rt_core_main(void *arg)
 	}
 	if (c->geo != NULL)
 		af_geo_reader_stats(c->geo, &c->geo_stats);
-	c->sum.accounts = af_keyset_count(&c->accounts);
-	c->sum.accounts_estimated = !af_keyset_exact(&c->accounts);
-	struct af_shard_stats st;
-	af_shard_stats(c->shard, &st);
-	c->sum.accounts_evicted = st.account_evictions;
-	c->sum.addresses_evicted = st.address_evictions;
+	publish(c, true);
 	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
 	return NULL;
@@ -724,7 +753,9 @@ af_err_t af_rt_core_init(struct rt_core *c, struct af_runtime *rt, uint32_t id, 
 
 	c->rt = rt;
 	c->id = id;
+	pthread_mutex_init(&c->pub_mu, NULL);
 	af_summary_init(&c->sum);
+	af_summary_init(&c->pub_sum);
 	c->addr_kinds = af_rules_kinds(&cfg->rules, AF_RULE_SCOPE_ADDRESS);
 
 	/* This shard's share of the bounds: the run's caps hold for the run. */
@@ -798,6 +829,7 @@ nomem:
 
 void af_rt_core_fini(struct rt_core *c)
 {
+	pthread_mutex_destroy(&c->pub_mu);
 	af_shard_free(c->shard);
 	af_merge_free(c->merge);
 	af_dedup_free(c->dedup);

@@ -165,6 +165,11 @@ struct rt_core {
 	struct af_geo_reader_stats geo_stats;
 	_Atomic uint64_t pub_invalid; /* published for progress */
 	_Atomic uint64_t pub_alerts;  /* likewise: alerts this shard raised */
+	/* The counts for metrics: a copy of sum, taken at a batch boundary
+	 * at most every RT_PUB_S (and at the end), under pub_mu. */
+	pthread_mutex_t pub_mu;
+	struct af_summary pub_sum;
+	double pub_at;
 	char errstr[256];
 };
 

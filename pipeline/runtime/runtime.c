@@ -728,6 +728,19 @@ void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_
 	*alerts = raised;
 }
 
+void af_runtime_stats(const struct af_runtime *rt, struct af_summary *out)
+{
+	struct af_runtime *m = (struct af_runtime *)rt;
+
+	af_summary_init(out);
+	for (uint32_t i = 0; i < rt->n; i++) {
+		pthread_mutex_lock(&m->cores[i].pub_mu);
+		(void)af_summary_merge(out, &m->cores[i].pub_sum);
+		pthread_mutex_unlock(&m->cores[i].pub_mu);
+	}
+	out->events_in = atomic_load_explicit(&m->pub_records, memory_order_relaxed);
+}
+
 int64_t af_runtime_frontier(const struct af_runtime *rt, uint32_t input)
 {
 	return atomic_load_explicit(&((struct af_runtime *)rt)->frontier[input],

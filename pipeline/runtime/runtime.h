@@ -290,6 +290,14 @@ void af_runtime_free(struct af_runtime *rt);
 void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid,
                          uint64_t *alerts);
 
+/* The run's counts so far, as af_runtime_wait gives them at the end, for
+ * metrics: each core's as it published them last (at a batch boundary,
+ * every quarter second), events_in as the source counted them. A stopped
+ * run's held events are not in events_ok yet, and events read since the
+ * cores last published are only in events_in.
+ * Thread: any; takes each core's metrics mutex in turn. */
+void af_runtime_stats(const struct af_runtime *rt, struct af_summary *out);
+
 /* The largest event time the workers have seen in input so far
  * (INT64_MIN before any): the source reads next from the input furthest
  * behind, so the inputs advance together and the shards' reorder buffers

@@ -915,14 +915,16 @@ Test(runtime_ckpt, takes_checkpoints_on_the_way_and_keeps_only_the_last_ones_fil
 		struct ck_src s;
 		struct ck_outcome o;
 
-		af_recs_ordinary(&in[0], "p", T0, 1500);
-		af_recs_ordinary(&in[1], "q", T0 + 13, 1500);
+		/* Enough batches that a checkpoint taken one at a time, with its
+		 * fsyncs, is followed by others even on a loaded machine. */
+		af_recs_ordinary(&in[0], "p", T0, 6000);
+		af_recs_ordinary(&in[1], "q", T0 + 13, 6000);
 		ck_scratch_init(&sc, threads, 8, "1ns", state, sizeof(state));
 		ck_src_init(&s, in, 2);
 		ck_run(&sc.cfg, &s, sc.alerts_path, false, sc.label, &o);
 		cr_expect(o.ended, "%s", sc.label);
-		cr_expect_eq(o.sum.events_in, 3000, "%s", sc.label);
-		cr_expect_eq(o.sum.events_ok, 3000, "%s", sc.label);
+		cr_expect_eq(o.sum.events_in, 12000, "%s", sc.label);
+		cr_expect_eq(o.sum.events_ok, 12000, "%s", sc.label);
 		cr_assert_gt(o.checkpoints, 1, "%s: %llu checkpoints", sc.label,
 		             (unsigned long long)o.checkpoints);
 

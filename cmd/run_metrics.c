@@ -1,0 +1,274 @@
+/* run_metrics.c - `auditflow run`'s /metrics and /health; see
+ * run_metrics.h.
+ */
+#include "cmd/run_metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/alert.h"
+#include "pipeline/clock.h"
+#include "pipeline/event.h"
+#include "pipeline/reason.h"
+#include "sinks/metrics.h"
+#include "sinks/summary.h"
+
+/* How often the source thread publishes its counters. */
+#define SOURCE_PUB_S 0.25
+
+/* A partition's lag as last published. */
+struct lag {
+	char topic[256];
+	int partition;
+	int64_t lag;
+};
+
+struct af_run_metrics {
+	const struct af_config *cfg;
+	struct af_runtime *rt;
+	struct af_kafka_src *src; /* the source thread's */
+	struct af_deliver *out;
+	struct af_metrics *server;
+	double started;
+	/* Published by the source thread, under mu: */
+	pthread_mutex_t mu;
+	double pub_at; /* the source thread's; not under mu */
+	struct af_kafka_src_stats ks;
+	struct lag *lags; /* [cfg->kafka.max_partitions] */
+	uint32_t nlags;
+	double disconnected_since; /* 0: connected */
+};
+
+void af_run_metrics_source(struct af_run_metrics *m)
+{
+	if (m == NULL)
+		return;
+	double now = af_clock_s();
+	if (now - m->pub_at < SOURCE_PUB_S)
+		return;
+	m->pub_at = now;
+	struct af_kafka_src_stats ks;
+	af_kafka_src_stats(m->src, &ks);
+	pthread_mutex_lock(&m->mu);
+	m->ks = ks;
+	if (ks.connected)
+		m->disconnected_since = 0;
+	else if (m->disconnected_since == 0)
+		m->disconnected_since = now;
+	m->nlags = 0;
+	for (uint32_t i = 0; i < ks.inputs && m->nlags < m->cfg->kafka.max_partitions; i++) {
+		int64_t lag;
+		const char *name = af_kafka_src_input_name(m->src, i);
+		if (name == NULL || af_kafka_src_lag(m->src, i, &lag) != AF_OK)
+			continue;
+		/* "topic[partition]" */
+		const char *open = strrchr(name, '[');
+		struct lag *l = &m->lags[m->nlags++];
+		size_t tlen = open ? (size_t)(open - name) : strlen(name);
+		if (tlen >= sizeof(l->topic))
+			tlen = sizeof(l->topic) - 1;
+		memcpy(l->topic, name, tlen);
+		l->topic[tlen] = '\0';
+		l->partition = open ? atoi(open + 1) : -1;
+		l->lag = lag;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* A label value as the exposition format wants it: \, " and newline
+ * escaped. */
+static void label(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(out, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+}
+
+static void head(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void one(FILE *out, const char *name, const char *type, const char *help, double v)
+{
+	head(out, name, type, help);
+	fprintf(out, "%s %.17g\n", name, v);
+}
+
+static void render(void *ctx, FILE *out)
+{
+	struct af_run_metrics *m = ctx;
+	struct af_summary s;
+	struct af_kafka_src_stats ks;
+	struct af_deliver_stats ds;
+	double waiting = 0;
+
+	af_runtime_stats(m->rt, &s);
+	pthread_mutex_lock(&m->mu);
+	ks = m->ks;
+	pthread_mutex_unlock(&m->mu);
+	if (m->out != NULL)
+		af_deliver_health(m->out, &ds, &waiting);
+	else
+		memset(&ds, 0, sizeof(ds));
+
+	one(out, "auditflow_up", "gauge", "1 while the run serves", 1);
+	one(out, "auditflow_uptime_seconds", "gauge", "seconds since the run started",
+	    af_clock_s() - m->started);
+	head(out, "auditflow_events_received_total", "counter",
+	     "records read from the source (each becomes an event, a dead letter or a "
+	     "duplicate)");
+	fprintf(out, "auditflow_events_received_total{source=\"kafka\"} %llu\n",
+	        (unsigned long long)s.events_in);
+	head(out, "auditflow_events_total", "counter", "records by what became of them");
+	fprintf(out, "auditflow_events_total{result=\"ok\"} %llu\n",
+	        (unsigned long long)s.events_ok);
+	fprintf(out, "auditflow_events_total{result=\"dead_letter\"} %llu\n",
+	        (unsigned long long)s.events_invalid);
+	fprintf(out, "auditflow_events_total{result=\"duplicate\"} %llu\n",
+	        (unsigned long long)s.duplicates);
+	head(out, "auditflow_dead_letters_total", "counter", "records dead-lettered, by reason");
+	for (unsigned r = 0; r < AF_REASON_COUNT; r++)
+		if (r != AF_REASON_NONE)
+			fprintf(out, "auditflow_dead_letters_total{reason=\"%s\"} %llu\n",
+			        af_reason_name((enum af_reason)r),
+			        (unsigned long long)s.invalid_by_reason[r]);
+	one(out, "auditflow_events_late_total", "counter",
+	    "events older than the reorder window allowed (applied late)", (double)s.late);
+	head(out, "auditflow_events_by_kind_total", "counter", "events by kind");
+	for (unsigned k = 0; k < AF_KIND_COUNT; k++)
+		fprintf(out, "auditflow_events_by_kind_total{kind=\"%s\"} %llu\n",
+		        af_kind_name((enum af_kind)k), (unsigned long long)s.by_kind[k]);
+	head(out, "auditflow_alerts_total", "counter", "alerts raised, by rule");
+	for (uint32_t i = 0; i < s.rules_n; i++) {
+		fputs("auditflow_alerts_total{rule=\"", out);
+		label(out, s.alerts_by_rule[i].name);
+		fprintf(out, "\"} %llu\n", (unsigned long long)s.alerts_by_rule[i].count);
+	}
+	head(out, "auditflow_alerts_by_severity_total", "counter", "alerts raised, by severity");
+	for (unsigned v = 0; v < AF_SEV_COUNT; v++)
+		fprintf(out, "auditflow_alerts_by_severity_total{severity=\"%s\"} %llu\n",
+		        af_severity_name((enum af_severity)v),
+		        (unsigned long long)s.alerts_by_severity[v]);
+	one(out, "auditflow_accounts", "gauge",
+	    "distinct accounts seen (an estimate past 2^20 a thread)", (double)s.accounts);
+	one(out, "auditflow_accounts_evicted_total", "counter",
+	    "account states dropped at state.max_accounts", (double)s.accounts_evicted);
+	one(out, "auditflow_addresses_evicted_total", "counter",
+	    "address states dropped at state.max_addresses", (double)s.addresses_evicted);
+
+	one(out, "auditflow_kafka_messages_total", "counter", "Kafka messages read",
+	    (double)ks.messages);
+	one(out, "auditflow_kafka_bytes_total", "counter", "Kafka payload bytes read",
+	    (double)ks.bytes);
+	one(out, "auditflow_kafka_rebalances_total", "counter", "assignments and revocations",
+	    (double)ks.rebalances);
+	one(out, "auditflow_kafka_commits_total", "counter", "offset commits accepted",
+	    (double)ks.commits);
+	one(out, "auditflow_kafka_commit_errors_total", "counter", "offset commits that failed",
+	    (double)ks.commit_errors);
+	one(out, "auditflow_kafka_client_errors_total", "counter",
+	    "errors librdkafka reported and worked through", (double)ks.client_errors);
+	one(out, "auditflow_kafka_paused_total", "counter",
+	    "times the partitions were paused (back-pressure)", (double)ks.paused);
+	one(out, "auditflow_kafka_assigned_partitions", "gauge", "partitions assigned now",
+	    (double)ks.assigned);
+	one(out, "auditflow_kafka_connected", "gauge", "1 when a broker has answered",
+	    ks.connected);
+	head(out, "auditflow_kafka_consumer_lag", "gauge",
+	     "messages between the partition's end and this run's position");
+	pthread_mutex_lock(&m->mu);
+	for (uint32_t i = 0; i < m->nlags; i++) {
+		fputs("auditflow_kafka_consumer_lag{topic=\"", out);
+		label(out, m->lags[i].topic);
+		fprintf(out, "\",partition=\"%d\"} %lld\n", m->lags[i].partition,
+		        (long long)m->lags[i].lag);
+	}
+	pthread_mutex_unlock(&m->mu);
+
+	one(out, "auditflow_output_documents_total", "counter",
+	    "alerts and chunks of lines handed to the outputs", (double)ds.documents);
+	one(out, "auditflow_output_settled_total", "counter",
+	    "of those, delivered or dead-lettered, in order", (double)ds.settled);
+	one(out, "auditflow_output_undeliverable_total", "counter",
+	    "documents an output gave up on (in the dead-letter output)", (double)ds.undeliverable);
+	one(out, "auditflow_output_refused_total", "counter",
+	    "offers refused because the outputs were full (back-pressure)", (double)ds.refused);
+	one(out, "auditflow_output_oldest_waiting_seconds", "gauge",
+	    "how long the oldest document not yet delivered has waited", waiting);
+}
+
+static bool health(void *ctx, FILE *out)
+{
+	struct af_run_metrics *m = ctx;
+	double limit = (double)m->cfg->metrics.unhealthy_after / 1e9, now = af_clock_s();
+	struct af_deliver_stats ds;
+	double waiting = 0;
+
+	pthread_mutex_lock(&m->mu);
+	double since = m->disconnected_since;
+	pthread_mutex_unlock(&m->mu);
+	if (m->out != NULL)
+		af_deliver_health(m->out, &ds, &waiting);
+	double down = since > 0 ? now - since : 0;
+	bool source_ok = down <= limit, output_ok = waiting <= limit;
+	fprintf(out,
+	        "{\"status\":\"%s\",\"source\":{\"ok\":%s,\"disconnected_s\":%.1f},"
+	        "\"outputs\":{\"ok\":%s,\"oldest_waiting_s\":%.1f},\"unhealthy_after_s\":%.1f}\n",
+	        source_ok && output_ok ? "ok" : "unhealthy", source_ok ? "true" : "false", down,
+	        output_ok ? "true" : "false", waiting, limit);
+	return source_ok && output_ok;
+}
+
+af_err_t af_run_metrics_open(const struct af_config *cfg, struct af_runtime *rt,
+                             struct af_kafka_src *src, struct af_deliver *out,
+                             struct af_run_metrics **mp, char *errstr, size_t errstr_size)
+{
+	struct af_run_metrics *m;
+
+	*mp = NULL;
+	if (cfg->metrics.listen == NULL || strcmp(cfg->metrics.listen, "off") == 0)
+		return AF_OK;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->lags = calloc(cfg->kafka.max_partitions, sizeof(*m->lags))) == NULL) {
+		free(m);
+		snprintf(errstr, errstr_size, "out of memory");
+		return AF_E_NOMEM;
+	}
+	m->cfg = cfg;
+	m->rt = rt;
+	m->src = src;
+	m->out = out;
+	m->started = af_clock_s();
+	pthread_mutex_init(&m->mu, NULL);
+	af_err_t e = af_metrics_open(cfg->metrics.listen, render, health, m, &m->server, errstr,
+	                             errstr_size);
+	if (e != AF_OK) {
+		af_run_metrics_close(m);
+		return e;
+	}
+	*mp = m;
+	return AF_OK;
+}
+
+uint16_t af_run_metrics_port(const struct af_run_metrics *m)
+{
+	return af_metrics_port(m->server);
+}
+
+void af_run_metrics_close(struct af_run_metrics *m)
+{
+	if (m == NULL)
+		return;
+	af_metrics_close(m->server);
+	pthread_mutex_destroy(&m->mu);
+	free(m->lags);
+	free(m);
+}

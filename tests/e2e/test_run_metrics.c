@@ -1,0 +1,248 @@
+/* test_run_metrics.c - `auditflow run --metrics` end to end: /metrics
+ * scraped while the run consumes the embedded broker's topic counts what
+ * the summary counts at the end (records, dead letters, alerts), in the
+ * Prometheus text format, with no account or address in a label; /health
+ * answers 200, turns 503 while the brokers are down longer than
+ * --unhealthy-after, and 200 again once they are back.
+ *
+ * Thread: the test's; the broker, kcat and the run are real processes,
+ * the scrapes plain HTTP/1.0 over loopback.
+ * DESIGN: no timing assertions: every wait polls towards a state (the
+ * counts reached, the health flipped) with a deadline against a hang.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#define DEMO AF_TEST_DATA "/demo/"
+/* Deadline for a state to be reached; against a hang. */
+#define WAIT_S 90
+/* The demo's sign-ins and three records that are not JSON. */
+#define RECORDS 31
+#define BAD     3
+
+static struct af_e2e_broker broker;
+static struct af_e2e_proc proc;
+
+static void fini(void)
+{
+	af_e2e_proc_kill(&proc);
+	af_e2e_broker_close(&broker);
+	af_e2e_teardown();
+}
+
+TestSuite(run_metrics, .init = af_e2e_setup, .fini = fini, .timeout = 280);
+
+/* GET path on 127.0.0.1:port: the status (0 when no answer) and the body
+ * (owned). */
+static int get(unsigned port, const char *path, char **body)
+{
+	char req[256], buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	*body = NULL;
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return 0;
+	}
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		return 0;
+	const char *b = strstr(buf, "\r\n\r\n");
+	*body = strdup(b ? b + 4 : "");
+	return status;
+}
+
+/* The value of the sample line that starts with name (its labels
+ * included), or -1. */
+static long long sample(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && p[len] == ' ')
+			return strtoll(p + len + 1, NULL, 10);
+	return -1;
+}
+
+/* The sum of every sample of metric name (any labels). */
+static long long total(const char *text, const char *name)
+{
+	long long sum = 0;
+	size_t len = strlen(name);
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && (p[len] == '{' || p[len] == ' '))
+			sum += strtoll(strchr(p + len, ' ') + 1, NULL, 10);
+	return sum;
+}
+
+static void ctl(const char *command)
+{
+	char answer[1024], err[1024];
+	cr_assert_eq(af_e2e_broker_ctl(&broker, command, answer, sizeof(answer), err, sizeof(err)),
+	             0, "%s: %s", command, err);
+	cr_assert(strncmp(answer, "ok", 2) == 0, "%s: the broker answered '%s'", command, answer);
+}
+
+/* Poll /health until it answers want; the last body (owned). */
+static char *health_becomes(unsigned port, int want)
+{
+	double end = af_e2e_now_s() + WAIT_S;
+	char *body = NULL;
+	int status = 0;
+	while (af_e2e_now_s() < end) {
+		free(body);
+		status = get(port, "/health", &body);
+		if (status == want)
+			return body;
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("/health still answers %d (%s), not %d", status, body ? body : "", want);
+	return NULL;
+}
+
+Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
+{
+	char err[1024];
+	const char *const extra[] = {"--control", "-", "--topic", "signins:2", NULL};
+	cr_assert_eq(af_e2e_broker_open(&broker, extra, err, sizeof(err)), 0, "%s", err);
+
+	/* The demo's sign-ins, then three messages that are not records. */
+	size_t len;
+	char *demo = af_slurp(DEMO "signins.jsonl", &len);
+	cr_assert_not_null(demo);
+	const char *input = af_e2e_path("input.jsonl");
+	FILE *f = fopen(input, "w");
+	cr_assert_not_null(f);
+	fwrite(demo, 1, len, f);
+	fputs("not json\n{\"CreationTime\":\nnor this\n", f);
+	cr_assert_eq(fclose(f), 0);
+	free(demo);
+	cr_assert_eq(af_e2e_produce(broker.addr, "signins", input, NULL, err, sizeof(err)), 0, "%s",
+	             err);
+
+	const char *summary = af_e2e_path("summary.json");
+	const char *argv[] = {AF_BIN,
+	                      "run",
+	                      "-b",
+	                      broker.addr,
+	                      "-t",
+	                      "signins",
+	                      "-G",
+	                      "metrics",
+	                      "--offset",
+	                      "beginning",
+	                      "--metrics",
+	                      "127.0.0.1:0",
+	                      "--unhealthy-after",
+	                      "1s",
+	                      "-o",
+	                      af_e2e_path("alerts.jsonl"),
+	                      "--summary",
+	                      summary,
+	                      NULL};
+	const char *errpath = af_e2e_path("run.err");
+	cr_assert_eq(af_e2e_spawn(&proc, argv, af_e2e_path("run.out"), errpath, err, sizeof(err)),
+	             0, "%s", err);
+
+	/* The port, from the line the run writes once it serves. */
+	unsigned port = 0;
+	double end = af_e2e_now_s() + WAIT_S;
+	while (port == 0 && af_e2e_now_s() < end && af_e2e_running(&proc)) {
+		char *text = af_slurp(errpath, NULL);
+		const char *at = text ? strstr(text, "metrics at http://127.0.0.1:") : NULL;
+		if (at != NULL)
+			port = (unsigned)atoi(at + strlen("metrics at http://127.0.0.1:"));
+		free(text);
+		if (port == 0)
+			af_e2e_nap();
+	}
+	cr_assert_neq(port, 0, "the run says where it serves metrics");
+
+	/* Every record read and judged. */
+	char *m = NULL;
+	end = af_e2e_now_s() + WAIT_S;
+	do {
+		free(m);
+		cr_assert_eq(get(port, "/metrics", &m), 200);
+		if (sample(m, "auditflow_events_received_total{source=\"kafka\"}") == RECORDS &&
+		    sample(m, "auditflow_events_total{result=\"dead_letter\"}") == BAD &&
+		    sample(m, "auditflow_events_total{result=\"ok\"}") > 0)
+			break;
+		usleep(100 * 1000);
+	} while (af_e2e_now_s() < end);
+	cr_assert_eq(sample(m, "auditflow_events_received_total{source=\"kafka\"}"), RECORDS, "%s",
+	             m);
+	cr_assert_eq(sample(m, "auditflow_events_total{result=\"dead_letter\"}"), BAD, "%s", m);
+	cr_assert_eq(sample(m, "auditflow_dead_letters_total{reason=\"malformed_json\"}"), BAD,
+	             "%s", m);
+	cr_assert_eq(sample(m, "auditflow_up"), 1, "%s", m);
+	cr_assert_eq(sample(m, "auditflow_kafka_messages_total"), RECORDS, "%s", m);
+	cr_assert_eq(sample(m, "auditflow_kafka_assigned_partitions"), 2, "%s", m);
+	cr_assert_not_null(strstr(m, "# TYPE auditflow_alerts_total counter\n"), "%s", m);
+	cr_assert_null(strstr(m, "@"), "no account in a label: %s", m);
+	cr_assert_null(strstr(m, "contoso"), "no account in a label: %s", m);
+	long long alerts_seen = total(m, "auditflow_alerts_total");
+	cr_assert_eq(total(m, "auditflow_alerts_by_severity_total"), alerts_seen, "%s", m);
+
+	char *body = health_becomes(port, 200);
+	cr_assert_not_null(strstr(body, "\"status\":\"ok\""), "%s", body);
+	free(body);
+	cr_assert_eq(get(port, "/nothing", &body), 404);
+	free(body);
+
+	ctl("down all");
+	body = health_becomes(port, 503);
+	cr_assert_not_null(strstr(body, "\"status\":\"unhealthy\",\"source\":{\"ok\":false"), "%s",
+	                   body);
+	free(body);
+	ctl("up all");
+	free(health_becomes(port, 200));
+
+	kill(proc.pid, SIGINT);
+	cr_assert_eq(af_e2e_reap(&proc, WAIT_S, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(proc.status, 0, "the run exited %d", proc.status);
+	char *s = af_slurp(summary, NULL);
+	cr_assert_not_null(s);
+	cr_assert_eq(af_json_int(s, "events_in"), RECORDS, "%s", s);
+	cr_assert_eq(af_json_int(s, "events_invalid"), BAD, "%s", s);
+	/* The scrape saw what had been applied then; the stop applies the
+	 * rest of the reorder buffer. */
+	cr_assert_leq(alerts_seen, af_json_int(s, "alerts"), "%s\n%s", m, s);
+	cr_assert_gt(af_json_int(s, "alerts"), 0, "%s", s);
+	free(s);
+	free(m);
+}
+
+Test(run_metrics, refuses_an_address_it_cannot_serve_with_exit_2)
+{
+	const char *args[] = {"run", "-b",        "127.0.0.1:1", "-t",
+	                      "x",   "--metrics", "localhost",   NULL};
+	struct af_run r;
+	cr_assert_eq(af_run(&r, NULL, args), 0);
+	cr_assert_eq(r.status, 2, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "metrics address 'localhost' is not ADDR:PORT"), "%s",
+	                   r.err);
+	af_run_free(&r);
+}
