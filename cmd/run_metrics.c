@@ -157,6 +157,20 @@ static void render(void *ctx, FILE *out)
 		fprintf(out, "auditflow_alerts_by_severity_total{severity=\"%s\"} %llu\n",
 		        af_severity_name((enum af_severity)v),
 		        (unsigned long long)s.alerts_by_severity[v]);
+	struct af_rt_latency lat;
+	af_runtime_alert_latency(m->rt, &lat);
+	head(out, "auditflow_alert_latency_seconds", "histogram",
+	     "from an alert's event time to its hand-over to the outputs");
+	uint64_t cum = 0;
+	for (unsigned k = 0; k < AF_RT_LATENCY_BUCKETS - 1; k++) {
+		cum += lat.count[k];
+		fprintf(out, "auditflow_alert_latency_seconds_bucket{le=\"%g\"} %llu\n",
+		        af_rt_latency_bounds[k], (unsigned long long)cum);
+	}
+	fprintf(out, "auditflow_alert_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+	        (unsigned long long)lat.n);
+	fprintf(out, "auditflow_alert_latency_seconds_sum %.17g\n", lat.sum_s);
+	fprintf(out, "auditflow_alert_latency_seconds_count %llu\n", (unsigned long long)lat.n);
 	one(out, "auditflow_accounts", "gauge",
 	    "distinct accounts seen (an estimate past 2^20 a thread)", (double)s.accounts);
 	one(out, "auditflow_accounts_evicted_total", "counter",

@@ -195,6 +195,8 @@ struct af_runtime {
 	char source_err[512];
 	char sink_err[512];
 	bool sink_io_failed;
+	pthread_mutex_t lat_mu;   /* metrics: guards lat */
+	struct af_rt_latency lat; /* counted by the sink thread */
 	bool outlet_failed; /* the outlet refused for good: deliver and confirm nothing more */
 
 	_Atomic int64_t pace_first_ts; /* --speed: the first event's time */

@@ -308,6 +308,36 @@ out:
 
 /* --- the sink thread --- */
 
+const double af_rt_latency_bounds[AF_RT_LATENCY_BUCKETS - 1] = {0.1, 0.5, 1,   2,    5,    10,
+                                                                30,  60,  300, 3600, 86400};
+
+/* Count alert a's latency: now (wall clock) less its event time. Once an
+ * alert, on the sink thread; the mutex is for metrics' reader. */
+static void count_latency_of(struct af_runtime *rt, const struct af_alert *a)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double s = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)a->ts_ns) / 1e9;
+	if (s < 0)
+		s = 0;
+	unsigned k = 0;
+	while (k < AF_RT_LATENCY_BUCKETS - 1 && s > af_rt_latency_bounds[k])
+		k++;
+	pthread_mutex_lock(&rt->lat_mu);
+	rt->lat.count[k]++;
+	rt->lat.n++;
+	rt->lat.sum_s += s;
+	pthread_mutex_unlock(&rt->lat_mu);
+}
+
+void af_runtime_alert_latency(const struct af_runtime *rt, struct af_rt_latency *out)
+{
+	struct af_runtime *m = (struct af_runtime *)rt;
+	pthread_mutex_lock(&m->lat_mu);
+	*out = m->lat;
+	pthread_mutex_unlock(&m->lat_mu);
+}
+
 /* Hand one message on. Returns false when the outlet is full (offer the
  * same message again later). */
 static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg *m,
@@ -348,14 +378,18 @@ static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg
 			af_rt_fail(rt, RT_WHO_SINK, err[0] ? err : "an output failed");
 			return true;
 		}
-		if (m->type == RT_MSG_ALERT && rt->sinks.report != NULL)
-			af_alert_report_add(rt->sinks.report, &m->alert);
+		if (m->type == RT_MSG_ALERT) {
+			count_latency_of(rt, &m->alert);
+			if (rt->sinks.report != NULL)
+				af_alert_report_add(rt->sinks.report, &m->alert);
+		}
 		(*tokens)++;
 		return true;
 	}
 	switch (m->type) {
 	case RT_MSG_ALERT:
 		e = af_alert_out_write(rt->sinks.alerts, &m->alert);
+		count_latency_of(rt, &m->alert);
 		if (rt->sinks.report != NULL)
 			af_alert_report_add(rt->sinks.report, &m->alert);
 		break;
@@ -543,6 +577,7 @@ af_err_t af_runtime_new(const struct af_config *cfg, const struct af_rt_source *
 
 	if (rt == NULL)
 		goto nomem;
+	pthread_mutex_init(&rt->lat_mu, NULL);
 	rt->cfg = cfg;
 	rt->src = *src;
 	rt->sinks = *sinks;
@@ -694,6 +729,7 @@ void af_runtime_free(struct af_runtime *rt)
 {
 	if (rt == NULL)
 		return;
+	pthread_mutex_destroy(&rt->lat_mu);
 	for (uint32_t i = 0; rt->cores != NULL && i < rt->n; i++)
 		af_rt_core_fini(&rt->cores[i]);
 	for (size_t i = 0; rt->mesh != NULL && i < (size_t)rt->n * rt->n; i++)

@@ -290,6 +290,23 @@ void af_runtime_free(struct af_runtime *rt);
 void af_runtime_progress(const struct af_runtime *rt, uint64_t *records, uint64_t *invalid,
                          uint64_t *alerts);
 
+/* The latency from an alert's event time to its hand-over to the outputs
+ * (wall clock), for metrics: counts per bucket, each bucket's upper bound
+ * in af_rt_latency_bounds (seconds), the last bucket unbounded. A replay
+ * of old logs lands in the last bucket; a stream shows how far behind its
+ * alerts come. */
+#define AF_RT_LATENCY_BUCKETS 12
+extern const double af_rt_latency_bounds[AF_RT_LATENCY_BUCKETS - 1];
+struct af_rt_latency {
+	uint64_t count[AF_RT_LATENCY_BUCKETS]; /* per bucket, not cumulative */
+	uint64_t n;                            /* alerts measured */
+	double sum_s;                          /* of their latencies (0 when ahead) */
+};
+
+/* The alerts' latencies so far. Thread: any; takes the runtime's metrics
+ * mutex (the sink thread counts under it, once an alert). */
+void af_runtime_alert_latency(const struct af_runtime *rt, struct af_rt_latency *out);
+
 /* The run's counts so far, as af_runtime_wait gives them at the end, for
  * metrics: each core's as it published them last (at a batch boundary,
  * every quarter second), events_in as the source counted them. A stopped

@@ -188,7 +188,8 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 		cr_assert_eq(get(port, "/metrics", &m), 200);
 		if (sample(m, "auditflow_events_received_total{source=\"kafka\"}") == RECORDS &&
 		    sample(m, "auditflow_events_total{result=\"dead_letter\"}") == BAD &&
-		    sample(m, "auditflow_events_total{result=\"ok\"}") > 0)
+		    sample(m, "auditflow_events_total{result=\"ok\"}") > 0 &&
+		    sample(m, "auditflow_alert_latency_seconds_count") > 0)
 			break;
 		usleep(100 * 1000);
 	} while (af_e2e_now_s() < end);
@@ -204,6 +205,14 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	cr_assert_null(strstr(m, "@"), "no account in a label: %s", m);
 	cr_assert_null(strstr(m, "contoso"), "no account in a label: %s", m);
 	long long alerts_seen = total(m, "auditflow_alerts_total");
+	/* The demo's events are from 2025: every alert is over a day late. */
+	long long measured = sample(m, "auditflow_alert_latency_seconds_count");
+	cr_assert_gt(measured, 0, "%s", m);
+	cr_assert_eq(sample(m, "auditflow_alert_latency_seconds_bucket{le=\"+Inf\"}"), measured,
+	             "%s", m);
+	cr_assert_eq(sample(m, "auditflow_alert_latency_seconds_bucket{le=\"86400\"}"), 0, "%s", m);
+	cr_assert_not_null(strstr(m, "# TYPE auditflow_alert_latency_seconds histogram\n"), "%s",
+	                   m);
 	cr_assert_eq(total(m, "auditflow_alerts_by_severity_total"), alerts_seen, "%s", m);
 
 	char *body = health_becomes(port, 200);
@@ -230,6 +239,7 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	/* The scrape saw what had been applied then; the stop applies the
 	 * rest of the reorder buffer. */
 	cr_assert_leq(alerts_seen, af_json_int(s, "alerts"), "%s\n%s", m, s);
+	cr_assert_leq(measured, af_json_int(s, "alerts"), "%s\n%s", m, s);
 	cr_assert_gt(af_json_int(s, "alerts"), 0, "%s", s);
 	free(s);
 	free(m);
