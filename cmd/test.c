@@ -351,14 +351,14 @@ static char *slurp(const char *path)
 	return text;
 }
 
-/* Replay the case's records under cfg into the scratch folder, the
- * replay's stderr into its log. Returns the replay's exit status. */
-static int replay_case(struct tfile *f, struct af_config *cfg, struct outcome *o)
+/* Replay the records file (its caller's to remove) under cfg into the
+ * scratch folder, the replay's stderr into its log. Returns the replay's
+ * exit status. */
+static int replay_case(struct tfile *f, struct af_config *cfg, char *records, struct outcome *o)
 {
-	char records[PATH_MAX + 16], alerts[PATH_MAX + 16], dlq[PATH_MAX + 16], log[PATH_MAX + 16];
+	char alerts[PATH_MAX + 16], dlq[PATH_MAX + 16], log[PATH_MAX + 16];
 	char err[1024];
 
-	snprintf(records, sizeof(records), "%s/records.jsonl", f->scratch);
 	snprintf(alerts, sizeof(alerts), "%s/alerts.jsonl", f->scratch);
 	snprintf(dlq, sizeof(dlq), "%s/dlq.jsonl", f->scratch);
 	snprintf(log, sizeof(log), "%s/replay.log", f->scratch);
@@ -388,7 +388,6 @@ static int replay_case(struct tfile *f, struct af_config *cfg, struct outcome *o
 	o->alerts = slurp(alerts);
 	o->dlq = slurp(dlq);
 	o->log = slurp(log);
-	unlink(records);
 	unlink(alerts);
 	unlink(dlq);
 	unlink(log);
@@ -615,6 +614,7 @@ static int case_run(struct tfile *f, yaml_node_t *c)
 
 	if (case_check(f, c) != 0)
 		return 2;
+	snprintf(records, sizeof(records), "%s/records.jsonl", f->scratch);
 	const char *name = scalar(get(&f->doc, c, "name"));
 	yaml_node_t *settings = get(&f->doc, c, "settings");
 	yaml_node_t *expect = get(&f->doc, c, "expect");
@@ -627,12 +627,11 @@ static int case_run(struct tfile *f, yaml_node_t *c)
 	if ((f->settings != NULL && apply_settings(f, &cfg, "", f->settings, stderr) != 0) ||
 	    (settings != NULL && apply_settings(f, &cfg, "", settings, stderr) != 0))
 		goto cleanup;
-	snprintf(records, sizeof(records), "%s/records.jsonl", f->scratch);
 	if (write_records(f, get(&f->doc, c, "records"), records, stderr) != 0) {
 		result = 1;
 		goto cleanup;
 	}
-	int status = replay_case(f, &cfg, &o);
+	int status = replay_case(f, &cfg, records, &o);
 	if (status != 0) {
 		printf("FAIL %s\n    the replay exited %d:\n%s", name, status, o.log ? o.log : "");
 		result = status == 2 ? 2 : 1;

@@ -58,7 +58,7 @@ af_err_t af_summary_merge(struct af_summary *into, const struct af_summary *from
 	}
 	/* Alerts from has counted without a rule it could name. */
 	into->alerts += from->alerts - by_rule;
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < AF_SEV_COUNT; i++)
 		into->alerts_by_severity[i] += from->alerts_by_severity[i];
 	into->accounts += from->accounts;
 	into->accounts_estimated = into->accounts_estimated || from->accounts_estimated;

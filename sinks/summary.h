@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pipeline/alert.h"
 #include "pipeline/err.h"
 #include "pipeline/event.h"
 #include "pipeline/reason.h"
@@ -58,13 +59,13 @@ struct af_summary {
 	/* The first rules_n entries are used, in first-seen order. */
 	struct af_summary_rule alerts_by_rule[AF_SUMMARY_RULES_MAX];
 	uint32_t rules_n;
-	uint64_t alerts_by_severity[4]; /* by enum af_severity (for metrics; not
+	uint64_t alerts_by_severity[AF_SEV_COUNT]; /* by enum af_severity (for metrics; not
 	                                   in the JSON object) */
-	uint64_t accounts;              /* distinct accounts seen */
-	bool accounts_estimated;        /* accounts is a sketch's estimate (more than
-	                                   pipeline/state/keyset.h holds exactly) */
-	uint64_t accounts_evicted;      /* account states dropped at state.max_accounts */
-	uint64_t addresses_evicted;     /* address states dropped at state.max_addresses */
+	uint64_t accounts;                         /* distinct accounts seen */
+	bool accounts_estimated;                   /* accounts is a sketch's estimate (more than
+	                                              pipeline/state/keyset.h holds exactly) */
+	uint64_t accounts_evicted;  /* account states dropped at state.max_accounts */
+	uint64_t addresses_evicted; /* address states dropped at state.max_addresses */
 	uint64_t by_kind[AF_KIND_COUNT];
 	uint64_t by_schema[AF_SCHEMA_COUNT];
 	double wall_s; /* wall-clock seconds of the run */

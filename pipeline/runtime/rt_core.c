@@ -109,7 +109,7 @@ static void emit_alert(void *ctx, const struct af_alert *a)
 	/* Counted where raised, so a checkpoint of the shard holds the
 	 * count of exactly the alerts its state has raised. */
 	(void)af_summary_add_alerts(&c->sum, a->rule, 1);
-	c->sum.alerts_by_severity[a->severity < 4 ? a->severity : 0]++;
+	c->sum.alerts_by_severity[a->severity < AF_SEV_COUNT ? a->severity : AF_SEV_LOW]++;
 	atomic_store_explicit(&c->pub_alerts, c->sum.alerts, memory_order_relaxed);
 	if (m == NULL)
 		return;

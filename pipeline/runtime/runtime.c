@@ -330,6 +330,15 @@ static void count_latency_of(struct af_runtime *rt, const struct af_alert *a)
 	pthread_mutex_unlock(&rt->lat_mu);
 }
 
+/* What the sink thread notes of each alert it has handed on, whichever
+ * output took it: its latency, and its place in the closing report. */
+static void alert_handed(struct af_runtime *rt, const struct af_alert *a)
+{
+	count_latency_of(rt, a);
+	if (rt->sinks.report != NULL)
+		af_alert_report_add(rt->sinks.report, a);
+}
+
 void af_runtime_alert_latency(const struct af_runtime *rt, struct af_rt_latency *out)
 {
 	struct af_runtime *m = (struct af_runtime *)rt;
@@ -378,20 +387,15 @@ static bool sink_write(struct af_runtime *rt, uint32_t core, const struct rt_msg
 			af_rt_fail(rt, RT_WHO_SINK, err[0] ? err : "an output failed");
 			return true;
 		}
-		if (m->type == RT_MSG_ALERT) {
-			count_latency_of(rt, &m->alert);
-			if (rt->sinks.report != NULL)
-				af_alert_report_add(rt->sinks.report, &m->alert);
-		}
+		if (m->type == RT_MSG_ALERT)
+			alert_handed(rt, &m->alert);
 		(*tokens)++;
 		return true;
 	}
 	switch (m->type) {
 	case RT_MSG_ALERT:
 		e = af_alert_out_write(rt->sinks.alerts, &m->alert);
-		count_latency_of(rt, &m->alert);
-		if (rt->sinks.report != NULL)
-			af_alert_report_add(rt->sinks.report, &m->alert);
+		alert_handed(rt, &m->alert);
 		break;
 	case RT_MSG_DLQ: e = af_dlq_write_text(rt->sinks.dlq, m->text, m->len); break;
 	case RT_MSG_EVENTS:

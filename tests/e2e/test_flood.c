@@ -97,18 +97,33 @@ static const char *flood_config(void)
 	return config;
 }
 
+/* A small flood, then a large one (write_flood's accounts), each
+ * replayed under flood_config: their summaries (owned) and the peak
+ * memory after each (the large one's peak is the maximum of both). */
+struct floods {
+	char *small, *large;
+	long peak_small, peak_large;
+};
+
+static void floods_run(struct floods *fl, unsigned accounts)
+{
+	const char *config = flood_config();
+	const char *in_small = af_e2e_path("small.jsonl"), *in_large = af_e2e_path("large.jsonl");
+	write_flood(in_small, FLOOD_SMALL, accounts);
+	write_flood(in_large, FLOOD_LARGE, accounts);
+	fl->small = replay(config, in_small, af_e2e_path("small.json"));
+	fl->peak_small = peak_kib();
+	fl->large = replay(config, in_large, af_e2e_path("large.json"));
+	fl->peak_large = peak_kib();
+}
+
 Test(flood, evicts_and_counts_at_the_caps_and_keeps_memory_flat_as_accounts_grow, .timeout = 900)
 {
 	const unsigned small = FLOOD_SMALL, large = FLOOD_LARGE, cap = FLOOD_CAP;
-	const char *config = flood_config();
-	const char *in_small = af_e2e_path("small.jsonl"), *in_large = af_e2e_path("large.jsonl");
-	write_flood(in_small, small, 0);
-	write_flood(in_large, large, 0);
-
-	char *s1 = replay(config, in_small, af_e2e_path("small.json"));
-	long peak_small = peak_kib();
-	char *s2 = replay(config, in_large, af_e2e_path("large.json"));
-	long peak_large = peak_kib();
+	struct floods fl;
+	floods_run(&fl, 0);
+	char *s1 = fl.small, *s2 = fl.large;
+	long peak_small = fl.peak_small, peak_large = fl.peak_large;
 
 	cr_assert_eq(af_json_int(s2, "events_in"), large, "%s", s2);
 	cr_assert_eq(af_json_int(s2, "events_ok"), large, "%s", s2);
@@ -143,15 +158,10 @@ Test(flood, evicts_and_counts_at_the_caps_and_keeps_memory_flat_as_accounts_grow
 Test(flood, evicts_and_counts_at_the_cap_and_keeps_memory_flat_as_addresses_grow, .timeout = 900)
 {
 	const unsigned small = FLOOD_SMALL, large = FLOOD_LARGE, cap = FLOOD_CAP, accounts = 50;
-	const char *config = flood_config();
-	const char *in_small = af_e2e_path("small.jsonl"), *in_large = af_e2e_path("large.jsonl");
-	write_flood(in_small, small, accounts);
-	write_flood(in_large, large, accounts);
-
-	char *s1 = replay(config, in_small, af_e2e_path("small.json"));
-	long peak_small = peak_kib();
-	char *s2 = replay(config, in_large, af_e2e_path("large.json"));
-	long peak_large = peak_kib();
+	struct floods fl;
+	floods_run(&fl, accounts);
+	char *s1 = fl.small, *s2 = fl.large;
+	long peak_small = fl.peak_small, peak_large = fl.peak_large;
 
 	cr_assert_eq(af_json_int(s2, "events_in"), large, "%s", s2);
 	cr_assert_eq(af_json_int(s2, "events_ok"), large, "%s", s2);
