@@ -93,7 +93,7 @@ uint32_t af_kafka_input_get(struct af_kafka_src *s, const char *topic, int32_t p
 	}
 	in->partition = partition;
 	in->stored = in->committed = in->handed = in->rewound = -1;
-	in->seen = in->part = in->resume = -1;
+	in->seen = in->part = in->resume = in->lost_at = -1;
 	in->head = in->tail = KSRC_NONE;
 	return s->ninputs++;
 }

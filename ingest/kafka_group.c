@@ -201,8 +201,32 @@ static void give_up(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *par
 		pause_resume(s, parts, false);
 }
 
+/* Where input resumes: its resume point, or where the commit at close
+ * lost it if that is further (given back, it holds nothing yet). */
+static int64_t resume_at(struct af_kafka_src *s, uint32_t input)
+{
+	int64_t off = af_kafka_resume_offset(s, input);
+	return s->in[input].lost_at > off ? s->in[input].lost_at : off;
+}
+
+/* A lost assignment during the commit at close: each partition's resume
+ * point is kept, to commit once the group hands it back (the member joins
+ * again at once). Its records up to there are done: handed on, their
+ * alerts accepted. */
+static void keep_lost(struct af_kafka_src *s, const rd_kafka_topic_partition_list_t *parts)
+{
+	for (int i = 0; i < parts->cnt; i++) {
+		uint32_t input =
+		    af_kafka_input_find(s, parts->elems[i].topic, parts->elems[i].partition);
+		if (input != KSRC_NONE && s->in[input].assigned)
+			s->in[input].lost_at = resume_at(s, input);
+	}
+}
+
 static void on_revoke(struct af_kafka_src *s, rd_kafka_topic_partition_list_t *parts)
 {
+	if (s->committing && rd_kafka_assignment_lost(s->rk))
+		keep_lost(s, parts);
 	if (!s->closing && !rd_kafka_assignment_lost(s->rk)) {
 		rd_kafka_resp_err_t err =
 		    af_kafka_commit_resume(s, parts, af_clock_s() + KSRC_WAIT_MS / 1000.0);
@@ -358,7 +382,7 @@ rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
 		          : (uint32_t)i;
 		if (input == KSRC_NONE || !s->in[input].assigned)
 			continue;
-		int64_t off = af_kafka_resume_offset(s, input);
+		int64_t off = resume_at(s, input);
 		if (off >= 0)
 			rd_kafka_topic_partition_list_add(l, s->in[input].topic,
 			                                  s->in[input].partition)
@@ -436,17 +460,46 @@ static bool commit_retriable(rd_kafka_resp_err_t err)
  * carries the new generation; a partition it took away has its resume
  * point committed by the revocation) and nothing moves a resume point: a
  * message still handed over is kept or rewound to. */
+/* Partitions lost during the commit at close and not yet given back. */
+static uint32_t lost_away(const struct af_kafka_src *s)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < s->ninputs; i++)
+		n += s->in[i].lost_at >= 0 && !s->in[i].assigned;
+	return n;
+}
+
 rd_kafka_resp_err_t af_kafka_commit_final(struct af_kafka_src *s)
 {
 	double deadline = af_clock_s() + KSRC_CLOSE_MS / 1000.0;
+	for (uint32_t i = 0; i < s->ninputs; i++)
+		s->in[i].lost_at = -1;
+	s->committing = true;
 	rd_kafka_resp_err_t err = af_kafka_commit_resume(s, NULL, deadline);
+	uint32_t away = lost_away(s);
 
-	while (err && commit_retriable(err) && s->fatal == AF_OK && af_clock_s() < deadline) {
-		af_kafka_note(s, "offset commit at close: %s (trying again)",
-		              rd_kafka_err2str(err));
+	while ((err ? commit_retriable(err) : away > 0) && s->fatal == AF_OK &&
+	       af_clock_s() < deadline) {
+		if (err)
+			af_kafka_note(s, "offset commit at close: %s (trying again)",
+			              rd_kafka_err2str(err));
+		else
+			af_kafka_note(s,
+			              "offset commit at close: %" PRIu32 " partitions lost "
+			              "meanwhile; waiting for the group to give them back",
+			              away);
 		af_kafka_pause(s);
 		af_kafka_serve(s, KSRC_RETRY_MS);
 		err = af_kafka_commit_resume(s, NULL, deadline);
+		away = lost_away(s);
+	}
+	s->committing = false;
+	if (!err && away > 0) {
+		af_kafka_note(s,
+		              "offset commit at close: %" PRIu32 " partitions lost and not given "
+		              "back; their records since the last commit will be read again",
+		              away);
+		err = RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST;
 	}
 	return err;
 }

@@ -117,6 +117,10 @@ struct af_kafka_input {
 	/* Restored from a checkpoint (kafka_ckpt.c): the offset the first
 	 * assignment starts at, in place of opts.offset; -1 none. */
 	int64_t resume;
+	/* Taken away as lost while the commit at close was under way (a
+	 * refused commit makes librdkafka drop the assignment): its resume
+	 * point then, to commit once the group hands it back; -1 none. */
+	int64_t lost_at;
 	uint32_t head, tail; /* pending FIFO; KSRC_NONE when empty */
 	uint32_t stashed;    /* its messages in the stash */
 };
@@ -176,7 +180,8 @@ struct af_kafka_src {
 	bool pause_pending; /* ... because max_pending was reached */
 	bool holding;       /* af_kafka_src_hold called since the last next */
 	double hold_since;
-	bool closing; /* close runs: revocations commit nothing more */
+	bool closing;    /* close runs: revocations commit nothing more */
+	bool committing; /* af_kafka_commit_final runs: lost ones keep lost_at */
 	/* Our commits: the periodic one every commit_every s (0: none) from
 	 * commit_at on, asynchronous, its result served from commitq; at most
 	 * KSRC_COMMITS_MAX in flight. */
@@ -244,8 +249,11 @@ rd_kafka_resp_err_t af_kafka_commit_resume(struct af_kafka_src *s,
                                            double deadline);
 /* The commit at close: af_kafka_commit_resume of every assigned input,
  * tried again while the error is one a moment cures (a rebalance, the
- * coordinator, the connection), for up to KSRC_CLOSE_MS. Returns the last
- * try's error. Each try is counted in stats (commits, commit_errors). */
+ * coordinator, the connection), for up to KSRC_CLOSE_MS. A partition the
+ * group takes away as lost meanwhile is waited for and its resume point
+ * committed once it is assigned again; RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST
+ * if it never is. Returns the last try's error. Each try is counted in
+ * stats (commits, commit_errors). */
 rd_kafka_resp_err_t af_kafka_commit_final(struct af_kafka_src *s);
 /* The periodic commit: serve the results of those in flight; when
  * commit_at has come and fewer than KSRC_COMMITS_MAX are in flight,

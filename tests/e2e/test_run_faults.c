@@ -315,16 +315,27 @@ static void assert_like_replay(const struct outcome *o, const char *name, const 
 	             name);
 }
 
-/* A second run of group to the end finds every offset committed. */
+/* A second run of group to the end finds every offset committed. On a
+ * failure, the first run's ("run") stderr tells how its commits went. */
 static void assert_all_committed(const char *group)
 {
 	struct outcome o;
+	char path[4096];
 
 	run_start(0, "again", group, true, NULL);
 	run_finish(0, "again", &o);
 	cr_assert_eq(o.status, 0, "the second run: %s", o.err);
-	cr_assert_eq(o.events_in, 0, "the second run of the group read %lld records again",
-	             o.events_in);
+	if (o.events_in == 0)
+		return;
+	size_t len = 0;
+	char *first = af_slurp(file_of(path, sizeof(path), "run", "err"), &len);
+	cr_log_error("the first run's stderr:\n%s", first == NULL    ? "(none)"
+	                                            : len >= ERR_MAX ? first + len - ERR_MAX + 1
+	                                                             : first);
+	free(first);
+	cr_assert_eq(o.events_in, 0,
+	             "the second run of the group read %lld records again; its stderr:\n%s",
+	             o.events_in, o.err);
 }
 
 /* Slow the broker and start a run of group to the end as runs[0], named
@@ -419,6 +430,17 @@ Test(run_faults, tries_its_last_commit_again_when_the_coordinator_fails_at_exit)
 
 	/* No auto-commit: every failure falls on the commit at exit. */
 	run_through_commit_errors("last", "enable.auto.commit=false", false, errors);
+}
+
+/* A commit refused for a member the group no longer knows makes
+ * librdkafka drop the whole assignment as lost: the run must join again,
+ * take its partitions back and commit where it stopped, not find nothing
+ * assigned and call that done. */
+Test(run_faults, commits_at_exit_after_its_last_commit_costs_it_its_partitions)
+{
+	const char *const errors[] = {"1 UNKNOWN_MEMBER_ID", NULL};
+
+	run_through_commit_errors("lost", "enable.auto.commit=false", false, errors);
 }
 
 Test(run_faults, gets_over_the_broker_going_down_and_coming_back)
