@@ -600,7 +600,7 @@ static void sum_state(struct rt_core *c)
 
 /* Copy the counts for af_runtime_stats, at most every RT_PUB_S unless
  * force. Mutex: pub_mu, taken for the copy only (metrics, not the data
- * path: once a quarter second at a batch boundary). */
+ * path: once a quarter second at a batch boundary, or while idle). */
 static void publish(struct rt_core *c, bool force)
 {
 	double now = af_clock_s();
@@ -608,6 +608,7 @@ static void publish(struct rt_core *c, bool force)
 	if (!force && now - c->pub_at < RT_PUB_S)
 		return;
 	c->pub_at = now;
+	c->pub_stale = false;
 	sum_state(c);
 	pthread_mutex_lock(&c->pub_mu);
 	c->pub_sum = c->sum;
@@ -701,10 +702,16 @@ static bool shard_step(struct rt_core *c)
 			ckpt = 0;
 		}
 	}
-	if (moved)
+	if (moved) {
 		give_back_all(c);
-	else
+		c->pub_stale = true;
+	} else {
 		text_flush(c, &c->events);
+		/* An idle shard's last counts would otherwise wait for the
+		 * next batch, which a live run may not see for hours. */
+		if (c->pub_stale)
+			publish(c, false);
+	}
 	track_send(c);
 	return moved;
 }

@@ -170,6 +170,7 @@ struct rt_core {
 	pthread_mutex_t pub_mu;
 	struct af_summary pub_sum;
 	double pub_at;
+	bool pub_stale; /* sum has moved since the last copy */
 	char errstr[256];
 };
 
