@@ -7,7 +7,8 @@
  * thread calls this file's fill.
  * In: the inputs named on the command line (ingest/file.h).
  * Out: -o (alerts), --events-out (ECS JSON lines), --dlq (dead letters),
- * --summary (one JSON object), and a readable summary on stderr.
+ * --summary (one JSON object), a readable summary on stderr, and log
+ * lines on stderr (pipeline/log.h: notices, warnings, errors).
  *
  * DESIGN: the source reads whole batches from one input at a time, taking
  * next the input whose events the workers have seen the least far into
@@ -76,6 +77,7 @@ struct replay {
 	_Atomic uint64_t bytes_done, bytes_total; /* published by fill */
 	bool progress;                            /* a progress line on stderr (a terminal) */
 	double progress_t0;                       /* when the run started */
+	struct af_log log;                        /* made before anything is opened */
 	char errstr[512];
 };
 
@@ -335,7 +337,7 @@ static int open_inputs(struct replay *r)
 		r->inputs[i].file =
 		    af_file_open(args->items[i], &opts, r->errstr, sizeof(r->errstr));
 		if (!r->inputs[i].file) {
-			fprintf(stderr, "auditflow: %s\n", r->errstr);
+			AF_LOG(&r->log, AF_LOG_ERROR, "input", "%s", r->errstr);
 			return 1;
 		}
 	}
@@ -372,7 +374,7 @@ static int close_all(struct replay *r, int status)
 		af_geo_hub_stats(r->geo, &r->hub_stats);
 		af_geo_hub_close(r->geo);
 	}
-	status = af_stream_files_close(&r->files, status);
+	status = af_stream_files_close(&r->files, &r->log, status);
 	for (uint32_t i = 0; i < r->ninputs && r->inputs; i++)
 		af_file_close(r->inputs[i].file);
 	free(r->inputs);
@@ -395,6 +397,7 @@ int af_replay_main(const struct af_config *cfg)
 	double t0 = af_clock_s();
 	r.progress = cfg->replay.progress && isatty(STDERR_FILENO);
 	r.progress_t0 = t0;
+	af_stream_log_init(&r.log, cfg);
 
 	if (cfg->cli.args.count == 0) {
 		fprintf(stderr, "auditflow replay: no input files (use - for stdin); "
@@ -402,23 +405,23 @@ int af_replay_main(const struct af_config *cfg)
 		return 2;
 	}
 	if (af_rules_check(&cfg->rules, r.errstr, sizeof(r.errstr)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", r.errstr);
+		AF_LOG(&r.log, AF_LOG_ERROR, "rules", "%s", r.errstr);
 		return 2;
 	}
-	int geo_status = af_stream_open_geo(cfg, &r.geo);
+	int geo_status = af_stream_open_geo(cfg, &r.log, &r.geo);
 	if (geo_status != 0)
 		return close_all(&r, geo_status);
 	bool resume = false;
-	if (af_stream_state(cfg, &resume) != 0)
+	if (af_stream_state(cfg, &r.log, &resume) != 0)
 		return close_all(&r, 1);
-	if (open_inputs(&r) != 0 || af_stream_files_open(&r.files, cfg, resume) != 0)
+	if (open_inputs(&r) != 0 || af_stream_files_open(&r.files, cfg, &r.log, resume) != 0)
 		return close_all(&r, 1);
 
 	struct af_rt_source src = {
 	    .ctx = &r, .ninputs = r.ninputs, .fill = fill, .save = save, .restore = restore};
 	r.report = af_alert_report_new(REPORT_SUBJECTS_MAX);
 	if (r.report == NULL) {
-		fprintf(stderr, "auditflow: out of memory\n");
+		AF_LOG(&r.log, AF_LOG_ERROR, "replay", "out of memory");
 		return close_all(&r, 1);
 	}
 	struct af_rt_sinks sinks = {.alerts = r.files.alerts,
@@ -427,10 +430,10 @@ int af_replay_main(const struct af_config *cfg)
 	                            .report = r.report};
 	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
 	if (err != AF_OK) {
-		fprintf(stderr, "auditflow: cannot start: %s\n", r.errstr);
+		AF_LOG(&r.log, AF_LOG_ERROR, "replay", "cannot start: %s", r.errstr);
 		return close_all(&r, err == AF_E_CONFIG ? 2 : 1);
 	}
-	if (resume && (status = af_stream_resume(r.rt, cfg)) != 0)
+	if (resume && (status = af_stream_resume(r.rt, cfg, &r.log)) != 0)
 		return close_all(&r, status);
 
 	/* The stop signals go to this thread's sigtimedwait only: blocked
@@ -438,21 +441,23 @@ int af_replay_main(const struct af_config *cfg)
 	sigset_t stop_set, old_set;
 	af_stream_block_signals(&stop_set, &old_set);
 	if (af_runtime_start(r.rt, r.errstr, sizeof(r.errstr)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", r.errstr);
+		AF_LOG(&r.log, AF_LOG_ERROR, "replay", "%s", r.errstr);
 		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 		return close_all(&r, 1);
 	}
-	af_stream_supervise(r.rt, &stop_set, "finishing the records already read", progress_tick,
-	                    &r);
-	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK) {
-		fprintf(stderr, "\nauditflow: %s\n", r.errstr);
+	af_stream_supervise(r.rt, &r.log, &stop_set, "finishing the records already read",
+	                    progress_tick, &r);
+	bool failed = af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK;
+	/* The progress line ends before anything else is said. */
+	progress(&r, true);
+	if (failed) {
+		AF_LOG(&r.log, AF_LOG_ERROR, "replay", "%s", r.errstr);
 		status = 1;
 	}
 	/* A replay read to its end is done with its checkpoint: the same
 	 * command starts over. */
-	status = af_stream_state_end(r.rt, cfg, status, af_runtime_ended(r.rt));
+	status = af_stream_state_end(r.rt, cfg, &r.log, status, af_runtime_ended(r.rt));
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
-	progress(&r, true);
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
 	r.sum.wall_s = af_clock_s() - t0;
 
@@ -461,7 +466,7 @@ int af_replay_main(const struct af_config *cfg)
 	status = close_all(&r, status);
 	if (cfg->output.summary &&
 	    af_summary_write(&r.sum, cfg->output.summary, r.errstr, sizeof(r.errstr)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", r.errstr);
+		AF_LOG(&r.log, AF_LOG_ERROR, "output", "%s", r.errstr);
 		status = status ? status : 1;
 	}
 	af_summary_print(stderr, &r.sum);
@@ -469,15 +474,15 @@ int af_replay_main(const struct af_config *cfg)
 	af_alert_report_free(report);
 	print_geo_stats(&r);
 	if (forced > 0)
-		fprintf(stderr,
-		        "auditflow: the reorder buffers overflowed %llu times: inputs too "
-		        "far apart in event time, so the order of those events (and "
-		        "alerts that depend on it) may vary between runs\n",
-		        (unsigned long long)forced);
+		AF_LOG(&r.log, AF_LOG_WARN, "replay",
+		       "the reorder buffers overflowed %llu times: inputs too far apart in event "
+		       "time, so the order of those events (and alerts that depend on it) may vary "
+		       "between runs",
+		       (unsigned long long)forced);
 	if (r.sum.events_invalid > 0 && !cfg->output.dlq)
-		fprintf(stderr,
-		        "auditflow: %llu records were unusable; --dlq FILE writes each with "
-		        "its reason and position\n",
-		        (unsigned long long)r.sum.events_invalid);
+		AF_LOG(&r.log, AF_LOG_WARN, "replay",
+		       "%llu records were unusable; --dlq FILE writes each with its reason and "
+		       "position",
+		       (unsigned long long)r.sum.events_invalid);
 	return status;
 }

@@ -12,7 +12,8 @@
 /* Run a replay with cfg (parsed; cfg->cli.args are the inputs). Returns the
  * process exit status: 0 success, 1 runtime failure (an input that cannot
  * be read, an output that cannot be written), 2 usage error. Messages go to
- * stderr. */
+ * stderr: log lines as cfg->log says (pipeline/log.h), the progress line
+ * and the closing summary; usage errors as plain text. */
 int af_replay_main(const struct af_config *cfg);
 
 /* What a replay checks at start-up beyond the configuration's syntax: the

@@ -8,7 +8,9 @@
  * In: Kafka topics (ingest/kafka.h), options and configuration as kcat's.
  * Out: alerts to -o (stdout by default), --alerts-topic, HTTP, syslog;
  * dead letters to --dlq and --dlq-topic; events to --events-out and
- * --events-topic; the summary.
+ * --events-topic; the summary; log lines on stderr (pipeline/log.h:
+ * notices, warnings, errors and librdkafka's lines, every secret
+ * redacted before it gets there).
  *
  * DESIGN: each partition is an input of the event-time merge (up to
  * kafka.max_partitions over the run). Every input holds the merge back
@@ -78,6 +80,7 @@ struct run {
 	uint64_t changes_seen;          /* af_kafka_src_changes at the last scan */
 	bool rescan;                    /* the last scan found an input: look again */
 	struct af_run_metrics *metrics; /* NULL: metrics off */
+	struct af_log log;              /* made before anything is opened */
 	char errstr[512];
 };
 
@@ -213,9 +216,10 @@ static af_err_t restore(void *ctx, struct af_snap_view *v, char *errstr, size_t 
 	return AF_OK;
 }
 
-static int fail(struct run *r, int status)
+/* Log r->errstr as an error of component; returns status. */
+static int fail(struct run *r, const char *component, int status)
 {
-	fprintf(stderr, "auditflow: %s\n", r->errstr);
+	AF_LOG(&r->log, AF_LOG_ERROR, component, "%s", r->errstr);
 	return status;
 }
 
@@ -233,7 +237,7 @@ static int open_source(struct run *r)
 	r->idle = calloc(r->ninputs, sizeof(*r->idle));
 	if (r->path == NULL || r->idle == NULL) {
 		snprintf(r->errstr, sizeof(r->errstr), "out of memory");
-		return fail(r, 1);
+		return fail(r, "run", 1);
 	}
 	struct af_kafka_src_opts o = {
 	    .brokers = k->brokers,
@@ -249,10 +253,11 @@ static int open_source(struct run *r)
 	    /* The runtime's bound governs (a message holds one record or
 	     * more, so as many messages as records is enough). */
 	    .max_pending = (uint32_t)af_runtime_tracked_max(r->cfg),
+	    .log = &r->log,
 	};
 	af_err_t e = af_kafka_src_open(&o, &r->src, r->errstr, sizeof(r->errstr));
 	if (e != AF_OK)
-		return fail(r, e == AF_E_CONFIG || e == AF_E_INVALID ? 2 : 1);
+		return fail(r, "kafka", e == AF_E_CONFIG || e == AF_E_INVALID ? 2 : 1);
 	return 0;
 }
 
@@ -311,15 +316,16 @@ static int open_outputs(struct run *r, bool append)
 	struct af_syslog_opts syslog;
 
 	if (cfg->http.url != NULL && cfg->http.kind == AF_CONFIG_HTTP_NONE) {
-		fprintf(stderr, "auditflow: HTTP output: http.url (--http-url) is set but "
-		                "http.kind is none; set it to hec, es or webhook\n");
-		return 2;
+		snprintf(r->errstr, sizeof(r->errstr),
+		         "HTTP output: http.url (--http-url) is set but http.kind is none; set it "
+		         "to hec, es or webhook");
+		return fail(r, "output", 2);
 	}
 	if (cfg->http.kind != AF_CONFIG_HTTP_NONE && !http_opts(r, &http))
-		return fail(r, 2);
+		return fail(r, "output", 2);
 	af_stream_syslog_opts(&cfg->syslog, &syslog);
 
-	if (af_stream_files_open(&r->files, cfg, append) != 0)
+	if (af_stream_files_open(&r->files, cfg, &r->log, append) != 0)
 		return 1;
 	struct af_deliver_opts d = {
 	    .alerts_file = r->files.alerts,
@@ -336,10 +342,11 @@ static int open_outputs(struct run *r, bool append)
 	    .http = cfg->http.kind != AF_CONFIG_HTTP_NONE ? &http : NULL,
 	    .http_events = cfg->http.events,
 	    .syslog = cfg->syslog.target != NULL ? &syslog : NULL,
+	    .log = &r->log,
 	};
 	af_err_t e = af_deliver_open(&d, &r->out, r->errstr, sizeof(r->errstr));
 	if (e != AF_OK)
-		return fail(r, e == AF_E_CONFIG ? 2 : 1);
+		return fail(r, "output", e == AF_E_CONFIG ? 2 : 1);
 	return 0;
 }
 
@@ -355,21 +362,40 @@ static int close_all(struct run *r, int status)
 		r->rt = NULL;
 	}
 	if (r->out != NULL && af_deliver_close(r->out, RUN_CLOSE_MS, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
+		AF_LOG(&r->log, AF_LOG_ERROR, "output", "%s", err);
 		status = status ? status : 1;
 	}
 	/* After the outputs: every completion is in, so the commit at close
 	 * covers everything delivered. */
 	if (r->src != NULL && af_kafka_src_close(r->src, &r->ks, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
+		AF_LOG(&r->log, AF_LOG_ERROR, "kafka", "%s", err);
 		status = status ? status : 1;
 	}
 	if (r->geo != NULL)
 		af_geo_hub_close(r->geo);
-	status = af_stream_files_close(&r->files, status);
+	status = af_stream_files_close(&r->files, &r->log, status);
 	free(r->path);
 	free(r->idle);
 	return status;
+}
+
+/* The start notice: what is read, from where, as which group. */
+static void say_started(struct run *r)
+{
+	const struct af_config_kafka *k = &r->cfg->kafka;
+	char topics[1024] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < k->topics.count && n < sizeof(topics); i++)
+		n += (size_t)snprintf(topics + n, sizeof(topics) - n, "%s%s", i ? "," : "",
+		                      k->topics.items[i]);
+	const struct af_log_field f[] = {
+	    {"component", "kafka"},
+	    {"brokers", k->brokers},
+	    {"group", k->group ? k->group : AF_KAFKA_SRC_GROUP_DEFAULT},
+	    {"topics", topics},
+	};
+	af_log_write(&r->log, AF_LOG_INFO, "started", f, sizeof(f) / sizeof(f[0]));
 }
 
 int af_run_main(const struct af_config *cfg)
@@ -378,6 +404,7 @@ int af_run_main(const struct af_config *cfg)
 	int status;
 	double t0 = af_clock_s();
 
+	af_stream_log_init(&r.log, cfg);
 	af_summary_init(&r.sum);
 	if (cfg->cli.args.count != 0) {
 		fprintf(stderr, "auditflow run: reads Kafka, not files (use auditflow replay for "
@@ -385,14 +412,14 @@ int af_run_main(const struct af_config *cfg)
 		return 2;
 	}
 	if (af_rules_check(&cfg->rules, r.errstr, sizeof(r.errstr)) != AF_OK)
-		return fail(&r, 2);
+		return fail(&r, "rules", 2);
 	/* Before anything is opened: a typo here is a usage error. */
 	if (strcmp(cfg->metrics.listen, "off") != 0 &&
 	    af_metrics_check(cfg->metrics.listen, r.errstr, sizeof(r.errstr)) != AF_OK)
-		return fail(&r, 2);
+		return fail(&r, "metrics", 2);
 	bool resume = false;
-	if ((status = af_stream_open_geo(cfg, &r.geo)) != 0 ||
-	    (status = af_stream_state(cfg, &resume)) != 0 ||
+	if ((status = af_stream_open_geo(cfg, &r.log, &r.geo)) != 0 ||
+	    (status = af_stream_state(cfg, &r.log, &resume)) != 0 ||
 	    (status = open_outputs(&r, resume)) != 0 || (status = open_source(&r)) != 0)
 		return close_all(&r, status);
 
@@ -413,40 +440,42 @@ int af_run_main(const struct af_config *cfg)
 	                            .outlet = af_deliver_outlet(r.out)};
 	af_err_t err = af_runtime_new(cfg, &src, &sinks, r.geo, &r.rt, r.errstr, sizeof(r.errstr));
 	if (err != AF_OK)
-		return close_all(&r, fail(&r, err == AF_E_CONFIG ? 2 : 1));
-	if (resume && (status = af_stream_resume(r.rt, cfg)) != 0)
+		return close_all(&r, fail(&r, "run", err == AF_E_CONFIG ? 2 : 1));
+	if (resume && (status = af_stream_resume(r.rt, cfg, &r.log)) != 0)
 		return close_all(&r, status);
 	err = af_run_metrics_open(cfg, r.rt, r.src, r.out, &r.metrics, r.errstr, sizeof(r.errstr));
 	if (err == AF_E_IO && strcmp(cfg->metrics.listen, AF_METRICS_LISTEN_DEFAULT) == 0) {
 		/* The default port taken (another run on this host): run on
 		 * without, and say so; an address asked for must be served. */
-		fprintf(stderr, "auditflow: %s; running without metrics (--metrics ADDR:PORT)\n",
-		        r.errstr);
+		AF_LOG(&r.log, AF_LOG_WARN, "metrics",
+		       "%s; running without metrics (--metrics ADDR:PORT)", r.errstr);
 	} else if (err != AF_OK) {
-		return close_all(&r, fail(&r, err == AF_E_CONFIG ? 2 : 1));
+		return close_all(&r, fail(&r, "metrics", err == AF_E_CONFIG ? 2 : 1));
 	}
 	if (r.metrics != NULL) {
 		/* The port bound, which port 0 leaves to the system. */
 		const char *colon = strrchr(cfg->metrics.listen, ':');
-		fprintf(stderr, "auditflow: metrics at http://%.*s:%u/metrics, health at /health\n",
-		        (int)(colon - cfg->metrics.listen), cfg->metrics.listen,
-		        af_run_metrics_port(r.metrics));
+		AF_LOG(&r.log, AF_LOG_INFO, "metrics",
+		       "metrics at http://%.*s:%u/metrics, health at /health",
+		       (int)(colon - cfg->metrics.listen), cfg->metrics.listen,
+		       af_run_metrics_port(r.metrics));
 	}
 
 	sigset_t stop_set, old_set;
 	af_stream_block_signals(&stop_set, &old_set);
 	if (af_runtime_start(r.rt, r.errstr, sizeof(r.errstr)) != AF_OK) {
 		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
-		return close_all(&r, fail(&r, 1));
+		return close_all(&r, fail(&r, "run", 1));
 	}
-	af_stream_supervise(r.rt, &stop_set,
+	say_started(&r);
+	af_stream_supervise(r.rt, &r.log, &stop_set,
 	                    "finishing and delivering what was read, then committing its offsets",
 	                    NULL, NULL);
 	status = 0;
 	if (af_runtime_wait(r.rt, &r.sum, r.errstr, sizeof(r.errstr)) != AF_OK)
-		status = fail(&r, 1);
+		status = fail(&r, "run", 1);
 	/* A topic never ends: the checkpoint stays for the next run. */
-	status = af_stream_state_end(r.rt, cfg, status, false);
+	status = af_stream_state_end(r.rt, cfg, &r.log, status, false);
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	uint64_t forced = af_runtime_reorder_forced(r.rt);
 	struct af_deliver_stats ds;
@@ -457,7 +486,7 @@ int af_run_main(const struct af_config *cfg)
 	const struct af_kafka_src_stats ks = r.ks;
 	if (cfg->output.summary &&
 	    af_summary_write(&r.sum, cfg->output.summary, r.errstr, sizeof(r.errstr)) != AF_OK)
-		status = status ? status : fail(&r, 1);
+		status = status ? status : fail(&r, "output", 1);
 	af_summary_print(stderr, &r.sum);
 	fprintf(stderr,
 	        "  kafka: %llu messages, %llu records, %llu empty, %llu read again; %llu "
@@ -468,15 +497,14 @@ int af_run_main(const struct af_config *cfg)
 	        (unsigned long long)ks.commit_errors, (unsigned long long)ks.client_errors,
 	        ks.last_error[0] ? ", last: " : "", ks.last_error);
 	if (ds.undeliverable > 0)
-		fprintf(stderr,
-		        "auditflow: %llu documents could not be delivered; each is in the "
-		        "dead-letter output with the reason\n",
-		        (unsigned long long)ds.undeliverable);
+		AF_LOG(&r.log, AF_LOG_WARN, "output",
+		       "%llu documents could not be delivered; each is in the dead-letter output "
+		       "with the reason",
+		       (unsigned long long)ds.undeliverable);
 	if (forced > 0)
-		fprintf(stderr,
-		        "auditflow: %llu events were let out of the reorder buffers before "
-		        "their turn (partitions far apart in event time, or a record far "
-		        "ahead of the others)\n",
-		        (unsigned long long)forced);
+		AF_LOG(&r.log, AF_LOG_WARN, "run",
+		       "%llu events were let out of the reorder buffers before their turn "
+		       "(partitions far apart in event time, or a record far ahead of the others)",
+		       (unsigned long long)forced);
 	return status;
 }

@@ -10,7 +10,9 @@
 /* Run the consumer with cfg (parsed; the kafka section names brokers and
  * topics). Returns the process exit status: 0 success (a stop by signal
  * or -e at the end included), 1 runtime failure, 2 usage or configuration
- * error. Messages go to stderr. */
+ * error. Messages go to stderr: log lines as cfg->log says
+ * (pipeline/log.h), then the closing summary; usage errors as plain
+ * text. */
 int af_run_main(const struct af_config *cfg);
 
 #endif

@@ -102,6 +102,50 @@ static void one(FILE *out, const char *name, const char *type, const char *help,
 	fprintf(out, "%s %.17g\n", name, v);
 }
 
+/* Enrichment, checkpoints and back-pressure. */
+static void render_pipeline(const struct af_run_metrics *m, FILE *out)
+{
+	struct af_geo_reader_stats g;
+	struct af_geo_hub_stats h = {0};
+	double last_s = 0, max_s = 0;
+
+	af_runtime_geo_stats(m->rt, &g);
+	one(out, "auditflow_geo_lookups_total", "counter", "events with an address to look up",
+	    (double)g.lookups);
+	head(out, "auditflow_geo_cache_hits_total", "counter",
+	     "look-ups answered from a cache: by address, or by the database record decoded "
+	     "before");
+	fprintf(out, "auditflow_geo_cache_hits_total{cache=\"address\"} %llu\n",
+	        (unsigned long long)g.addr_hits);
+	fprintf(out, "auditflow_geo_cache_hits_total{cache=\"record\"} %llu\n",
+	        (unsigned long long)g.record_hits);
+	one(out, "auditflow_geo_records_decoded_total", "counter",
+	    "database records decoded (cache misses)", (double)g.record_misses);
+	one(out, "auditflow_geo_not_found_total", "counter",
+	    "look-ups no database answered (the record's own location kept, if any)",
+	    (double)g.not_found);
+	bool geo = af_runtime_geo_hub_stats(m->rt, &h);
+	one(out, "auditflow_geo_reloads_total", "counter", "databases swapped in while running",
+	    (double)h.reloads);
+	one(out, "auditflow_geo_reload_failures_total", "counter",
+	    "replaced databases that could not be used (the old ones kept)",
+	    (double)h.reload_failures);
+	one(out, "auditflow_geo_generation", "gauge",
+	    "the database set in use, from 1 (0: no databases)", geo ? (double)h.generation : 0);
+
+	uint64_t n = af_runtime_checkpoints(m->rt, &last_s, &max_s);
+	one(out, "auditflow_checkpoints_total", "counter", "checkpoints completed (--state-dir)",
+	    (double)n);
+	one(out, "auditflow_checkpoint_last_duration_seconds", "gauge",
+	    "from the last checkpoint's start to its manifest", last_s);
+	one(out, "auditflow_checkpoint_max_duration_seconds", "gauge",
+	    "the longest checkpoint so far", max_s);
+	one(out, "auditflow_source_blocked_seconds_total", "counter",
+	    "time the source waited for the pipeline (back-pressure from the cores and "
+	    "outputs)",
+	    af_runtime_blocked_s(m->rt));
+}
+
 static void render(void *ctx, FILE *out)
 {
 	struct af_run_metrics *m = ctx;
@@ -177,6 +221,7 @@ static void render(void *ctx, FILE *out)
 	    "account states dropped at state.max_accounts", (double)s.accounts_evicted);
 	one(out, "auditflow_addresses_evicted_total", "counter",
 	    "address states dropped at state.max_addresses", (double)s.addresses_evicted);
+	render_pipeline(m, out);
 
 	one(out, "auditflow_kafka_messages_total", "counter", "Kafka messages read",
 	    (double)ks.messages);

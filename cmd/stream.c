@@ -2,6 +2,7 @@
  * stream.h).
  *
  * Thread: the main thread of either command.
+ * Out: the notices and errors of these pieces, to the command's logger.
  */
 #include "cmd/stream.h"
 #include "pipeline/clock.h"
@@ -14,24 +15,33 @@
 
 #include "cmd/replay.h"
 
-int af_stream_open_geo(const struct af_config *cfg, struct af_geo_hub **out)
+void af_stream_log_init(struct af_log *lg, const struct af_config *cfg)
+{
+	af_log_init(lg, STDERR_FILENO, (enum af_log_format)cfg->log.format,
+	            (enum af_log_level)cfg->log.level);
+}
+
+int af_stream_open_geo(const struct af_config *cfg, const struct af_log *lg,
+                       struct af_geo_hub **out)
 {
 	struct af_geo_hub_opts opts;
 	char err[512];
 
 	af_replay_geo_opts(&cfg->geo, &opts);
+	opts.log = lg;
 	if (af_geo_hub_open(&opts, out, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
+		AF_LOG(lg, AF_LOG_ERROR, "geo", "%s", err);
 		return 2;
 	}
 	if (af_geo_hub_watch(*out, err, sizeof(err)) != AF_OK) {
-		fprintf(stderr, "auditflow: %s\n", err);
+		AF_LOG(lg, AF_LOG_ERROR, "geo", "%s", err);
 		return 1;
 	}
 	return 0;
 }
 
-int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg, bool append)
+int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,
+                         const struct af_log *lg, bool append)
 {
 	const struct af_config_output *out = &cfg->output;
 	enum af_output_format format = (enum af_output_format)out->format;
@@ -58,10 +68,9 @@ int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,
 	const char *names[3] = {out->dlq, out->events, out->alerts};
 	for (int i = 0; i < 3; i++)
 		if (cut[i] > 0)
-			fprintf(stderr,
-			        "auditflow: %s ended in a line cut short (%llu bytes); removed, "
-			        "it comes again\n",
-			        names[i], (unsigned long long)cut[i]);
+			AF_LOG(lg, AF_LOG_WARN, "output",
+			       "%s ended in a line cut short (%llu bytes); removed, it comes again",
+			       names[i], (unsigned long long)cut[i]);
 	if (out->rotate_bytes > 0) {
 		/* Files only: standard output, pipes and devices never rotate
 		 * (the calls say so by returning false, which is no error). */
@@ -72,24 +81,24 @@ int af_stream_files_open(struct af_stream_files *f, const struct af_config *cfg,
 	}
 	return 0;
 fail:
-	fprintf(stderr, "auditflow: %s\n", err);
+	AF_LOG(lg, AF_LOG_ERROR, "output", "%s", err);
 	return 1;
 }
 
-int af_stream_files_close(struct af_stream_files *f, int status)
+int af_stream_files_close(struct af_stream_files *f, const struct af_log *lg, int status)
 {
 	char err[512];
 	af_err_t e[3];
 
 	e[0] = af_dlq_close(f->dlq, err, sizeof(err));
 	if (e[0] != AF_OK)
-		fprintf(stderr, "auditflow: %s\n", err);
+		AF_LOG(lg, AF_LOG_ERROR, "output", "%s", err);
 	e[1] = af_ecs_close(f->events, err, sizeof(err));
 	if (e[1] != AF_OK)
-		fprintf(stderr, "auditflow: %s\n", err);
+		AF_LOG(lg, AF_LOG_ERROR, "output", "%s", err);
 	e[2] = af_alert_out_close(f->alerts, err, sizeof(err));
 	if (e[2] != AF_OK)
-		fprintf(stderr, "auditflow: %s\n", err);
+		AF_LOG(lg, AF_LOG_ERROR, "output", "%s", err);
 	f->dlq = NULL;
 	f->events = NULL;
 	f->alerts = NULL;
@@ -98,7 +107,7 @@ int af_stream_files_close(struct af_stream_files *f, int status)
 	return status;
 }
 
-int af_stream_state(const struct af_config *cfg, bool *resume)
+int af_stream_state(const struct af_config *cfg, const struct af_log *lg, bool *resume)
 {
 	char path[PATH_MAX], err[512];
 	const char *dir = cfg->state.dir;
@@ -108,7 +117,7 @@ int af_stream_state(const struct af_config *cfg, bool *resume)
 		return 0;
 	if (cfg->state.fresh) {
 		if (af_runtime_checkpoint_remove(dir, err, sizeof(err)) != AF_OK) {
-			fprintf(stderr, "auditflow: %s\n", err);
+			AF_LOG(lg, AF_LOG_ERROR, "checkpoint", "%s", err);
 			return 1;
 		}
 		return 0;
@@ -118,7 +127,7 @@ int af_stream_state(const struct af_config *cfg, bool *resume)
 	return 0;
 }
 
-int af_stream_resume(struct af_runtime *rt, const struct af_config *cfg)
+int af_stream_resume(struct af_runtime *rt, const struct af_config *cfg, const struct af_log *lg)
 {
 	char err[1024];
 	uint64_t id = 0, records = 0, invalid = 0, alerts = 0;
@@ -127,39 +136,40 @@ int af_stream_resume(struct af_runtime *rt, const struct af_config *cfg)
 	if (e == AF_EOF)
 		return 0; /* removed since it was looked for: start afresh */
 	if (e != AF_OK) {
-		fprintf(stderr, "auditflow: cannot resume: %s; --fresh starts over\n", err);
+		AF_LOG(lg, AF_LOG_ERROR, "checkpoint", "cannot resume: %s; --fresh starts over",
+		       err);
 		return e == AF_E_IO || e == AF_E_NOMEM ? 1 : 2;
 	}
 	af_runtime_progress(rt, &records, &invalid, &alerts);
-	fprintf(stderr,
-	        "auditflow: resuming from checkpoint %llu in %s (%llu records already read, "
-	        "%llu alerts raised)\n",
-	        (unsigned long long)id, cfg->state.dir, (unsigned long long)records,
-	        (unsigned long long)alerts);
+	AF_LOG(lg, AF_LOG_INFO, "checkpoint",
+	       "resuming from checkpoint %llu in %s (%llu records already read, %llu alerts "
+	       "raised)",
+	       (unsigned long long)id, cfg->state.dir, (unsigned long long)records,
+	       (unsigned long long)alerts);
 	return 0;
 }
 
-int af_stream_state_end(struct af_runtime *rt, const struct af_config *cfg, int status,
-                        bool complete)
+int af_stream_state_end(struct af_runtime *rt, const struct af_config *cfg, const struct af_log *lg,
+                        int status, bool complete)
 {
 	char err[512];
 	double max_s = 0;
-	uint64_t n = af_runtime_checkpoints(rt, &max_s);
+	uint64_t n = af_runtime_checkpoints(rt, NULL, &max_s);
 
 	if (cfg->state.dir == NULL)
 		return status;
 	if (status == 0 && complete) {
 		if (af_runtime_checkpoint_remove(cfg->state.dir, err, sizeof(err)) != AF_OK) {
-			fprintf(stderr, "auditflow: %s\n", err);
+			AF_LOG(lg, AF_LOG_ERROR, "checkpoint", "%s", err);
 			return 1;
 		}
 		return status;
 	}
 	if (n > 0)
-		fprintf(stderr,
-		        "auditflow: %llu checkpoints written in %s (the longest took %.3f s); the "
-		        "same command resumes from the last\n",
-		        (unsigned long long)n, cfg->state.dir, max_s);
+		AF_LOG(lg, AF_LOG_INFO, "checkpoint",
+		       "%llu checkpoints written in %s (the longest took %.3f s); the same command "
+		       "resumes from the last",
+		       (unsigned long long)n, cfg->state.dir, max_s);
 	return status;
 }
 
@@ -171,8 +181,18 @@ void af_stream_block_signals(sigset_t *stop_set, sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, stop_set, old);
 }
 
-int af_stream_supervise(struct af_runtime *rt, const sigset_t *stop_set, const char *doing,
-                        void (*tick)(void *ctx), void *ctx)
+/* On a terminal, a line break first: the line so far holds the "^C" the
+ * terminal echoed, or replay's progress line. */
+static void break_line(const struct af_log *lg)
+{
+	if (isatty(lg->fd)) {
+		ssize_t n = write(lg->fd, "\n", 1);
+		(void)n;
+	}
+}
+
+int af_stream_supervise(struct af_runtime *rt, const struct af_log *lg, const sigset_t *stop_set,
+                        const char *doing, void (*tick)(void *ctx), void *ctx)
 {
 	int stopped = 0;
 	double ticked = 0;
@@ -183,14 +203,15 @@ int af_stream_supervise(struct af_runtime *rt, const sigset_t *stop_set, const c
 	while (!af_runtime_done(rt)) {
 		int sig = sigtimedwait(stop_set, NULL, &wait);
 		if (sig > 0) {
+			break_line(lg);
 			if (stopped) {
-				fprintf(stderr, "\nauditflow: second signal, exiting at once\n");
+				AF_LOG(lg, AF_LOG_WARN, "signal", "second signal, exiting at once");
 				_exit(128 + sig);
 			}
 			stopped = sig;
 			af_runtime_stop(rt);
-			fprintf(stderr, "\nauditflow: %s: %s (again to quit at once)\n",
-			        sig == SIGINT ? "interrupted" : "terminated", doing);
+			AF_LOG(lg, AF_LOG_INFO, "signal", "%s: %s (again to quit at once)",
+			       sig == SIGINT ? "interrupted" : "terminated", doing);
 		}
 		double now = af_clock_s();
 		if (tick != NULL && now - ticked >= 0.5) {

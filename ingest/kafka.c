@@ -2,7 +2,7 @@
  * subscription), close, the getters and the input table.
  *
  * Thread: the source thread (see ingest/kafka.h); the log callback runs on
- * librdkafka's threads and touches nothing but stderr.
+ * librdkafka's threads and touches nothing but the logger.
  * In: the options. Out: a subscribed consumer and the source's tables;
  * at close, the resume points committed.
  *
@@ -176,16 +176,13 @@ static af_err_t parse_start(struct af_kafka_src *s, const char *offset, char *er
 	return AF_OK;
 }
 
-/* librdkafka's log lines, from its threads: s->secrets is read-only from
- * open to close, so reading it there is safe. */
+/* librdkafka's log lines, from its threads: s->secrets and s->log are
+ * read-only from open to close, so reading them there is safe. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	(void)level;
 	const struct af_kafka_src *s = rd_kafka_opaque(rk);
-	char clean[1024];
-	af_kafka_conf_redact((const char *const *)s->secrets, s->nsecrets, buf, clean,
-	                     sizeof(clean));
-	fprintf(stderr, "auditflow: kafka source: librdkafka: %s: %s\n", fac, clean);
+	af_kafka_conf_log(s->log, (const char *const *)s->secrets, s->nsecrets, "consumer", NULL,
+	                  level, fac, buf);
 }
 
 /* librdkafka's enable.auto.commit and auto.commit.interval.ms, as the
@@ -384,6 +381,7 @@ af_err_t af_kafka_src_open(const struct af_kafka_src_opts *o, struct af_kafka_sr
 	}
 	rd_kafka_conf_t *conf = NULL;
 	s->exit_at_end = o->exit_at_end;
+	s->log = af_log_or_default(o->log);
 	if ((e = parse_start(s, o->offset, errstr, errstr_size)) != AF_OK)
 		goto cleanup;
 	if ((e = alloc_tables(s, o)) != AF_OK || (e = keep_secrets(s, o)) != AF_OK) {

@@ -4,7 +4,7 @@
  * Thread: the runtime's source thread only: open, next, complete, hold, the
  * getters and close. Not thread-safe. librdkafka runs threads of its own
  * but calls back (rebalances, errors, commit results) only inside next,
- * hold and close, on this thread (its log lines aside: to stderr, from
+ * hold and close, on this thread (its log lines aside: to opts.log, from
  * its threads, redacted).
  * In: the messages of the subscribed topics (names or "^regex"), as a
  * member of a consumer group (librdkafka's high-level consumer).
@@ -150,6 +150,7 @@
 #include <stdint.h>
 
 #include "pipeline/err.h"
+#include "pipeline/log.h"
 #include "pipeline/runtime/runtime.h"
 
 #define AF_KAFKA_SRC_GROUP_DEFAULT       "auditflow"
@@ -178,6 +179,9 @@ struct af_kafka_src_opts {
 	uint32_t max_inputs;     /* partitions this run can number [1024] */
 	uint32_t max_pending;    /* messages handed on, not completed [65536] */
 	uint32_t stash_messages; /* messages held back for a later batch [1024] */
+	/* librdkafka's log lines (pipeline/kafka_conf.h, af_kafka_conf_log),
+	 * client=consumer; borrowed, must outlive the source [af_log_default] */
+	const struct af_log *log;
 };
 
 /* Counters since open, and the state now. */

@@ -157,6 +157,7 @@ struct af_kafka_src {
 	rd_kafka_topic_t **handles;
 	char **secrets; /* the secret -X entries ("key=value"), owned */
 	size_t nsecrets;
+	const struct af_log *log; /* librdkafka's lines go there (borrowed) */
 
 	struct af_kafka_input *in;
 	uint32_t ninputs, max_inputs;

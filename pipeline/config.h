@@ -294,6 +294,13 @@ struct af_config_metrics {
 	                            may last before /health answers 503 */
 };
 
+/* log: the operational log of `auditflow run` and `replay` on stderr
+ * (pipeline/log.h). */
+struct af_config_log {
+	int format; /* enum af_log_format: logfmt, json */
+	int level;  /* enum af_log_level: error, warn, info, debug */
+};
+
 struct af_config_cli {
 	struct af_config_strlist args; /* positional arguments in order ("-" kept) */
 	char *config_path;             /* the -c FILE given, or NULL */
@@ -312,6 +319,7 @@ struct af_config {
 	struct af_config_http http;
 	struct af_config_syslog syslog;
 	struct af_config_metrics metrics;
+	struct af_config_log log;
 	struct af_config_cli cli; /* not configurable; no rows */
 };
 

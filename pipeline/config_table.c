@@ -12,6 +12,7 @@
 
 #include "pipeline/config.h"
 #include "pipeline/kafka_conf.h"
+#include "pipeline/log.h"
 
 #define STREAM_CMDS (AF_CMD_REPLAY | AF_CMD_RUN)
 
@@ -921,13 +922,43 @@ static const struct af_config_key metrics_keys[] = {
     },
 };
 
+/* log: the operational log (pipeline/log.h). The choices are in the
+ * order of enum af_log_format and enum af_log_level, whose values the
+ * rows store. */
+static const char *const log_formats[] = {"logfmt", "json", NULL};
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+_Static_assert(AF_LOG_JSON == 1 && AF_LOG_DEBUG == 3, "log choices follow the enums");
+
+static const struct af_config_key log_keys[] = {
+    {
+        AF_CONFIG_ENUM(log.format),
+        .def = "logfmt",
+        .choices = log_formats,
+        .opt = "log-format",
+        .commands = STREAM_CMDS,
+        .help = "log lines on stderr (warnings, errors, notices, librdkafka's): logfmt "
+                "(key=value) or json, one object a line; each has ts, level and msg",
+    },
+    /* info: the notices an operator wants (where metrics are served, a
+     * checkpoint resumed) are info; librdkafka's debug output, which -X
+     * debug=... turns on, is debug. */
+    {
+        AF_CONFIG_ENUM(log.level),
+        .def = "info",
+        .choices = log_levels,
+        .opt = "log-level",
+        .commands = STREAM_CMDS,
+        .help = "least severe log line written (debug shows librdkafka's -X debug output)",
+    },
+};
+
 static const struct af_config_section sections[] = {
     SECTION("input", input_keys),     SECTION("output", output_keys),
     SECTION("geo", geo_keys),         SECTION("runtime", runtime_keys),
     SECTION("replay", replay_keys),   SECTION("state", state_keys),
     SECTION("rules", rules_keys),     SECTION("kafka", kafka_keys),
     SECTION("http", http_keys),       SECTION("syslog", syslog_keys),
-    SECTION("metrics", metrics_keys),
+    SECTION("metrics", metrics_keys), SECTION("log", log_keys),
 };
 
 const struct af_config_section *af_config_sections(size_t *count)

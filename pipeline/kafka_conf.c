@@ -1,8 +1,8 @@
 /* kafka_conf.c - -X KEY=VALUE settings for librdkafka: apply, judge
- * secrecy, redact (see kafka_conf.h).
+ * secrecy, redact, and log librdkafka's lines redacted (see kafka_conf.h).
  *
  * Thread: any. In: "key=value" entries and texts. Out: configurations set,
- * errors naming the key, redacted texts.
+ * errors naming the key, redacted texts and log lines.
  *
  * DESIGN: redaction is by value, not by position in a format string: a
  * secret is replaced wherever it turns up, in our words or librdkafka's,
@@ -76,6 +76,25 @@ void af_kafka_conf_show(const char *prop, size_t index, char *out, size_t out_si
 		snprintf(out, out_size, "%.*s=***", (int)(eq - prop), prop);
 	else
 		snprintf(out, out_size, "%s", prop);
+}
+
+void af_kafka_conf_log(const struct af_log *lg, const char *const *props, size_t nprops,
+                       const char *client, const char *topic, int level, const char *fac,
+                       const char *buf)
+{
+	enum af_log_level lv = af_log_level_of_syslog(level);
+	char clean[AF_LOG_LINE_MAX];
+
+	if (!af_log_on(lg, lv))
+		return;
+	af_kafka_conf_redact(props, nprops, buf, clean, sizeof(clean));
+	const struct af_log_field fields[] = {
+	    {"component", "kafka"},
+	    {"client", client},
+	    {"topic", topic},
+	    {"facility", fac},
+	};
+	af_log_write(lg, lv, clean, fields, sizeof(fields) / sizeof(fields[0]));
 }
 
 af_err_t af_kafka_conf_set(rd_kafka_conf_t *conf, const char *prop, size_t index, char *errstr,

@@ -15,7 +15,8 @@
  * others wrote (librdkafka's error strings repeat values). The value of an
  * unknown key is never shown either: it may be a secret under a misspelt
  * key. An entry that is not KEY=VALUE is named by its position only: it
- * may be a secret pasted without its key.
+ * may be a secret pasted without its key. librdkafka's own log lines reach
+ * the log only through af_kafka_conf_log, redacted the same way.
  */
 #ifndef AF_KAFKA_CONF_H
 #define AF_KAFKA_CONF_H
@@ -26,6 +27,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "pipeline/err.h"
+#include "pipeline/log.h"
 
 /* Whether the value under key is a secret. key: NUL-terminated, or a whole
  * "key=value" entry (judged by the part before '='). */
@@ -44,6 +46,22 @@ void af_kafka_conf_redact(const char *const *props, size_t nprops, const char *t
 /* The entry as it may be shown: "key=value", "key=***" for a secret key;
  * "#N" (index + 1) when it is not KEY=VALUE. prop borrowed. */
 void af_kafka_conf_show(const char *prop, size_t index, char *out, size_t out_size);
+
+/* One of librdkafka's log lines (a log callback's level, fac and buf) as
+ * a line of lg: at the level of its syslog severity
+ * (af_log_level_of_syslog), the text as msg with the secrets of
+ * props[0..nprops) as "***" (af_kafka_conf_redact), and the fields
+ * component=kafka, client (its role: "consumer", "producer"), topic (NULL:
+ * none) and facility (fac). librdkafka 2.x writes "[redacted]" for the
+ * settings it knows to be sensitive; this catches the rest: a secret
+ * repeated in an error text or pasted under another key.
+ * Thread: librdkafka's, in a log callback; props must not change
+ * meanwhile. All borrowed.
+ * Cost: a compare when lg drops the level; else the redaction and a
+ * write(2). */
+void af_kafka_conf_log(const struct af_log *lg, const char *const *props, size_t nprops,
+                       const char *client, const char *topic, int level, const char *fac,
+                       const char *buf);
 
 /* Apply -X entry prop ("key=value", number index from 0 among the -X) to
  * conf. Returns AF_OK, or AF_E_CONFIG with errstr, one of:

@@ -556,6 +556,7 @@ static af_err_t open_topic(struct af_deliver *d, int i, const char *topic, char 
 	    .nprops = d->o.nprops,
 	    .on_done = on_done,
 	    .ctx = c,
+	    .log = d->o.log,
 	};
 	af_err_t e = af_kafka_sink_open(&ko, &d->k[i], err, sizeof(err));
 	if (e != AF_OK)

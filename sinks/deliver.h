@@ -51,6 +51,7 @@
 
 #include "pipeline/config.h"
 #include "pipeline/err.h"
+#include "pipeline/log.h"
 #include "pipeline/runtime/runtime.h"
 #include "sinks/alert_out.h"
 #include "sinks/dlq.h"
@@ -82,6 +83,9 @@ struct af_deliver_opts {
 	bool http_events;
 	/* Syslog (NULL: none). */
 	const struct af_syslog_opts *syslog;
+	/* Where the Kafka producers' librdkafka lines go (borrowed; must
+	 * outlive d) [af_log_default]. */
+	const struct af_log *log;
 };
 
 struct af_deliver_stats {

@@ -2,9 +2,11 @@
  * sinks' common shape (bounded queue, AF_E_AGAIN, one on_done per
  * document; see sinks/kafka.h).
  *
- * Thread: the sink's owner. librdkafka's own threads never enter this
- * file: delivery reports and errors are queued by librdkafka and served by
- * rd_kafka_poll / rd_kafka_flush, which only the owner calls.
+ * Thread: the sink's owner. librdkafka's own threads enter this file only
+ * in log_cb, which reads nothing but what open fixed (the secrets, the
+ * logger, the topic): delivery reports and errors are queued by
+ * librdkafka and served by rd_kafka_poll / rd_kafka_flush, which only the
+ * owner calls.
  * In: documents from af_kafka_sink_submit. Out: Kafka messages; on_done per
  * document; counters.
  *
@@ -67,6 +69,7 @@ struct af_kafka_sink {
 
 	char **secrets; /* the secret -X entries, "key=value", owned */
 	size_t nsecrets;
+	const struct af_log *log; /* librdkafka's lines go there (borrowed) */
 
 	struct af_kafka_sink_stats st; /* pending, pending_bytes: from held */
 };
@@ -104,6 +107,14 @@ __attribute__((format(printf, 2, 3))) static void note(struct af_kafka_sink *s, 
 	va_start(ap, fmt);
 	vsay(s, s->st.last_error, sizeof(s->st.last_error), fmt, ap);
 	va_end(ap);
+}
+
+/* librdkafka's log lines, from its threads (see Thread above). */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	const struct af_kafka_sink *s = rd_kafka_opaque(rk);
+	af_kafka_conf_log(s->log, (const char *const *)s->secrets, s->nsecrets, "producer",
+	                  s->topic, level, fac, buf);
 }
 
 /* ---- settling documents ---- */
@@ -381,6 +392,7 @@ af_err_t af_kafka_sink_open(const struct af_kafka_sink_opts *o, struct af_kafka_
 	s->refused_tail = &s->refused;
 	s->on_done = o->on_done;
 	s->ctx = o->ctx;
+	s->log = af_log_or_default(o->log);
 	s->held_max = o->queue_items ? o->queue_items : AF_KAFKA_QUEUE_ITEMS_DEFAULT;
 	s->held_bytes_max = o->queue_bytes ? o->queue_bytes : AF_KAFKA_QUEUE_BYTES_DEFAULT;
 	s->topic = strdup(o->topic);
@@ -397,6 +409,7 @@ af_err_t af_kafka_sink_open(const struct af_kafka_sink_opts *o, struct af_kafka_
 	rd_kafka_conf_set_opaque(conf, s);
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, log_cb);
 	s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
 	if (s->rk == NULL) {
 		/* Settings that are fine alone but not together (retries=0 or

@@ -5,7 +5,8 @@
  * poll, flush, pending, stats and close all run there. Not thread-safe.
  * librdkafka runs its own threads (one per broker and a main one) but calls
  * back only inside af_kafka_sink_poll and af_kafka_sink_flush, on the owner.
- * librdkafka writes its own log lines to stderr (-X log_level=N quiets it).
+ * librdkafka's own log lines go to opts.log, redacted, from its threads
+ * (pipeline/kafka_conf.h, af_kafka_conf_log; -X log_level=N quiets it).
  * In: JSON documents, each with the caller's token and an optional key.
  * Out: Kafka messages (key = the account, value = the document, byte for
  * byte), and one on_done call per accepted document: delivered (the
@@ -91,6 +92,7 @@
 #include <stdint.h>
 
 #include "pipeline/err.h"
+#include "pipeline/log.h"
 
 #define AF_KAFKA_QUEUE_ITEMS_DEFAULT      100000u
 #define AF_KAFKA_QUEUE_BYTES_DEFAULT      ((size_t)64 << 20)
@@ -122,6 +124,9 @@ struct af_kafka_sink_opts {
 	uint32_t metadata_timeout_ms; /* the topic check at open [10000] */
 	af_kafka_done_fn on_done;     /* required */
 	void *ctx;                    /* passed to on_done */
+	/* librdkafka's log lines, client=producer topic=TOPIC; borrowed, must
+	 * outlive the sink [af_log_default] */
+	const struct af_log *log;
 };
 
 /* Counters since open. */

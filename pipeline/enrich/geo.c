@@ -30,8 +30,8 @@
  *    database in place is unsafe anyway: libmaxminddb maps the file, so
  *    readers see the bytes change under them, and a shrinking file can
  *    fault them. Only rename is a safe way to replace one.)
- * A reload that fails keeps the database in use, prints one line on stderr
- * and is counted; that file is not tried again until its stamp changes.
+ * A reload that fails keeps the database in use, logs one warning and is
+ * counted; that file is not tried again until its stamp changes.
  * Failures are not published: a set only ever holds databases that opened.
  * The corporate-network and hosting-ASN lists are loaded once at open.
  *
@@ -113,6 +113,7 @@ struct af_geo_hub {
 	struct af_netset *corporate;  /* NULL: none configured */
 	struct af_asnset *hosting;
 	int64_t interval_ns;
+	const struct af_log *log; /* borrowed; read-only after open */
 
 	bool watching; /* the watcher thread was started (main thread only) */
 	pthread_t thread;
@@ -260,8 +261,8 @@ static unsigned check_locked(struct af_geo_hub *hub)
 			continue;
 		if (af_geo_db_open(hub->path[i], (enum af_geo_db_role)i, &hub->paths, &fresh[i],
 		                   err, sizeof(err)) != AF_OK) {
-			fprintf(stderr, "auditflow: geo: reload failed, database in use kept: %s\n",
-			        err);
+			AF_LOG(hub->log, AF_LOG_WARN, "geo",
+			       "reload failed, database in use kept: %s", err);
 			atomic_fetch_add_explicit(&hub->reload_failures, 1, memory_order_relaxed);
 			hub->watch[i].failed = now;
 			hub->watch[i].has_failed = true;
@@ -276,8 +277,8 @@ static unsigned check_locked(struct af_geo_hub *hub)
 	set = set_new(old, fresh);
 	if (set == NULL) {
 		/* Not remembered as failed: the files are tried again next time. */
-		fprintf(stderr,
-		        "auditflow: geo: reload failed, database in use kept: out of memory\n");
+		AF_LOG(hub->log, AF_LOG_WARN, "geo",
+		       "reload failed, database in use kept: out of memory");
 		for (int i = 0; i < ROLES; i++) {
 			if (fresh[i] != NULL)
 				atomic_fetch_add_explicit(&hub->reload_failures, 1,
@@ -453,6 +454,7 @@ af_err_t af_geo_hub_open(const struct af_geo_hub_opts *opts, struct af_geo_hub *
 	atomic_init(&hub->reloads, 0);
 	atomic_init(&hub->reload_failures, 0);
 	atomic_init(&hub->generation, 1);
+	hub->log = af_log_or_default(opts->log);
 	err = hub_copy_opts(hub, opts);
 	if (err != AF_OK) {
 		snprintf(errstr, errstr_size, "geo: out of memory");

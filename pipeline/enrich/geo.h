@@ -34,6 +34,7 @@
 #include "pipeline/enrich/geo_db.h"
 #include "pipeline/err.h"
 #include "pipeline/event.h"
+#include "pipeline/log.h"
 
 struct af_geo_hub_opts {
 	const char *city;               /* City or Country database, or NULL */
@@ -43,6 +44,9 @@ struct af_geo_hub_opts {
 	const char *corporate_networks; /* file of CIDRs, one per line, or NULL */
 	const char *hosting_asns;       /* file of ASNs, one per line, or NULL */
 	int64_t reload_interval_ns;     /* how often files are checked; 0 = never */
+	/* Where a failed reload is said (borrowed; must outlive the hub)
+	 * [af_log_default]. */
+	const struct af_log *log;
 };
 
 struct af_geo_hub;
@@ -63,7 +67,7 @@ af_err_t af_geo_hub_open(const struct af_geo_hub_opts *opts, struct af_geo_hub *
  * written in place (or changing again after a failed reload) once two
  * checks one interval apart see it unchanged. A failed reload (corrupt or
  * missing file, wrong kind of database) keeps the old database, prints one
- * line on stderr naming the file and the cause, is counted, and is not
+ * warning in the log (opts.log) naming the file and the cause, is counted, and is not
  * retried until the file changes again. AF_E_INTERNAL with errstr if the
  * thread cannot be started. @pre called at most once per hub. */
 af_err_t af_geo_hub_watch(struct af_geo_hub *hub, char *errstr, size_t errstr_size);

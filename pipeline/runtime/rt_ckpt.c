@@ -200,9 +200,10 @@ void af_rt_ckpt_sink(struct af_runtime *rt, uint64_t settled)
 		goto fail;
 	if (rt->ckpt_id > 1)
 		remove_parts(rt, rt->ckpt_id - 1);
-	double took = af_clock_s() - rt->ckpt_started;
-	if (took > rt->ckpt_max_s)
-		rt->ckpt_max_s = took;
+	uint64_t took = (uint64_t)((af_clock_s() - rt->ckpt_started) * 1e9);
+	atomic_store_explicit(&rt->ckpt_last_ns, took, memory_order_relaxed);
+	if (took > atomic_load_explicit(&rt->ckpt_max_ns, memory_order_relaxed))
+		atomic_store_explicit(&rt->ckpt_max_ns, took, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rt->ckpt_done, 1, memory_order_relaxed);
 done:
 	/* Pairs with the source's acquire in ckpt_due: the next checkpoint

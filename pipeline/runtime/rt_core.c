@@ -612,6 +612,8 @@ static void publish(struct rt_core *c, bool force)
 	sum_state(c);
 	pthread_mutex_lock(&c->pub_mu);
 	c->pub_sum = c->sum;
+	if (c->geo != NULL)
+		af_geo_reader_stats(c->geo, &c->pub_geo);
 	pthread_mutex_unlock(&c->pub_mu);
 }
 
@@ -732,8 +734,6 @@ void *af_rt_core_main(void *arg)
 		else
 			af_rt_backoff(&bo);
 	}
-	if (c->geo != NULL)
-		af_geo_reader_stats(c->geo, &c->geo_stats);
 	publish(c, true);
 	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);

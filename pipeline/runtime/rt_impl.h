@@ -160,11 +160,11 @@ struct rt_core {
 	struct af_pool *msgs; /* one lane: the sink */
 	struct af_ring *to_sink;
 
-	uint64_t latency[RT_LAT_BUCKETS]; /* batches by latency */
-	struct af_summary sum;            /* this core's counts */
-	struct af_geo_reader_stats geo_stats;
-	_Atomic uint64_t pub_invalid; /* published for progress */
-	_Atomic uint64_t pub_alerts;  /* likewise: alerts this shard raised */
+	uint64_t latency[RT_LAT_BUCKETS];   /* batches by latency */
+	struct af_summary sum;              /* this core's counts */
+	struct af_geo_reader_stats pub_geo; /* under pub_mu, like pub_sum */
+	_Atomic uint64_t pub_invalid;       /* published for progress */
+	_Atomic uint64_t pub_alerts;        /* likewise: alerts this shard raised */
 	/* The counts for metrics: a copy of sum, taken at a batch boundary
 	 * at most every RT_PUB_S (and at the end), under pub_mu. */
 	pthread_mutex_t pub_mu;
@@ -237,8 +237,14 @@ struct af_runtime {
 	uint64_t ckpt_token;        /* tokens handed to the outlet before the last part */
 	_Atomic uint64_t ckpt_done; /* checkpoints completed (manifest written) */
 	double ckpt_started;        /* when the source started the one in flight */
-	double ckpt_max_s;          /* the longest from start to manifest */
-	_Atomic int64_t *frontier;  /* [ninputs] */
+	/* From start to manifest, in ns: the last and the longest. Written
+	 * by the sink thread, read by metrics (relaxed: figures, not flags). */
+	_Atomic uint64_t ckpt_last_ns, ckpt_max_ns;
+	/* The source's time waiting for the pipeline (no free batch, a full
+	 * ring, the completion allowance used up), in ns. Source thread;
+	 * read by metrics. */
+	_Atomic uint64_t blocked_ns;
+	_Atomic int64_t *frontier; /* [ninputs] */
 
 	char **path_chunk[RT_PATH_CHUNKS];
 	uint32_t npaths;

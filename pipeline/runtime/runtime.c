@@ -148,6 +148,16 @@ static void source_wait(struct af_runtime *rt, struct rt_backoff *bo, double *la
 	af_rt_backoff(bo);
 }
 
+/* source_wait while the pipeline holds the source back, timed for
+ * metrics (clock reads only while blocked, never per record). */
+static void source_blocked(struct af_runtime *rt, struct rt_backoff *bo, double *last_hold)
+{
+	double t0 = af_clock_s();
+	source_wait(rt, bo, last_hold);
+	atomic_fetch_add_explicit(&rt->blocked_ns, (uint64_t)((af_clock_s() - t0) * 1e9),
+	                          memory_order_relaxed);
+}
+
 /* Whether a checkpoint is due after the batch about to be handed on. */
 static bool ckpt_due(struct af_runtime *rt, double *next_at)
 {
@@ -209,13 +219,13 @@ static void *source_main(void *arg)
 		if (tracking) {
 			pass_completions(rt, &reported);
 			if (next - reported >= AF_RT_TRACK) {
-				source_wait(rt, &bo, &last_hold);
+				source_blocked(rt, &bo, &last_hold);
 				continue;
 			}
 		}
 		struct af_rt_batch *b = af_pool_get(rt->batches);
 		if (b == NULL) {
-			source_wait(rt, &bo, &last_hold);
+			source_blocked(rt, &bo, &last_hold);
 			continue;
 		}
 		bo.n = 0;
@@ -260,7 +270,7 @@ static void *source_main(void *arg)
 		while (!af_ring_push_spsc(to, b)) {
 			if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
 				goto out;
-			source_wait(rt, &bo, &last_hold);
+			source_blocked(rt, &bo, &last_hold);
 		}
 		bo.n = 0;
 	}
@@ -789,9 +799,14 @@ int64_t af_runtime_frontier(const struct af_runtime *rt, uint32_t input)
 
 void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out)
 {
+	struct af_runtime *m = (struct af_runtime *)rt;
+
 	memset(out, 0, sizeof(*out));
 	for (uint32_t i = 0; i < rt->n; i++) {
-		const struct af_geo_reader_stats *s = &rt->cores[i].geo_stats;
+		pthread_mutex_lock(&m->cores[i].pub_mu);
+		struct af_geo_reader_stats got = m->cores[i].pub_geo;
+		pthread_mutex_unlock(&m->cores[i].pub_mu);
+		const struct af_geo_reader_stats *s = &got;
 		out->lookups += s->lookups;
 		out->addr_hits += s->addr_hits;
 		out->record_hits += s->record_hits;
@@ -817,11 +832,31 @@ uint64_t af_runtime_tracked_max(const struct af_config *cfg)
 	return (uint64_t)AF_RT_TRACK * batch_cap(cfg);
 }
 
-uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *max_s)
+uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *last_s, double *max_s)
 {
+	struct af_runtime *m = (struct af_runtime *)rt;
+
+	if (last_s != NULL)
+		*last_s =
+		    (double)atomic_load_explicit(&m->ckpt_last_ns, memory_order_relaxed) / 1e9;
 	if (max_s != NULL)
-		*max_s = rt->ckpt_max_s;
-	return atomic_load_explicit(&((struct af_runtime *)rt)->ckpt_done, memory_order_relaxed);
+		*max_s = (double)atomic_load_explicit(&m->ckpt_max_ns, memory_order_relaxed) / 1e9;
+	return atomic_load_explicit(&m->ckpt_done, memory_order_relaxed);
+}
+
+double af_runtime_blocked_s(const struct af_runtime *rt)
+{
+	return (double)atomic_load_explicit(&((struct af_runtime *)rt)->blocked_ns,
+	                                    memory_order_relaxed) /
+	       1e9;
+}
+
+bool af_runtime_geo_hub_stats(const struct af_runtime *rt, struct af_geo_hub_stats *out)
+{
+	if (rt->hub == NULL)
+		return false;
+	af_geo_hub_stats(rt->hub, out);
+	return true;
 }
 
 bool af_runtime_ended(const struct af_runtime *rt)

@@ -271,10 +271,19 @@ af_err_t af_runtime_restore(struct af_runtime *rt, uint64_t *id, char *errstr, s
  * exist holds none. Returns AF_OK or AF_E_IO (errstr). */
 af_err_t af_runtime_checkpoint_remove(const char *dir, char *errstr, size_t errstr_size);
 
-/* Checkpoints this run completed, and the longest one took from the
- * moment the source started it to its manifest (seconds). Thread: any
- * (after af_runtime_wait for max_s). */
-uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *max_s);
+/* Checkpoints this run completed, and how long the last one and the
+ * longest one took from the moment the source started it to its manifest
+ * (seconds; either may be NULL). Thread: any. */
+uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *last_s, double *max_s);
+
+/* Seconds the source has waited for the pipeline so far (no free batch, a
+ * full ring, the completion allowance used up): back-pressure from the
+ * cores and, through completions, from the outputs. Thread: any. */
+double af_runtime_blocked_s(const struct af_runtime *rt);
+
+/* The geo hub's reload counts; false when the run enriches with none.
+ * Thread: any. */
+bool af_runtime_geo_hub_stats(const struct af_runtime *rt, struct af_geo_hub_stats *out);
 
 /* Whether the source read every input to its end (it said AF_EOF), as
  * opposed to a stop or a failure. @pre after af_runtime_wait. */
@@ -335,12 +344,12 @@ uint32_t af_runtime_path_add(struct af_runtime *rt, const char *path);
  * the index through the pipeline (or after af_runtime_wait). */
 const char *af_runtime_path(const struct af_runtime *rt, uint32_t index);
 
-/* The enrich stage's counters summed over the cores, and the reorder
- * buffers' forced releases (events let out before their turn because a
- * buffer was full, or, with completion tracking, because an event was held
- * longer than AF_RT_TRACK batches: the only cases in which order depends
- * on timing).
- * @pre after af_runtime_wait. */
+/* The enrich stage's counters summed over the cores (as each core last
+ * published them: every quarter second while it works; thread: any), and
+ * the reorder buffers' forced releases (events let out before their turn
+ * because a buffer was full, or, with completion tracking, because an
+ * event was held longer than AF_RT_TRACK batches: the only cases in which
+ * order depends on timing; @pre after af_runtime_wait). */
 void af_runtime_geo_stats(const struct af_runtime *rt, struct af_geo_reader_stats *out);
 uint64_t af_runtime_reorder_forced(const struct af_runtime *rt);
 

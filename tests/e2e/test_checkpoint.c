@@ -275,7 +275,7 @@ static void run_ok(const struct cmd *c, struct af_run *r)
 
 static bool resumed(const char *err)
 {
-	return err != NULL && strstr(err, "auditflow: resuming from checkpoint") != NULL;
+	return err != NULL && strstr(err, "resuming from checkpoint") != NULL;
 }
 
 /* Start c in the background and, once its first checkpoint exists, send

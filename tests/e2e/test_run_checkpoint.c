@@ -273,7 +273,7 @@ static void run_ok(const struct cmd *c, struct af_run *r)
 
 static bool says_resuming(const char *err)
 {
-	return err != NULL && strstr(err, "auditflow: resuming from checkpoint ") != NULL;
+	return err != NULL && strstr(err, "resuming from checkpoint ") != NULL;
 }
 
 /* The records a resuming run says its checkpoint had read, or -1. */

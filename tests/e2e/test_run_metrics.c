@@ -43,7 +43,7 @@ TestSuite(run_metrics, .init = af_e2e_setup, .fini = fini, .timeout = 280);
 
 /* GET path on 127.0.0.1:port: the status (0 when no answer) and the body
  * (owned). */
-static int get(unsigned port, const char *path, char **body)
+static int request(unsigned port, const char *method, const char *path, char **body)
 {
 	char req[256], buf[65536];
 	size_t len = 0;
@@ -58,7 +58,7 @@ static int get(unsigned port, const char *path, char **body)
 			close(fd);
 		return 0;
 	}
-	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		close(fd);
 		return 0;
@@ -75,6 +75,11 @@ static int get(unsigned port, const char *path, char **body)
 	return status;
 }
 
+static int get(unsigned port, const char *path, char **body)
+{
+	return request(port, "GET", path, body);
+}
+
 /* The value of the sample line that starts with name (its labels
  * included), or -1. */
 static long long sample(const char *text, const char *name)
@@ -83,6 +88,16 @@ static long long sample(const char *text, const char *name)
 	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
 		if (strncmp(p, name, len) == 0 && p[len] == ' ')
 			return strtoll(p + len + 1, NULL, 10);
+	return -1;
+}
+
+/* The value of the sample name, as a real number; -1 when absent. */
+static double sample_real(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && p[len] == ' ')
+			return strtod(p + len + 1, NULL);
 	return -1;
 }
 
@@ -142,7 +157,10 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	cr_assert_eq(af_e2e_produce(broker.addr, "signins", input, NULL, err, sizeof(err)), 0, "%s",
 	             err);
 
-	const char *summary = af_e2e_path("summary.json");
+	/* Own copies: af_e2e_path's buffers are reused. */
+	char summary[4096], state[4096];
+	snprintf(summary, sizeof(summary), "%s", af_e2e_path("summary.json"));
+	snprintf(state, sizeof(state), "%s", af_e2e_path("state"));
 	const char *argv[] = {AF_BIN,
 	                      "run",
 	                      "-b",
@@ -157,6 +175,14 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	                      "127.0.0.1:0",
 	                      "--unhealthy-after",
 	                      "1s",
+	                      "--geo-city",
+	                      AF_TEST_DATA "/geo/GeoIP2-City-Test.mmdb",
+	                      "--geo-asn",
+	                      AF_TEST_DATA "/geo/GeoLite2-ASN-Test.mmdb",
+	                      "--state-dir",
+	                      state,
+	                      "--checkpoint-interval",
+	                      "0.2s",
 	                      "-o",
 	                      af_e2e_path("alerts.jsonl"),
 	                      "--summary",
@@ -189,7 +215,8 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 		if (sample(m, "auditflow_events_received_total{source=\"kafka\"}") == RECORDS &&
 		    sample(m, "auditflow_events_total{result=\"dead_letter\"}") == BAD &&
 		    sample(m, "auditflow_events_total{result=\"ok\"}") > 0 &&
-		    sample(m, "auditflow_alert_latency_seconds_count") > 0)
+		    sample(m, "auditflow_alert_latency_seconds_count") > 0 &&
+		    sample(m, "auditflow_checkpoints_total") > 0)
 			break;
 		usleep(100 * 1000);
 	} while (af_e2e_now_s() < end);
@@ -208,6 +235,22 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	/* The demo's events are from 2025: every alert is over a day late. */
 	long long measured = sample(m, "auditflow_alert_latency_seconds_count");
 	cr_assert_gt(measured, 0, "%s", m);
+	/* Every sign-in has an address, looked up as it is parsed (before the
+	 * reorder buffer, so before it counts as ok); the cache answers the
+	 * repeats. */
+	long long lookups = sample(m, "auditflow_geo_lookups_total");
+	cr_assert_geq(lookups, sample(m, "auditflow_events_total{result=\"ok\"}"), "%s", m);
+	cr_assert_leq(lookups, RECORDS - BAD, "%s", m);
+	long long hits = sample(m, "auditflow_geo_cache_hits_total{cache=\"address\"}");
+	cr_assert(hits > 0 && hits < lookups, "%s", m);
+	cr_assert_leq(sample(m, "auditflow_geo_not_found_total"), lookups, "%s", m);
+	cr_assert_eq(sample(m, "auditflow_geo_generation"), 1, "%s", m);
+	cr_assert_eq(sample(m, "auditflow_geo_reloads_total"), 0, "%s", m);
+	cr_assert_gt(sample(m, "auditflow_checkpoints_total"), 0, "%s", m);
+	double last = sample_real(m, "auditflow_checkpoint_last_duration_seconds");
+	cr_assert_gt(last, 0, "%s", m);
+	cr_assert_geq(sample_real(m, "auditflow_checkpoint_max_duration_seconds"), last, "%s", m);
+	cr_assert_geq(sample_real(m, "auditflow_source_blocked_seconds_total"), 0, "%s", m);
 	cr_assert_eq(sample(m, "auditflow_alert_latency_seconds_bucket{le=\"+Inf\"}"), measured,
 	             "%s", m);
 	cr_assert_eq(sample(m, "auditflow_alert_latency_seconds_bucket{le=\"86400\"}"), 0, "%s", m);
@@ -219,6 +262,8 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	cr_assert_not_null(strstr(body, "\"status\":\"ok\""), "%s", body);
 	free(body);
 	cr_assert_eq(get(port, "/nothing", &body), 404);
+	free(body);
+	cr_assert_eq(request(port, "POST", "/metrics", &body), 405);
 	free(body);
 
 	ctl("down all");
@@ -254,5 +299,42 @@ Test(run_metrics, refuses_an_address_it_cannot_serve_with_exit_2)
 	cr_assert_eq(r.status, 2, "%s", r.err);
 	cr_assert_not_null(strstr(r.err, "metrics address 'localhost' is not ADDR:PORT"), "%s",
 	                   r.err);
+	af_run_free(&r);
+}
+
+/* A listening socket on 127.0.0.1 at a port the system picks; its port in
+ * *port. */
+static int listener(unsigned *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* An address the user asked for must be served: a taken one is an error,
+ * found before anything is read. */
+Test(run_metrics, exits_1_when_the_address_it_was_given_is_taken)
+{
+	unsigned port;
+	int fd = listener(&port);
+	char listen_at[64];
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%u", port);
+	const char *args[] = {"run", "-b", "127.0.0.1:1", "-t", "x", "--metrics", listen_at, NULL};
+	struct af_run r;
+
+	cr_assert_eq(af_run(&r, NULL, args), 0);
+	close(fd);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	char want[128];
+	snprintf(want, sizeof(want), "cannot serve metrics on %s", listen_at);
+	cr_assert_not_null(strstr(r.err, want), "%s", r.err);
 	af_run_free(&r);
 }

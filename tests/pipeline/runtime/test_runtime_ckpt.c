@@ -234,7 +234,7 @@ static void ck_run(const struct af_config *cfg, struct ck_src *s, const char *al
 	cr_assert_eq(af_runtime_start(rt, err, sizeof(err)), AF_OK, "%s: %s", label, err);
 	af_err_t e = af_runtime_wait(rt, &out->sum, err, sizeof(err));
 	cr_assert_eq(e, AF_OK, "%s: %s", label, err);
-	out->checkpoints = af_runtime_checkpoints(rt, NULL);
+	out->checkpoints = af_runtime_checkpoints(rt, NULL, NULL);
 	out->ended = af_runtime_ended(rt);
 	af_runtime_free(rt);
 	cr_assert_eq(af_alert_out_close(alerts, err, sizeof(err)), AF_OK, "%s", err);
@@ -647,12 +647,24 @@ static void ck_inputs_free(struct af_recs *in, uint32_t ninputs)
  * out of their order, or from only some of them, shows as a line the
  * uninterrupted run never wrote. */
 static const char *const dense_alerts[] = {
-    "rules.suppression", "0", "rules.signin_fail_burst.threshold", "3",
+    "rules.suppression",
+    "0",
+    "rules.signin_fail_burst.threshold",
+    "3",
     /* Tables sized for these inputs, not the defaults' millions: each
      * test makes a runtime per cut, and under ASan most of a run is
      * spent mapping and poisoning what it allocates. */
-    "state.max_accounts", "8192", "state.max_addresses", "8192", "state.hll_blocks", "64",
-    "input.max_record_bytes", "64KiB", "input.dedup_max_entries", "65536", NULL,
+    "state.max_accounts",
+    "8192",
+    "state.max_addresses",
+    "8192",
+    "state.hll_blocks",
+    "64",
+    "input.max_record_bytes",
+    "64KiB",
+    "input.dedup_max_entries",
+    "65536",
+    NULL,
 };
 
 static void set_dense_alerts(struct af_recs_scratch *sc)
