@@ -120,8 +120,9 @@ static void ctl(const char *command)
 	cr_assert(strncmp(answer, "ok", 2) == 0, "%s: the broker answered '%s'", command, answer);
 }
 
-/* Poll /health until it answers want; the last body (owned). */
-static char *health_becomes(unsigned port, int want)
+/* Poll /health until it answers want with a body that holds says (NULL:
+ * any); the last body (owned). */
+static char *health_says(unsigned port, int want, const char *says)
 {
 	double end = af_e2e_now_s() + WAIT_S;
 	char *body = NULL;
@@ -129,21 +130,28 @@ static char *health_becomes(unsigned port, int want)
 	while (af_e2e_now_s() < end) {
 		free(body);
 		status = get(port, "/health", &body);
-		if (status == want)
+		if (status == want && (says == NULL || strstr(body, says) != NULL))
 			return body;
 		usleep(100 * 1000);
 	}
-	cr_assert_fail("/health still answers %d (%s), not %d", status, body ? body : "", want);
+	cr_assert_fail("/health still answers %d (%s), not %d with %s", status, body ? body : "",
+	               want, says ? says : "any body");
 	return NULL;
 }
 
-Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
+static char *health_becomes(unsigned port, int want)
+{
+	return health_says(port, want, NULL);
+}
+
+/* A broker (controlled from the test) whose topic signins (2 partitions)
+ * holds the demo's sign-ins, then three messages that are not records. */
+static void broker_with_demo(void)
 {
 	char err[1024];
 	const char *const extra[] = {"--control", "-", "--topic", "signins:2", NULL};
 	cr_assert_eq(af_e2e_broker_open(&broker, extra, err, sizeof(err)), 0, "%s", err);
 
-	/* The demo's sign-ins, then three messages that are not records. */
 	size_t len;
 	char *demo = af_slurp(DEMO "signins.jsonl", &len);
 	cr_assert_not_null(demo);
@@ -156,43 +164,40 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	free(demo);
 	cr_assert_eq(af_e2e_produce(broker.addr, "signins", input, NULL, err, sizeof(err)), 0, "%s",
 	             err);
+}
 
-	/* Own copies: af_e2e_path's buffers are reused. */
-	char summary[4096], state[4096];
-	snprintf(summary, sizeof(summary), "%s", af_e2e_path("summary.json"));
-	snprintf(state, sizeof(state), "%s", af_e2e_path("state"));
-	const char *argv[] = {AF_BIN,
-	                      "run",
-	                      "-b",
-	                      broker.addr,
-	                      "-t",
-	                      "signins",
-	                      "-G",
-	                      "metrics",
-	                      "--offset",
-	                      "beginning",
-	                      "--metrics",
-	                      "127.0.0.1:0",
-	                      "--unhealthy-after",
-	                      "1s",
-	                      "--geo-city",
-	                      AF_TEST_DATA "/geo/GeoIP2-City-Test.mmdb",
-	                      "--geo-asn",
-	                      AF_TEST_DATA "/geo/GeoLite2-ASN-Test.mmdb",
-	                      "--state-dir",
-	                      state,
-	                      "--checkpoint-interval",
-	                      "0.2s",
-	                      "-o",
-	                      af_e2e_path("alerts.jsonl"),
-	                      "--summary",
-	                      summary,
-	                      NULL};
-	const char *errpath = af_e2e_path("run.err");
+/* Start `auditflow run` as proc on the broker's signins from the beginning,
+ * serving metrics on a free port with --unhealthy-after 1s, with args
+ * (NULL-terminated, at most 24) after those; its stderr in run.err.
+ * Returns the port, from the line the run writes once it serves. */
+static unsigned run_serving(const char *const *args)
+{
+	char err[1024];
+	const char *argv[48] = {AF_BIN,
+	                        "run",
+	                        "-b",
+	                        broker.addr,
+	                        "-t",
+	                        "signins",
+	                        "-G",
+	                        "metrics",
+	                        "--offset",
+	                        "beginning",
+	                        "--metrics",
+	                        "127.0.0.1:0",
+	                        "--unhealthy-after",
+	                        "1s"};
+	size_t n = 14;
+	for (size_t i = 0; args[i] != NULL; i++) {
+		cr_assert_lt(n, 47);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	char errpath[4096];
+	snprintf(errpath, sizeof(errpath), "%s", af_e2e_path("run.err"));
 	cr_assert_eq(af_e2e_spawn(&proc, argv, af_e2e_path("run.out"), errpath, err, sizeof(err)),
 	             0, "%s", err);
 
-	/* The port, from the line the run writes once it serves. */
 	unsigned port = 0;
 	double end = af_e2e_now_s() + WAIT_S;
 	while (port == 0 && af_e2e_now_s() < end && af_e2e_running(&proc)) {
@@ -205,6 +210,34 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 			af_e2e_nap();
 	}
 	cr_assert_neq(port, 0, "the run says where it serves metrics");
+	return port;
+}
+
+Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
+{
+	char err[1024];
+
+	broker_with_demo();
+	/* Own copies: af_e2e_path's buffers are reused. */
+	char summary[4096], state[4096], alerts[4096];
+	snprintf(summary, sizeof(summary), "%s", af_e2e_path("summary.json"));
+	snprintf(state, sizeof(state), "%s", af_e2e_path("state"));
+	snprintf(alerts, sizeof(alerts), "%s", af_e2e_path("alerts.jsonl"));
+	const char *const args[] = {"--geo-city",
+	                            AF_TEST_DATA "/geo/GeoIP2-City-Test.mmdb",
+	                            "--geo-asn",
+	                            AF_TEST_DATA "/geo/GeoLite2-ASN-Test.mmdb",
+	                            "--state-dir",
+	                            state,
+	                            "--checkpoint-interval",
+	                            "0.2s",
+	                            "-o",
+	                            alerts,
+	                            "--summary",
+	                            summary,
+	                            NULL};
+	unsigned port = run_serving(args);
+	double end;
 
 	/* Every record read and judged. */
 	char *m = NULL;
@@ -337,4 +370,34 @@ Test(run_metrics, exits_1_when_the_address_it_was_given_is_taken)
 	snprintf(want, sizeof(want), "cannot serve metrics on %s", listen_at);
 	cr_assert_not_null(strstr(r.err, want), "%s", r.err);
 	af_run_free(&r);
+}
+
+/* An output that cannot deliver: /health turns 503 once the oldest alert
+ * has waited longer than --unhealthy-after, naming the outputs. */
+Test(run_metrics, health_turns_when_an_output_cannot_deliver)
+{
+	broker_with_demo();
+	char config[4096];
+	snprintf(config, sizeof(config), "%s", af_e2e_path("webhook.yaml"));
+	FILE *f = fopen(config, "w");
+	cr_assert_not_null(f);
+	/* Port 1 on loopback: refused at once, tried again and again. */
+	fputs("http:\n  kind: webhook\n  url: http://127.0.0.1:1/hook\n  backoff_max: 1s\n", f);
+	cr_assert_eq(fclose(f), 0);
+	const char *const args[] = {"-c", config, NULL};
+	unsigned port = run_serving(args);
+
+	free(health_says(port, 503, "\"outputs\":{\"ok\":false"));
+	char *m = NULL;
+	cr_assert_eq(get(port, "/metrics", &m), 200);
+	cr_assert_gt(sample_real(m, "auditflow_output_oldest_waiting_seconds"), 1.0, "%s", m);
+	cr_assert_eq(sample(m, "auditflow_output_settled_total"), 0, "%s", m);
+	free(m);
+	/* A stop delivers what was read first, and this output never gives up
+	 * (http.max_retries 0): the second signal is the way out. */
+	kill(proc.pid, SIGTERM);
+	usleep(500 * 1000);
+	kill(proc.pid, SIGTERM);
+	char err[512];
+	cr_assert_eq(af_e2e_reap(&proc, WAIT_S, err, sizeof(err)), 0, "%s", err);
 }
