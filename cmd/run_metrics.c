@@ -140,10 +140,21 @@ static void render_pipeline(const struct af_run_metrics *m, FILE *out)
 	    "from the last checkpoint's start to its manifest", last_s);
 	one(out, "auditflow_checkpoint_max_duration_seconds", "gauge",
 	    "the longest checkpoint so far", max_s);
-	one(out, "auditflow_source_blocked_seconds_total", "counter",
-	    "time the source waited for the pipeline (back-pressure from the cores and "
-	    "outputs)",
-	    af_runtime_blocked_s(m->rt));
+
+	struct af_rt_pressure p;
+	af_runtime_pressure(m->rt, &p);
+	head(out, "auditflow_blocked_seconds_total", "counter",
+	     "time a stage waited for the next one (back-pressure): source for the cores "
+	     "(or the outputs' acknowledgements), worker for the shards, shard for the "
+	     "output thread");
+	fprintf(out, "auditflow_blocked_seconds_total{stage=\"source\"} %.9f\n", p.source_s);
+	fprintf(out, "auditflow_blocked_seconds_total{stage=\"worker\"} %.9f\n", p.worker_s);
+	fprintf(out, "auditflow_blocked_seconds_total{stage=\"shard\"} %.9f\n", p.shard_s);
+	head(out, "auditflow_ring_fill_ratio", "gauge",
+	     "how full the rings between two stages are, 0 to 1");
+	fprintf(out, "auditflow_ring_fill_ratio{ring=\"batches\"} %.6f\n", p.batches_fill);
+	fprintf(out, "auditflow_ring_fill_ratio{ring=\"mesh\"} %.6f\n", p.mesh_fill);
+	fprintf(out, "auditflow_ring_fill_ratio{ring=\"sink\"} %.6f\n", p.sink_fill);
 }
 
 static void render(void *ctx, FILE *out)

@@ -49,12 +49,19 @@ static struct rt_msg *msg_get(struct rt_core *c)
 {
 	struct rt_backoff bo = {0};
 	struct rt_msg *m;
+	double t0 = 0;
 
 	while ((m = af_pool_get(c->msgs)) == NULL) {
 		if (atomic_load_explicit(&c->rt->abort, memory_order_relaxed))
 			return NULL;
+		if (t0 == 0)
+			t0 = af_clock_s();
 		af_rt_backoff(&bo);
 	}
+	if (t0 != 0)
+		atomic_fetch_add_explicit(&c->blocked_shard_ns,
+		                          (uint64_t)((af_clock_s() - t0) * 1e9),
+		                          memory_order_relaxed);
 	return m;
 }
 
@@ -729,10 +736,20 @@ void *af_rt_core_main(void *arg)
 			break;
 		bool moved = shard_step(c);
 		moved |= worker_step(c);
-		if (moved)
+		if (moved) {
 			bo.n = 0;
-		else
+		} else if (c->batch != NULL) {
+			/* A batch in hand and no way forward: the mesh is full
+			 * or every item is downstream. Timed for metrics; clock
+			 * reads only while blocked. */
+			double t0 = af_clock_s();
 			af_rt_backoff(&bo);
+			atomic_fetch_add_explicit(&c->blocked_worker_ns,
+			                          (uint64_t)((af_clock_s() - t0) * 1e9),
+			                          memory_order_relaxed);
+		} else {
+			af_rt_backoff(&bo);
+		}
 	}
 	publish(c, true);
 	atomic_store_explicit(&c->pub_invalid, c->sum.events_invalid, memory_order_relaxed);

@@ -171,6 +171,11 @@ struct rt_core {
 	struct af_summary pub_sum;
 	double pub_at;
 	bool pub_stale; /* sum has moved since the last copy */
+	/* Time blocked downstream, in ns, for metrics (this core's thread
+	 * adds, anyone reads): the worker with a batch in hand and no room in
+	 * the mesh or no free item; the shard waiting for a free message to
+	 * the sink. */
+	_Atomic uint64_t blocked_worker_ns, blocked_shard_ns;
 	char errstr[256];
 };
 

@@ -844,11 +844,38 @@ uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *last_s, dou
 	return atomic_load_explicit(&m->ckpt_done, memory_order_relaxed);
 }
 
-double af_runtime_blocked_s(const struct af_runtime *rt)
+static double ns_s(_Atomic uint64_t *ns)
 {
-	return (double)atomic_load_explicit(&((struct af_runtime *)rt)->blocked_ns,
-	                                    memory_order_relaxed) /
-	       1e9;
+	return (double)atomic_load_explicit(ns, memory_order_relaxed) / 1e9;
+}
+
+/* Items in the rings of ring(core i, j), over their capacity. */
+static double fill_of(struct af_ring *const *rings, size_t n)
+{
+	size_t used = 0, cap = 0;
+	for (size_t i = 0; i < n; i++) {
+		used += af_ring_count(rings[i]);
+		cap += af_ring_capacity(rings[i]);
+	}
+	return cap > 0 ? (double)used / (double)cap : 0;
+}
+
+void af_runtime_pressure(const struct af_runtime *rt, struct af_rt_pressure *out)
+{
+	struct af_runtime *m = (struct af_runtime *)rt;
+	struct af_ring *in[AF_RT_THREADS_MAX], *to_sink[AF_RT_THREADS_MAX];
+
+	memset(out, 0, sizeof(*out));
+	out->source_s = ns_s(&m->blocked_ns);
+	for (uint32_t i = 0; i < rt->n; i++) {
+		out->worker_s += ns_s(&m->cores[i].blocked_worker_ns);
+		out->shard_s += ns_s(&m->cores[i].blocked_shard_ns);
+		in[i] = m->cores[i].in_batches;
+		to_sink[i] = m->cores[i].to_sink;
+	}
+	out->batches_fill = fill_of(in, rt->n);
+	out->mesh_fill = fill_of(m->mesh, (size_t)rt->n * rt->n);
+	out->sink_fill = fill_of(to_sink, rt->n);
 }
 
 bool af_runtime_geo_hub_stats(const struct af_runtime *rt, struct af_geo_hub_stats *out)

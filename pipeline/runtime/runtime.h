@@ -276,10 +276,21 @@ af_err_t af_runtime_checkpoint_remove(const char *dir, char *errstr, size_t errs
  * (seconds; either may be NULL). Thread: any. */
 uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *last_s, double *max_s);
 
-/* Seconds the source has waited for the pipeline so far (no free batch, a
- * full ring, the completion allowance used up): back-pressure from the
- * cores and, through completions, from the outputs. Thread: any. */
-double af_runtime_blocked_s(const struct af_runtime *rt);
+/* Back-pressure, stage by stage: seconds each stage has spent blocked by
+ * the next one so far, and how full the rings between them are now (0 to
+ * 1; a snapshot). */
+struct af_rt_pressure {
+	double source_s;     /* no free batch, a full ring to a core, or the
+	                        completion allowance used up (the outputs behind) */
+	double worker_s;     /* summed over the cores: a batch in hand, and the mesh
+	                        full or every item downstream */
+	double shard_s;      /* summed over the cores: no free message to the sink */
+	double batches_fill; /* source -> cores */
+	double mesh_fill;    /* workers -> shards */
+	double sink_fill;    /* shards -> sink */
+};
+/* Thread: any. */
+void af_runtime_pressure(const struct af_runtime *rt, struct af_rt_pressure *out);
 
 /* The geo hub's reload counts; false when the run enriches with none.
  * Thread: any. */

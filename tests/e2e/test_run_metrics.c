@@ -283,7 +283,20 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 	double last = sample_real(m, "auditflow_checkpoint_last_duration_seconds");
 	cr_assert_gt(last, 0, "%s", m);
 	cr_assert_geq(sample_real(m, "auditflow_checkpoint_max_duration_seconds"), last, "%s", m);
-	cr_assert_geq(sample_real(m, "auditflow_source_blocked_seconds_total"), 0, "%s", m);
+	static const char *const stages[] = {"source", "worker", "shard"};
+	for (size_t i = 0; i < 3; i++) {
+		char name[128];
+		snprintf(name, sizeof(name), "auditflow_blocked_seconds_total{stage=\"%s\"}",
+		         stages[i]);
+		cr_assert_geq(sample_real(m, name), 0, "%s", m);
+	}
+	static const char *const rings[] = {"batches", "mesh", "sink"};
+	for (size_t i = 0; i < 3; i++) {
+		char name[128];
+		snprintf(name, sizeof(name), "auditflow_ring_fill_ratio{ring=\"%s\"}", rings[i]);
+		double fill = sample_real(m, name);
+		cr_assert(fill >= 0 && fill <= 1, "%s", m);
+	}
 	cr_assert_eq(sample(m, "auditflow_alert_latency_seconds_bucket{le=\"+Inf\"}"), measured,
 	             "%s", m);
 	cr_assert_eq(sample(m, "auditflow_alert_latency_seconds_bucket{le=\"86400\"}"), 0, "%s", m);

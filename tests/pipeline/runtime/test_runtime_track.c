@@ -1113,3 +1113,49 @@ Test(runtime_track, publishes_its_last_counts_while_the_source_is_idle, .timeout
 	run_fini(&r);
 	af_recs_free(&bad);
 }
+
+static atomic_bool pressure_gate;
+
+/* The source blocked by an outlet that settles nothing: its blocked time
+ * grows; then the outlet settles everything. */
+static void pressure_grows(struct run *r, struct af_runtime *rt)
+{
+	struct af_rt_pressure p;
+	double end = af_clock_s() + 20.0;
+
+	(void)r;
+	do {
+		usleep(20 * 1000);
+		af_runtime_pressure(rt, &p);
+	} while (p.source_s < 0.2 && af_clock_s() < end);
+	atomic_store(&pressure_gate, true);
+	cr_expect_geq(p.source_s, 0.2, "the source was blocked for %.3f s", p.source_s);
+	cr_expect(p.batches_fill >= 0 && p.batches_fill <= 1 && p.mesh_fill >= 0 &&
+	              p.mesh_fill <= 1 && p.sink_fill >= 0 && p.sink_fill <= 1,
+	          "fills %f %f %f", p.batches_fill, p.mesh_fill, p.sink_fill);
+}
+
+/* An outlet that settles nothing holds every record after its first alert
+ * undone; once AF_RT_TRACK batches wait, the source stops, and metrics
+ * see how long. */
+Test(runtime_track, counts_the_time_the_source_waits_for_an_outlet_that_settles_nothing,
+     .timeout = 60)
+{
+	struct af_recs in = {0};
+	struct outlet o;
+	struct run r;
+
+	signins(&in, "p", T0, (int)AF_RT_TRACK + 1000, 100, 0);
+	run_init(&r, 2, 1);
+	outlet_init(&o);
+	atomic_store(&pressure_gate, false);
+	o.gate = &pressure_gate;
+	run_list(&r, &in, 0);
+	run_outlet(&r, &o);
+	r.during = pressure_grows;
+	run_ok(&r);
+	expect_completed(&r, 0, &in);
+	outlet_fini(&o);
+	run_fini(&r);
+	af_recs_free(&in);
+}
