@@ -454,12 +454,6 @@ static bool commit_retriable(rd_kafka_resp_err_t err)
 	}
 }
 
-/* Tried again, until KSRC_CLOSE_MS have passed, while the error is one a
- * moment cures. In between, the partitions are paused and the consumer
- * served, so that a rebalance under way completes (the commit then
- * carries the new generation; a partition it took away has its resume
- * point committed by the revocation) and nothing moves a resume point: a
- * message still handed over is kept or rewound to. */
 /* Partitions lost during the commit at close and not yet given back. */
 static uint32_t lost_away(const struct af_kafka_src *s)
 {
@@ -469,6 +463,15 @@ static uint32_t lost_away(const struct af_kafka_src *s)
 	return n;
 }
 
+/* Tried again, until KSRC_CLOSE_MS have passed, while the error is one a
+ * moment cures. In between, the partitions are paused and the consumer
+ * served, so that a rebalance under way completes (the commit then
+ * carries the new generation; a partition it took away has its resume
+ * point committed by the revocation) and nothing moves a resume point: a
+ * message still handed over is kept or rewound to. A partition the group
+ * takes away as lost meanwhile (a refused commit, a session timed out) is
+ * waited for: the member joins again at once, and a lone member gets it
+ * back; it is then committed at the resume point it had. */
 rd_kafka_resp_err_t af_kafka_commit_final(struct af_kafka_src *s)
 {
 	double deadline = af_clock_s() + KSRC_CLOSE_MS / 1000.0;

@@ -168,7 +168,7 @@ static void broker_with_demo(void)
 
 /* Start `auditflow run` as proc on the broker's signins from the beginning,
  * serving metrics on a free port with --unhealthy-after 1s, with args
- * (NULL-terminated, at most 24) after those; its stderr in run.err.
+ * (NULL-terminated, at most 33) after those; its stderr in run.err.
  * Returns the port, from the line the run writes once it serves. */
 static unsigned run_serving(const char *const *args)
 {
