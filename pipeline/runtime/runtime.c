@@ -836,11 +836,16 @@ uint64_t af_runtime_checkpoints(const struct af_runtime *rt, double *last_s, dou
 {
 	struct af_runtime *m = (struct af_runtime *)rt;
 
+	uint64_t last = atomic_load_explicit(&m->ckpt_last_ns, memory_order_relaxed);
+	uint64_t max = atomic_load_explicit(&m->ckpt_max_ns, memory_order_relaxed);
+	/* The sink stores last, then max: read between the two, max may
+	 * still be the old one. */
+	if (max < last)
+		max = last;
 	if (last_s != NULL)
-		*last_s =
-		    (double)atomic_load_explicit(&m->ckpt_last_ns, memory_order_relaxed) / 1e9;
+		*last_s = (double)last / 1e9;
 	if (max_s != NULL)
-		*max_s = (double)atomic_load_explicit(&m->ckpt_max_ns, memory_order_relaxed) / 1e9;
+		*max_s = (double)max / 1e9;
 	return atomic_load_explicit(&m->ckpt_done, memory_order_relaxed);
 }
 

@@ -249,7 +249,11 @@ Test(run_metrics, counts_what_the_summary_counts_and_health_follows_the_brokers)
 		    sample(m, "auditflow_events_total{result=\"dead_letter\"}") == BAD &&
 		    sample(m, "auditflow_events_total{result=\"ok\"}") > 0 &&
 		    sample(m, "auditflow_alert_latency_seconds_count") > 0 &&
-		    sample(m, "auditflow_checkpoints_total") > 0)
+		    sample(m, "auditflow_checkpoints_total") > 0 &&
+		    /* The source thread publishes its own counts, on its own
+		     * quarter second. */
+		    sample(m, "auditflow_kafka_messages_total") == RECORDS &&
+		    sample(m, "auditflow_kafka_assigned_partitions") == 2)
 			break;
 		usleep(100 * 1000);
 	} while (af_e2e_now_s() < end);
