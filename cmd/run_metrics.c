@@ -102,6 +102,14 @@ static void one(FILE *out, const char *name, const char *type, const char *help,
 	fprintf(out, "%s %.17g\n", name, v);
 }
 
+/* One sample of name with one label, key="value" (escaped). */
+static void labelled(FILE *out, const char *name, const char *key, const char *value, double v)
+{
+	fprintf(out, "%s{%s=\"", name, key);
+	label(out, value);
+	fprintf(out, "\"} %.17g\n", v);
+}
+
 /* Enrichment, checkpoints and back-pressure. */
 static void render_pipeline(const struct af_run_metrics *m, FILE *out)
 {
@@ -115,10 +123,8 @@ static void render_pipeline(const struct af_run_metrics *m, FILE *out)
 	head(out, "auditflow_geo_cache_hits_total", "counter",
 	     "look-ups answered from a cache: by address, or by the database record decoded "
 	     "before");
-	fprintf(out, "auditflow_geo_cache_hits_total{cache=\"address\"} %llu\n",
-	        (unsigned long long)g.addr_hits);
-	fprintf(out, "auditflow_geo_cache_hits_total{cache=\"record\"} %llu\n",
-	        (unsigned long long)g.record_hits);
+	labelled(out, "auditflow_geo_cache_hits_total", "cache", "address", (double)g.addr_hits);
+	labelled(out, "auditflow_geo_cache_hits_total", "cache", "record", (double)g.record_hits);
 	one(out, "auditflow_geo_records_decoded_total", "counter",
 	    "database records decoded (cache misses)", (double)g.record_misses);
 	one(out, "auditflow_geo_not_found_total", "counter",
@@ -147,14 +153,14 @@ static void render_pipeline(const struct af_run_metrics *m, FILE *out)
 	     "time a stage waited for the next one (back-pressure): source for the cores "
 	     "(or the outputs' acknowledgements), worker for the shards, shard for the "
 	     "output thread");
-	fprintf(out, "auditflow_blocked_seconds_total{stage=\"source\"} %.9f\n", p.source_s);
-	fprintf(out, "auditflow_blocked_seconds_total{stage=\"worker\"} %.9f\n", p.worker_s);
-	fprintf(out, "auditflow_blocked_seconds_total{stage=\"shard\"} %.9f\n", p.shard_s);
+	labelled(out, "auditflow_blocked_seconds_total", "stage", "source", p.source_s);
+	labelled(out, "auditflow_blocked_seconds_total", "stage", "worker", p.worker_s);
+	labelled(out, "auditflow_blocked_seconds_total", "stage", "shard", p.shard_s);
 	head(out, "auditflow_ring_fill_ratio", "gauge",
 	     "how full the rings between two stages are, 0 to 1");
-	fprintf(out, "auditflow_ring_fill_ratio{ring=\"batches\"} %.6f\n", p.batches_fill);
-	fprintf(out, "auditflow_ring_fill_ratio{ring=\"mesh\"} %.6f\n", p.mesh_fill);
-	fprintf(out, "auditflow_ring_fill_ratio{ring=\"sink\"} %.6f\n", p.sink_fill);
+	labelled(out, "auditflow_ring_fill_ratio", "ring", "batches", p.batches_fill);
+	labelled(out, "auditflow_ring_fill_ratio", "ring", "mesh", p.mesh_fill);
+	labelled(out, "auditflow_ring_fill_ratio", "ring", "sink", p.sink_fill);
 }
 
 static void render(void *ctx, FILE *out)
@@ -180,38 +186,30 @@ static void render(void *ctx, FILE *out)
 	head(out, "auditflow_events_received_total", "counter",
 	     "records read from the source (each becomes an event, a dead letter or a "
 	     "duplicate)");
-	fprintf(out, "auditflow_events_received_total{source=\"kafka\"} %llu\n",
-	        (unsigned long long)s.events_in);
+	labelled(out, "auditflow_events_received_total", "source", "kafka", (double)s.events_in);
 	head(out, "auditflow_events_total", "counter", "records by what became of them");
-	fprintf(out, "auditflow_events_total{result=\"ok\"} %llu\n",
-	        (unsigned long long)s.events_ok);
-	fprintf(out, "auditflow_events_total{result=\"dead_letter\"} %llu\n",
-	        (unsigned long long)s.events_invalid);
-	fprintf(out, "auditflow_events_total{result=\"duplicate\"} %llu\n",
-	        (unsigned long long)s.duplicates);
+	labelled(out, "auditflow_events_total", "result", "ok", (double)s.events_ok);
+	labelled(out, "auditflow_events_total", "result", "dead_letter", (double)s.events_invalid);
+	labelled(out, "auditflow_events_total", "result", "duplicate", (double)s.duplicates);
 	head(out, "auditflow_dead_letters_total", "counter", "records dead-lettered, by reason");
 	for (unsigned r = 0; r < AF_REASON_COUNT; r++)
 		if (r != AF_REASON_NONE)
-			fprintf(out, "auditflow_dead_letters_total{reason=\"%s\"} %llu\n",
-			        af_reason_name((enum af_reason)r),
-			        (unsigned long long)s.invalid_by_reason[r]);
+			labelled(out, "auditflow_dead_letters_total", "reason",
+			         af_reason_name((enum af_reason)r), (double)s.invalid_by_reason[r]);
 	one(out, "auditflow_events_late_total", "counter",
 	    "events older than the reorder window allowed (applied late)", (double)s.late);
 	head(out, "auditflow_events_by_kind_total", "counter", "events by kind");
 	for (unsigned k = 0; k < AF_KIND_COUNT; k++)
-		fprintf(out, "auditflow_events_by_kind_total{kind=\"%s\"} %llu\n",
-		        af_kind_name((enum af_kind)k), (unsigned long long)s.by_kind[k]);
+		labelled(out, "auditflow_events_by_kind_total", "kind",
+		         af_kind_name((enum af_kind)k), (double)s.by_kind[k]);
 	head(out, "auditflow_alerts_total", "counter", "alerts raised, by rule");
-	for (uint32_t i = 0; i < s.rules_n; i++) {
-		fputs("auditflow_alerts_total{rule=\"", out);
-		label(out, s.alerts_by_rule[i].name);
-		fprintf(out, "\"} %llu\n", (unsigned long long)s.alerts_by_rule[i].count);
-	}
+	for (uint32_t i = 0; i < s.rules_n; i++)
+		labelled(out, "auditflow_alerts_total", "rule", s.alerts_by_rule[i].name,
+		         (double)s.alerts_by_rule[i].count);
 	head(out, "auditflow_alerts_by_severity_total", "counter", "alerts raised, by severity");
 	for (unsigned v = 0; v < AF_SEV_COUNT; v++)
-		fprintf(out, "auditflow_alerts_by_severity_total{severity=\"%s\"} %llu\n",
-		        af_severity_name((enum af_severity)v),
-		        (unsigned long long)s.alerts_by_severity[v]);
+		labelled(out, "auditflow_alerts_by_severity_total", "severity",
+		         af_severity_name((enum af_severity)v), (double)s.alerts_by_severity[v]);
 	struct af_rt_latency lat;
 	af_runtime_alert_latency(m->rt, &lat);
 	head(out, "auditflow_alert_latency_seconds", "histogram",

@@ -59,9 +59,7 @@ static struct rt_msg *msg_get(struct rt_core *c)
 		af_rt_backoff(&bo);
 	}
 	if (t0 != 0)
-		atomic_fetch_add_explicit(&c->blocked_shard_ns,
-		                          (uint64_t)((af_clock_s() - t0) * 1e9),
-		                          memory_order_relaxed);
+		af_rt_add_since(&c->blocked_shard_ns, t0);
 	return m;
 }
 
@@ -744,9 +742,7 @@ void *af_rt_core_main(void *arg)
 			 * reads only while blocked. */
 			double t0 = af_clock_s();
 			af_rt_backoff(&bo);
-			atomic_fetch_add_explicit(&c->blocked_worker_ns,
-			                          (uint64_t)((af_clock_s() - t0) * 1e9),
-			                          memory_order_relaxed);
+			af_rt_add_since(&c->blocked_worker_ns, t0);
 		} else {
 			af_rt_backoff(&bo);
 		}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pipeline/clock.h"
 #include "pipeline/dedup.h"
 #include "pipeline/event.h"
 #include "pipeline/merge.h"
@@ -266,6 +267,13 @@ struct rt_backoff {
 	unsigned n;
 };
 void af_rt_backoff(struct rt_backoff *b);
+
+/* Add the time since t0 (af_clock_s) to *ns: the blocked-time counters of
+ * metrics, kept by one thread and read by any (relaxed: a figure). */
+static inline void af_rt_add_since(_Atomic uint64_t *ns, double t0)
+{
+	atomic_fetch_add_explicit(ns, (uint64_t)((af_clock_s() - t0) * 1e9), memory_order_relaxed);
+}
 
 /* Record a fatal error from thread `who` (first one wins) and stop
  * everyone. */

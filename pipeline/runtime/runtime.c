@@ -154,8 +154,7 @@ static void source_blocked(struct af_runtime *rt, struct rt_backoff *bo, double 
 {
 	double t0 = af_clock_s();
 	source_wait(rt, bo, last_hold);
-	atomic_fetch_add_explicit(&rt->blocked_ns, (uint64_t)((af_clock_s() - t0) * 1e9),
-	                          memory_order_relaxed);
+	af_rt_add_since(&rt->blocked_ns, t0);
 }
 
 /* Whether a checkpoint is due after the batch about to be handed on. */
@@ -854,33 +853,40 @@ static double ns_s(_Atomic uint64_t *ns)
 	return (double)atomic_load_explicit(ns, memory_order_relaxed) / 1e9;
 }
 
-/* Items in the rings of ring(core i, j), over their capacity. */
-static double fill_of(struct af_ring *const *rings, size_t n)
+/* Items held by a set of rings, and the room they have. */
+struct fill {
+	size_t used, cap;
+};
+
+static void fill_add(struct fill *f, const struct af_ring *r)
 {
-	size_t used = 0, cap = 0;
-	for (size_t i = 0; i < n; i++) {
-		used += af_ring_count(rings[i]);
-		cap += af_ring_capacity(rings[i]);
-	}
-	return cap > 0 ? (double)used / (double)cap : 0;
+	f->used += af_ring_count(r);
+	f->cap += af_ring_capacity(r);
+}
+
+static double fill_ratio(const struct fill *f)
+{
+	return f->cap > 0 ? (double)f->used / (double)f->cap : 0;
 }
 
 void af_runtime_pressure(const struct af_runtime *rt, struct af_rt_pressure *out)
 {
 	struct af_runtime *m = (struct af_runtime *)rt;
-	struct af_ring *in[AF_RT_THREADS_MAX], *to_sink[AF_RT_THREADS_MAX];
+	struct fill batches = {0}, mesh = {0}, sink = {0};
 
 	memset(out, 0, sizeof(*out));
 	out->source_s = ns_s(&m->blocked_ns);
 	for (uint32_t i = 0; i < rt->n; i++) {
 		out->worker_s += ns_s(&m->cores[i].blocked_worker_ns);
 		out->shard_s += ns_s(&m->cores[i].blocked_shard_ns);
-		in[i] = m->cores[i].in_batches;
-		to_sink[i] = m->cores[i].to_sink;
+		fill_add(&batches, m->cores[i].in_batches);
+		fill_add(&sink, m->cores[i].to_sink);
 	}
-	out->batches_fill = fill_of(in, rt->n);
-	out->mesh_fill = fill_of(m->mesh, (size_t)rt->n * rt->n);
-	out->sink_fill = fill_of(to_sink, rt->n);
+	for (size_t k = 0; k < (size_t)rt->n * rt->n; k++)
+		fill_add(&mesh, m->mesh[k]);
+	out->batches_fill = fill_ratio(&batches);
+	out->mesh_fill = fill_ratio(&mesh);
+	out->sink_fill = fill_ratio(&sink);
 }
 
 bool af_runtime_geo_hub_stats(const struct af_runtime *rt, struct af_geo_hub_stats *out)

@@ -81,17 +81,7 @@ static int get(unsigned port, const char *path, char **body)
 }
 
 /* The value of the sample line that starts with name (its labels
- * included), or -1. */
-static long long sample(const char *text, const char *name)
-{
-	size_t len = strlen(name);
-	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncmp(p, name, len) == 0 && p[len] == ' ')
-			return strtoll(p + len + 1, NULL, 10);
-	return -1;
-}
-
-/* The value of the sample name, as a real number; -1 when absent. */
+ * included), as a real number; -1 when absent. */
 static double sample_real(const char *text, const char *name)
 {
 	size_t len = strlen(name);
@@ -99,6 +89,12 @@ static double sample_real(const char *text, const char *name)
 		if (strncmp(p, name, len) == 0 && p[len] == ' ')
 			return strtod(p + len + 1, NULL);
 	return -1;
+}
+
+/* The same, for counts (its integer part). */
+static long long sample(const char *text, const char *name)
+{
+	return (long long)sample_real(text, name);
 }
 
 /* The sum of every sample of metric name (any labels). */
