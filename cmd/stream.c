@@ -195,12 +195,16 @@ int af_stream_supervise(struct af_runtime *rt, const struct af_log *lg, const si
                         const char *doing, void (*tick)(void *ctx), void *ctx)
 {
 	int stopped = 0;
-	double ticked = 0;
-	/* 10 ms: the run is seen to end within that (a short replay is not
-	 * held up), at a cost of a hundred wake-ups a second. */
+	double ticked = 0, started = af_clock_s();
+	/* 10 ms for the first second: a short replay is seen to end within
+	 * that and is not held up. Then 100 ms: a long run's end is seen a
+	 * little later, and an idle one wakes this thread 10 times a second,
+	 * not 100. */
 	struct timespec wait = {0, 10 * 1000 * 1000};
 
 	while (!af_runtime_done(rt)) {
+		if (af_clock_s() - started >= 1.0)
+			wait.tv_nsec = 100 * 1000 * 1000;
 		int sig = sigtimedwait(stop_set, NULL, &wait);
 		if (sig > 0) {
 			break_line(lg);

@@ -209,6 +209,7 @@ done:
 	/* Pairs with the source's acquire in ckpt_due: the next checkpoint
 	 * starts after this one's files are settled. */
 	atomic_store_explicit(&rt->ckpt_busy, false, memory_order_release);
+	af_rt_unpark(&rt->source_park);
 	return;
 fail:
 	snprintf(msg, sizeof(msg), "cannot write a checkpoint: %s", err);

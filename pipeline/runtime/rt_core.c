@@ -69,6 +69,7 @@ static void msg_send(struct rt_core *c, struct rt_msg *m)
 {
 	bool ok = af_ring_push_spsc(c->to_sink, m);
 	(void)ok;
+	af_rt_unpark(&c->rt->sink_park);
 }
 
 static void text_flush(struct rt_core *c, struct rt_text *t)
@@ -155,6 +156,7 @@ static bool stage_flush(struct rt_core *c, uint32_t j)
 	size_t k = af_ring_push_batch_spsc(c->rt->mesh[(size_t)c->id * c->rt->n + j], st, n);
 	if (k == 0)
 		return false;
+	af_rt_unpark(&c->rt->cores[j].park);
 	memmove(st, st + k, (n - k) * sizeof(*st));
 	c->nstage[j] = n - (uint32_t)k;
 	return true;
@@ -349,6 +351,7 @@ static bool finish_batch(struct rt_core *c, struct af_rt_batch *b)
 	c->records_done += b->count;
 	count_latency(c, af_clock_s() - b->filled_at);
 	af_pool_put_spsc(rt->batches, c->id, b);
+	af_rt_unpark(&rt->source_park);
 	c->batch = NULL;
 	stages_flush(c);
 	text_flush(c, &c->dlq);
@@ -373,13 +376,16 @@ static bool worker_step(struct rt_core *c)
 			moved |= stages_flush(c);
 			if (stages_empty(c) && af_ring_drained_spsc(c->in_batches)) {
 				text_flush(c, &c->dlq);
-				for (uint32_t j = 0; j < rt->n; j++)
+				for (uint32_t j = 0; j < rt->n; j++) {
 					af_ring_close_spsc(rt->mesh[(size_t)c->id * rt->n + j]);
+					af_rt_unpark(&rt->cores[j].park);
+				}
 				c->out_closed = true;
 				moved = true;
 			}
 			return moved;
 		}
+		af_rt_unpark(&rt->source_park); /* room in the ring */
 		c->batch = b;
 		c->rec_i = 0;
 		c->batch_max = INT64_MIN;
@@ -520,6 +526,7 @@ static void give_back(struct rt_core *c, uint32_t j, struct rt_item *it)
 	r[c->nret[j]++] = it;
 	if (c->nret[j] == RT_STAGE) {
 		af_pool_put_batch_spsc(c->rt->cores[j].items, c->id, r, RT_STAGE);
+		af_rt_unpark(&c->rt->cores[j].park);
 		c->nret[j] = 0;
 	}
 }
@@ -527,9 +534,11 @@ static void give_back(struct rt_core *c, uint32_t j, struct rt_item *it)
 static void give_back_all(struct rt_core *c)
 {
 	for (uint32_t j = 0; j < c->rt->n; j++) {
-		if (c->nret[j] > 0)
+		if (c->nret[j] > 0) {
 			af_pool_put_batch_spsc(c->rt->cores[j].items, c->id,
 			                       c->ret + (size_t)j * RT_STAGE, c->nret[j]);
+			af_rt_unpark(&c->rt->cores[j].park);
+		}
 		c->nret[j] = 0;
 	}
 }
@@ -545,6 +554,7 @@ static struct rt_item *look_next(struct rt_core *c, uint32_t j)
 		                                        l->item, RT_LOOK);
 		if (l->n == 0)
 			return NULL;
+		af_rt_unpark(&c->rt->cores[j].park); /* room in its ring */
 	}
 	return l->item[l->at++];
 }
@@ -584,6 +594,7 @@ static void shard_finish(struct rt_core *c)
 		}
 	}
 	af_ring_close_spsc(c->to_sink);
+	af_rt_unpark(&c->rt->sink_park);
 	c->shard_done = true;
 }
 
@@ -727,7 +738,7 @@ void *af_rt_core_main(void *arg)
 {
 	struct rt_core *c = arg;
 	struct af_runtime *rt = c->rt;
-	struct rt_backoff bo = {0};
+	struct rt_backoff bo = {.park = &c->park, .park_s = RT_PARK_S};
 
 	while (!c->shard_done) {
 		if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
@@ -735,7 +746,7 @@ void *af_rt_core_main(void *arg)
 		bool moved = shard_step(c);
 		moved |= worker_step(c);
 		if (moved) {
-			bo.n = 0;
+			af_rt_backoff_reset(&bo);
 		} else if (c->batch != NULL) {
 			/* A batch in hand and no way forward: the mesh is full
 			 * or every item is downstream. Timed for metrics; clock

@@ -51,6 +51,47 @@
 #define RT_LAT_STEPS   16u
 #define RT_LAT_BUCKETS (40u * RT_LAT_STEPS)
 
+/* Where a thread sleeps when it has had nothing to do for a while, until
+ * a thread that hands it something wakes it (af_rt_unpark) or a timeout
+ * passes. One owner parks on it; any thread may wake it.
+ *
+ * DESIGN: an event count on a futex. The owner announces that it is about
+ * to park (waiting = 1), then, after a full fence, reads seq and looks for
+ * work once more: that look is the caller's next try (see rt_backoff). A
+ * waker publishes its work (a ring push, an object given back), then,
+ * after a full fence, reads waiting and, when set, bumps seq and wakes the
+ * futex. The two fences order the announcement against the publication:
+ * either the owner's last look sees the work, or the waker sees waiting
+ * and bumps seq, and the futex wait then returns at once or is woken. So a
+ * wake-up is never lost, and a waker pays a fence and a load while the
+ * owner is busy. The timeout is for what no one signals (the clock:
+ * metrics publication, a Kafka source's hold). */
+struct rt_park {
+	_Atomic uint32_t seq;     /* the futex word */
+	_Atomic uint32_t waiting; /* the owner is parked or about to be */
+};
+
+/* Wake park's owner if it is parked or about to park. Any thread, after
+ * publishing what the owner waits for. Cost: a fence and a load; a futex
+ * wake only when the owner is parked. */
+void af_rt_unpark(struct rt_park *park);
+
+/* A waiting loop's state: spin, then yield, then sleep a few short steps;
+ * then, with a park, arm it (announce, and return at once: the caller's
+ * next try is the last look) and, at the next call, sleep on it until
+ * woken or park_s have passed. Without a park, sleep a little longer each
+ * time, up to a millisecond. The loop calls af_rt_backoff after each try
+ * that found nothing to do and af_rt_backoff_reset after each that did. */
+struct rt_backoff {
+	unsigned n;
+	struct rt_park *park; /* NULL: never park */
+	double park_s;        /* the longest sleep on the park */
+	uint32_t key;         /* seq read when armed */
+	bool armed;
+};
+void af_rt_backoff(struct rt_backoff *b);
+void af_rt_backoff_reset(struct rt_backoff *b);
+
 /* What travels the mesh: an event copy or a batch's marker. */
 enum { RT_ITEM_EVENT, RT_ITEM_MARKER };
 
@@ -178,6 +219,13 @@ struct rt_core {
 	 * the sink. */
 	_Atomic uint64_t blocked_worker_ns, blocked_shard_ns;
 	char errstr[256];
+	/* Where this core's thread sleeps when idle: woken by the source (a
+	 * batch), the other cores (mesh items, items given back, room in the
+	 * mesh) and the sink (messages given back). Apart from the hot fields
+	 * above, which other threads' wakes would otherwise pull away. */
+	char park_pad[64];
+	struct rt_park park;
+	char park_pad2[64];
 };
 
 struct af_runtime {
@@ -252,6 +300,17 @@ struct af_runtime {
 	_Atomic uint64_t blocked_ns;
 	_Atomic int64_t *frontier; /* [ninputs] */
 
+	/* Where the source and the sink sleep when they wait (rt_park). The
+	 * source: woken by cores that give a batch back or take one from
+	 * their ring, by the sink (completions, a checkpoint done) and by a
+	 * stop. The sink: woken by cores that send it a message or close
+	 * their ring. */
+	char park_pad[64];
+	struct rt_park source_park;
+	char park_pad2[64];
+	struct rt_park sink_park;
+	char park_pad3[64];
+
 	char **path_chunk[RT_PATH_CHUNKS];
 	uint32_t npaths;
 	const char *last_path; /* the source's last lookup */
@@ -261,19 +320,19 @@ struct af_runtime {
 /* Thread numbers for af_rt_fail: the cores are 2 + their id. */
 enum { RT_WHO_SOURCE = 0, RT_WHO_SINK = 1 };
 
-/* A waiting loop's state: spin, then yield, then sleep a little longer each
- * time, up to a millisecond. */
-struct rt_backoff {
-	unsigned n;
-};
-void af_rt_backoff(struct rt_backoff *b);
-
 /* Add the time since t0 (af_clock_s) to *ns: the blocked-time counters of
  * metrics, kept by one thread and read by any (relaxed: a figure). */
 static inline void af_rt_add_since(_Atomic uint64_t *ns, double t0)
 {
 	atomic_fetch_add_explicit(ns, (uint64_t)((af_clock_s() - t0) * 1e9), memory_order_relaxed);
 }
+
+/* How long a thread sleeps on its park at most: what nobody signals
+ * (metrics publication of an idle shard) waits at most this long. */
+#define RT_PARK_S 0.05
+
+/* Wake every thread that may be parked (an abort). */
+void af_rt_wake_all(struct af_runtime *rt);
 
 /* Record a fatal error from thread `who` (first one wins) and stop
  * everyone. */

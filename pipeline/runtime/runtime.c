@@ -17,29 +17,87 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 
 #include "pipeline/parse/json.h"
 #include "pipeline/runtime/rt_impl.h"
+
+/* Sleep on a futex word while it holds key, for at most seconds. */
+static void futex_wait(_Atomic uint32_t *word, uint32_t key, double seconds)
+{
+	struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
+
+	(void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, key, &ts, NULL, 0);
+}
+
+void af_rt_unpark(struct rt_park *park)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&park->waiting, memory_order_relaxed) == 0)
+		return;
+	atomic_fetch_add_explicit(&park->seq, 1, memory_order_release);
+	(void)syscall(SYS_futex, (uint32_t *)&park->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Tries spinning, then yielding, then sleeping 16, 32 and 64 us, before a
+ * thread with a park parks: a wait of a few hundred microseconds (the
+ * next batch under load) costs no system call on either side. */
+#define SPINS   64u
+#define YIELDS  16u
+#define NAPS    3u
+#define NAP_MAX 6u
 
 void af_rt_backoff(struct rt_backoff *b)
 {
 	unsigned n = b->n++;
 
-	if (n < 64) {
+	if (n < SPINS) {
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
 		return;
 	}
-	if (n < 80) {
+	if (n < SPINS + YIELDS) {
 		sched_yield();
 		return;
 	}
-	/* 16 us doubling to 1 ms: an idle stage costs a few wake-ups a
-	 * millisecond, and a busy one never gets here. */
-	unsigned shift = n - 80 < 6 ? n - 80 : 6;
-	struct timespec ts = {0, 16000L << shift};
+	unsigned step = n - SPINS - YIELDS;
+	if (b->park != NULL && n >= SPINS + YIELDS + NAPS) {
+		if (!b->armed) {
+			/* Announce, then let the caller look once more. */
+			atomic_store_explicit(&b->park->waiting, 1, memory_order_relaxed);
+			atomic_thread_fence(memory_order_seq_cst);
+			b->key = atomic_load_explicit(&b->park->seq, memory_order_acquire);
+			b->armed = true;
+			return;
+		}
+		futex_wait(&b->park->seq, b->key, b->park_s);
+		atomic_store_explicit(&b->park->waiting, 0, memory_order_relaxed);
+		b->armed = false;
+		return;
+	}
+	/* Without a park: 16 us doubling to 1 ms, so an idle stage costs a
+	 * few wake-ups a millisecond, and a busy one never gets here. */
+	struct timespec ts = {0, 16000L << (step < NAP_MAX ? step : NAP_MAX)};
 	nanosleep(&ts, NULL);
+}
+
+void af_rt_backoff_reset(struct rt_backoff *b)
+{
+	if (b->armed) {
+		atomic_store_explicit(&b->park->waiting, 0, memory_order_relaxed);
+		b->armed = false;
+	}
+	b->n = 0;
+}
+
+void af_rt_wake_all(struct af_runtime *rt)
+{
+	af_rt_unpark(&rt->source_park);
+	af_rt_unpark(&rt->sink_park);
+	for (uint32_t i = 0; i < rt->n && rt->cores != NULL; i++)
+		af_rt_unpark(&rt->cores[i].park);
 }
 
 void af_rt_fail(struct af_runtime *rt, int who, const char *msg)
@@ -54,6 +112,7 @@ void af_rt_fail(struct af_runtime *rt, int who, const char *msg)
 		snprintf(dst, size, "%s", msg);
 	}
 	atomic_store(&rt->abort, true);
+	af_rt_wake_all(rt);
 }
 
 bool af_rt_batch_add(struct af_rt_batch *b, const char *data, size_t len,
@@ -206,7 +265,9 @@ static struct af_rt_batch *ckpt_stop_batch(struct af_runtime *rt, struct rt_back
 static void *source_main(void *arg)
 {
 	struct af_runtime *rt = arg;
-	struct rt_backoff bo = {0};
+	/* A source with a hold is served every 10 ms while it waits. */
+	struct rt_backoff bo = {.park = &rt->source_park,
+	                        .park_s = rt->src.hold != NULL ? 0.01 : RT_PARK_S};
 	uint64_t next = rt->next_batch, reported = rt->next_batch;
 	double last_hold = 0,
 	       ckpt_at = af_clock_s() + (double)rt->cfg->state.checkpoint_interval / 1e9;
@@ -227,7 +288,7 @@ static void *source_main(void *arg)
 			source_blocked(rt, &bo, &last_hold);
 			continue;
 		}
-		bo.n = 0;
+		af_rt_backoff_reset(&bo);
 		b->count = 0;
 		b->used = 0;
 		b->last = false;
@@ -265,13 +326,14 @@ static void *source_main(void *arg)
 			af_pool_put(rt->batches, b);
 			break;
 		}
-		struct af_ring *to = rt->cores[b->number % rt->n].in_batches;
-		while (!af_ring_push_spsc(to, b)) {
+		struct rt_core *dst = &rt->cores[b->number % rt->n];
+		while (!af_ring_push_spsc(dst->in_batches, b)) {
 			if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
 				goto out;
 			source_blocked(rt, &bo, &last_hold);
 		}
-		bo.n = 0;
+		af_rt_unpark(&dst->park);
+		af_rt_backoff_reset(&bo);
 	}
 	if (rt->ckpt_dir != NULL && (!rt->source_ended || rt->src.end_is_stop) &&
 	    !atomic_load_explicit(&rt->abort, memory_order_relaxed)) {
@@ -287,17 +349,20 @@ static void *source_main(void *arg)
 				af_pool_put(rt->batches, b);
 				goto out;
 			}
-			struct af_ring *to = rt->cores[b->number % rt->n].in_batches;
-			while (!af_ring_push_spsc(to, b)) {
+			struct rt_core *dst = &rt->cores[b->number % rt->n];
+			while (!af_ring_push_spsc(dst->in_batches, b)) {
 				if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
 					goto out;
 				source_wait(rt, &bo, &last_hold);
 			}
+			af_rt_unpark(&dst->park);
 		}
 	}
 out:
-	for (uint32_t i = 0; i < rt->n; i++)
+	for (uint32_t i = 0; i < rt->n; i++) {
 		af_ring_close_spsc(rt->cores[i].in_batches);
+		af_rt_unpark(&rt->cores[i].park);
+	}
 	/* What was read is still being worked through: pass on its
 	 * completions until the last, so a Kafka source stores the offsets
 	 * of everything it handed on before it closes; or, when a stop kept
@@ -439,8 +504,10 @@ static void sink_confirm(struct af_runtime *rt, uint64_t settled)
 		if (f->confirmed < least)
 			least = f->confirmed;
 	}
-	if (least > atomic_load_explicit(&rt->done_batches, memory_order_relaxed))
+	if (least > atomic_load_explicit(&rt->done_batches, memory_order_relaxed)) {
 		atomic_store_explicit(&rt->done_batches, least, memory_order_release);
+		af_rt_unpark(&rt->source_park);
+	}
 }
 
 /* A burst of messages from one core, on their way to the outputs. */
@@ -460,6 +527,8 @@ static bool sink_offer(struct af_runtime *rt, struct sink_burst *h, uint64_t *to
 	while (j < h->n && sink_write(rt, h->core, h->msg[j], tokens))
 		j++;
 	af_pool_put_batch_spsc(rt->cores[h->core].msgs, 0, h->msg, j);
+	if (j > 0)
+		af_rt_unpark(&rt->cores[h->core].park);
 	memmove(h->msg, h->msg + j, (h->n - j) * sizeof(h->msg[0]));
 	h->n -= j;
 	return j > 0;
@@ -469,7 +538,7 @@ static void *sink_main(void *arg)
 {
 	struct af_runtime *rt = arg;
 	const struct af_rt_outlet *o = rt->sinks.outlet;
-	struct rt_backoff bo = {0};
+	struct rt_backoff bo = {.park = &rt->sink_park, .park_s = RT_PARK_S};
 	struct sink_burst h = {0};
 	bool flushed = true;
 	uint64_t tokens = 0;
@@ -507,7 +576,7 @@ static void *sink_main(void *arg)
 		sink_confirm(rt, settled);
 		af_rt_ckpt_sink(rt, settled);
 		if (moved) {
-			bo.n = 0;
+			af_rt_backoff_reset(&bo);
 			continue;
 		}
 		if (!flushed) {
@@ -527,11 +596,19 @@ static void *sink_main(void *arg)
 			o->settled(o->ctx, 100);
 			continue;
 		}
+		if (o != NULL && settled < tokens) {
+			/* The outlet is delivering: its progress wakes no park,
+			 * so wait on the outlet itself, a millisecond at a time. */
+			af_rt_backoff_reset(&bo);
+			o->settled(o->ctx, 1);
+			continue;
+		}
 		af_rt_backoff(&bo);
 	}
 	for (size_t j = 0; j < h.n; j++) /* aborting: give them back */
 		af_pool_put(rt->cores[h.core].msgs, h.msg[j]);
 	atomic_store_explicit(&rt->sink_ended, true, memory_order_release);
+	af_rt_unpark(&rt->source_park);
 	atomic_fetch_sub_explicit(&rt->running, 1, memory_order_release);
 	return NULL;
 }
@@ -693,6 +770,7 @@ af_err_t af_runtime_start(struct af_runtime *rt, char *errstr, size_t errstr_siz
 fail:
 	snprintf(errstr, errstr_size, "cannot start the pipeline's threads");
 	atomic_store(&rt->abort, true);
+	af_rt_wake_all(rt);
 	af_runtime_wait(rt, NULL, NULL, 0);
 	return AF_E_IO;
 }
@@ -700,6 +778,7 @@ fail:
 void af_runtime_stop(struct af_runtime *rt)
 {
 	atomic_store_explicit(&rt->stop, true, memory_order_relaxed);
+	af_rt_unpark(&rt->source_park);
 }
 
 bool af_runtime_done(const struct af_runtime *rt)

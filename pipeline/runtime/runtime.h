@@ -38,8 +38,14 @@
  *    through rings (pipeline/runtime/pool.h). Nothing on the per-record
  *    path allocates, locks or makes a system call.
  *  - Back-pressure: a full ring or an empty pool stops the producer, which
- *    polls with a backoff (spin, yield, then short sleeps) until the
- *    consumer catches up. Every bound is fixed at start-up.
+ *    waits with a backoff (spin, yield, three short sleeps, then asleep on
+ *    a futex until the consumer wakes it) until the consumer catches up.
+ *    Every bound is fixed at start-up.
+ *  - Idle: a thread with nothing to do sleeps the same way, and whoever
+ *    hands it work wakes it (rt_park in rt_impl.h): an idle pipeline wakes
+ *    about 20 times a second a thread, for what nobody signals. A wake
+ *    costs the waker a fence while the thread is awake, a system call when
+ *    it sleeps: per batch or burst of events, never per record.
  *  - Stop (af_runtime_stop, e.g. on SIGINT): the source stops reading; the
  *    batches already read are processed, every shard flushes its merge, the
  *    sink writes everything out, and the threads end. With a state folder

@@ -23,6 +23,7 @@
  * hang ends at Criterion's timeout.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -285,6 +286,8 @@ struct src {
 	/* Options, set before the run. */
 	uint32_t again_first; /* fills answering AF_E_AGAIN before any batch */
 	uint32_t again_every; /* then every again_every-th fill answers AF_E_AGAIN; 0: none */
+	bool again_waits;     /* an AF_E_AGAIN answer waits a millisecond first, as a
+	                         live source's fill waits for records */
 	uint32_t idle_every;  /* an idle batch after every idle_every-th of a list; 0: none */
 	int64_t watch_batch;  /* when handing this batch over, note heard[0]; -1: never */
 	struct guard *guard;  /* NULL: none */
@@ -325,6 +328,8 @@ static af_err_t src_fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b
 	if (k <= s->again_first ||
 	    (s->again_every != 0 && (k - s->again_first) % s->again_every == 0)) {
 		s->agains++;
+		if (s->again_waits)
+			usleep(1000);
 		return AF_E_AGAIN;
 	}
 	struct list *l = NULL;
@@ -335,8 +340,11 @@ static af_err_t src_fill(void *ctx, struct af_runtime *rt, struct af_rt_batch *b
 			s->turn = i + 1;
 		}
 	}
-	if (l == NULL && atomic_load(&s->open))
+	if (l == NULL && atomic_load(&s->open)) {
+		if (s->again_waits)
+			usleep(1000);
 		return AF_E_AGAIN;
+	}
 	if (l == NULL) {
 		atomic_store(&s->read_all, true);
 		return AF_EOF;
@@ -1112,6 +1120,86 @@ Test(runtime_track, publishes_its_last_counts_while_the_source_is_idle, .timeout
 	cr_expect_eq(r.sum.events_invalid, 8);
 	run_fini(&r);
 	af_recs_free(&bad);
+}
+
+/* Voluntary context switches so far of this process's threads whose
+ * names start with prefix (each a time the thread went to sleep); *threads
+ * gets how many there are. */
+static uint64_t switches_of(const char *prefix, int *threads)
+{
+	uint64_t total = 0;
+	char path[300], line[128];
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	cr_assert_not_null(d);
+	*threads = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue; /* ended meanwhile */
+		bool match = fgets(line, sizeof(line), f) != NULL &&
+		             strncmp(line, prefix, strlen(prefix)) == 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		if (!match || (f = fopen(path, "r")) == NULL)
+			continue;
+		unsigned long long n;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1)
+				total += n;
+		fclose(f);
+		(*threads)++;
+	}
+	closedir(d);
+	return total;
+}
+
+/* Over a second with nothing to do, the cores and the sink sleep until
+ * something comes (or their longest sleep passes: 20 times a second),
+ * instead of waking every millisecond to look (2,700 times a second for
+ * the three before they had a place to sleep). */
+static void sleeps_while_idle(struct run *r, struct af_runtime *rt)
+{
+	int cores, sinks;
+	(void)r;
+	(void)rt;
+
+	usleep(300 * 1000); /* every thread past its start, and asleep */
+	uint64_t before = switches_of("af-core", &cores) + switches_of("af-sink", &sinks);
+	usleep(1000 * 1000);
+	uint64_t after = switches_of("af-core", &cores) + switches_of("af-sink", &sinks);
+	cr_expect_eq(cores, 2, "%d core threads found", cores);
+	cr_expect_eq(sinks, 1, "%d sink threads found", sinks);
+	cr_expect_lt(after - before, 300,
+	             "the cores and the sink woke %llu times in a second with nothing to do",
+	             (unsigned long long)(after - before));
+}
+
+/* The threads of an idle pipeline sleep until work comes: a daemon that
+ * waits for hours on a quiet topic costs next to nothing. The source
+ * finds nothing for its first 2,000 fills (2 s at least); then the
+ * records that come after the quiet are all done, which the sleeping
+ * threads must wake for. */
+Test(runtime_track, its_threads_sleep_while_the_source_is_idle, .timeout = 60)
+{
+	struct af_recs in = {0};
+	struct run r;
+
+	signins(&in, "idle", T0, 50, 10, 0);
+	run_init(&r, 2, 8);
+	run_list(&r, &in, 0);
+	r.src.again_first = 2000;
+	r.src.again_waits = true;
+	r.during = sleeps_while_idle;
+	run_ok(&r);
+	expect_completed(&r, 0, &in);
+	expect_batches_done(&r);
+	run_fini(&r);
+	af_recs_free(&in);
 }
 
 static atomic_bool pressure_gate;
