@@ -33,9 +33,14 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t key, double seconds)
 
 void af_rt_unpark(struct rt_park *park)
 {
+	/* Pairs with the fence after the owner's announcement (the arm in
+	 * af_rt_backoff): the work published before this fence, or the
+	 * announcement, is seen by the other side. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&park->waiting, memory_order_relaxed) == 0)
 		return;
+	/* Release, paired with the arm's acquire of seq: an owner that reads
+	 * the new seq as its key also sees the work, in its last look. */
 	atomic_fetch_add_explicit(&park->seq, 1, memory_order_release);
 	(void)syscall(SYS_futex, (uint32_t *)&park->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
@@ -65,7 +70,9 @@ void af_rt_backoff(struct rt_backoff *b)
 	unsigned step = n - SPINS - YIELDS;
 	if (b->park != NULL && n >= SPINS + YIELDS + NAPS) {
 		if (!b->armed) {
-			/* Announce, then let the caller look once more. */
+			/* Announce, then let the caller look once more. The
+			 * fence pairs with af_rt_unpark's; the acquire with its
+			 * release of seq. waiting itself orders nothing. */
 			atomic_store_explicit(&b->park->waiting, 1, memory_order_relaxed);
 			atomic_thread_fence(memory_order_seq_cst);
 			b->key = atomic_load_explicit(&b->park->seq, memory_order_acquire);
