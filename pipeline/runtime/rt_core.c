@@ -518,29 +518,30 @@ static void merge_drain(struct rt_core *c)
 		release(c, ev, late);
 }
 
+/* The items gathered for core j, back to it, and core j woken (its
+ * worker may wait for them). */
+static void items_home(struct rt_core *c, uint32_t j)
+{
+	if (c->nret[j] == 0)
+		return;
+	af_pool_put_batch_spsc(c->rt->cores[j].items, c->id, c->ret + (size_t)j * RT_STAGE,
+	                       c->nret[j]);
+	af_rt_unpark(&c->rt->cores[j].park);
+	c->nret[j] = 0;
+}
+
 /* Give items back to the core that made them, in bursts. */
 static void give_back(struct rt_core *c, uint32_t j, struct rt_item *it)
 {
-	void **r = c->ret + (size_t)j * RT_STAGE;
-
-	r[c->nret[j]++] = it;
-	if (c->nret[j] == RT_STAGE) {
-		af_pool_put_batch_spsc(c->rt->cores[j].items, c->id, r, RT_STAGE);
-		af_rt_unpark(&c->rt->cores[j].park);
-		c->nret[j] = 0;
-	}
+	c->ret[(size_t)j * RT_STAGE + c->nret[j]++] = it;
+	if (c->nret[j] == RT_STAGE)
+		items_home(c, j);
 }
 
 static void give_back_all(struct rt_core *c)
 {
-	for (uint32_t j = 0; j < c->rt->n; j++) {
-		if (c->nret[j] > 0) {
-			af_pool_put_batch_spsc(c->rt->cores[j].items, c->id,
-			                       c->ret + (size_t)j * RT_STAGE, c->nret[j]);
-			af_rt_unpark(&c->rt->cores[j].park);
-		}
-		c->nret[j] = 0;
-	}
+	for (uint32_t j = 0; j < c->rt->n; j++)
+		items_home(c, j);
 }
 
 /* The next item from core j, or NULL when none is waiting. */

@@ -103,7 +103,9 @@ void af_rt_wake_all(struct af_runtime *rt)
 {
 	af_rt_unpark(&rt->source_park);
 	af_rt_unpark(&rt->sink_park);
-	for (uint32_t i = 0; i < rt->n && rt->cores != NULL; i++)
+	if (rt->cores == NULL)
+		return; /* failed before the cores were made */
+	for (uint32_t i = 0; i < rt->n; i++)
 		af_rt_unpark(&rt->cores[i].park);
 }
 
@@ -223,6 +225,22 @@ static void source_blocked(struct af_runtime *rt, struct rt_backoff *bo, double 
 	af_rt_add_since(&rt->blocked_ns, t0);
 }
 
+/* Hand batch b (numbered) to the core it falls to, waiting while that
+ * core's ring is full, and wake the core. False when the run aborts. */
+static bool hand_on(struct af_runtime *rt, struct af_rt_batch *b, struct rt_backoff *bo,
+                    double *last_hold)
+{
+	struct rt_core *dst = &rt->cores[b->number % rt->n];
+
+	while (!af_ring_push_spsc(dst->in_batches, b)) {
+		if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
+			return false;
+		source_blocked(rt, bo, last_hold);
+	}
+	af_rt_unpark(&dst->park);
+	return true;
+}
+
 /* Whether a checkpoint is due after the batch about to be handed on. */
 static bool ckpt_due(struct af_runtime *rt, double *next_at)
 {
@@ -333,13 +351,8 @@ static void *source_main(void *arg)
 			af_pool_put(rt->batches, b);
 			break;
 		}
-		struct rt_core *dst = &rt->cores[b->number % rt->n];
-		while (!af_ring_push_spsc(dst->in_batches, b)) {
-			if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
-				goto out;
-			source_blocked(rt, &bo, &last_hold);
-		}
-		af_rt_unpark(&dst->park);
+		if (!hand_on(rt, b, &bo, &last_hold))
+			goto out;
 		af_rt_backoff_reset(&bo);
 	}
 	if (rt->ckpt_dir != NULL && (!rt->source_ended || rt->src.end_is_stop) &&
@@ -356,13 +369,8 @@ static void *source_main(void *arg)
 				af_pool_put(rt->batches, b);
 				goto out;
 			}
-			struct rt_core *dst = &rt->cores[b->number % rt->n];
-			while (!af_ring_push_spsc(dst->in_batches, b)) {
-				if (atomic_load_explicit(&rt->abort, memory_order_relaxed))
-					goto out;
-				source_wait(rt, &bo, &last_hold);
-			}
-			af_rt_unpark(&dst->park);
+			if (!hand_on(rt, b, &bo, &last_hold))
+				goto out;
 		}
 	}
 out:
